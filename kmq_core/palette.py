@@ -1,0 +1,118 @@
+"""The palette: ordered 8-bit sRGB colours, each with a name and a weight.
+
+A :class:`Palette` is what fitting produces and what remapping consumes, and
+what every swatch format reads and writes. It is a small immutable value; the
+functions that reorder or merge it return new palettes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import KmqError
+
+
+def hex_code(rgb) -> str:
+    """``(255, 136, 0)`` -> ``'#ff8800'``."""
+    r, g, b = (int(v) for v in rgb)
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def parse_hex(text: str) -> tuple[int, int, int]:
+    """``'#ff8800'``, ``'ff8800'`` or ``'#f80'`` -> ``(255, 136, 0)``."""
+    s = str(text).strip()
+    if s.startswith("#"):
+        s = s[1:]
+    if len(s) == 3:
+        s = "".join(c * 2 for c in s)
+    if len(s) != 6 or any(c not in "0123456789abcdefABCDEF" for c in s):
+        raise KmqError(f"not a colour: {text!r} (expected a hex code like #ff8800)")
+    return int(s[0:2], 16), int(s[2:4], 16), int(s[4:6], 16)
+
+
+def parse_hex_list(text: str | None) -> np.ndarray:
+    """``'#ff0000, #00f'`` -> an N×3 uint8 array (empty for None or '')."""
+    if text is None:
+        return np.zeros((0, 3), np.uint8)
+    parts = [p for p in str(text).replace(";", ",").replace(" ", ",").split(",") if p.strip()]
+    return np.array([parse_hex(p) for p in parts], np.uint8).reshape(-1, 3)
+
+
+@dataclass(frozen=True, eq=False)
+class Palette:
+    """Ordered colours with names and weights.
+
+    Attributes
+    ----------
+    colors : (n, 3) uint8 array
+        8-bit sRGB colours, in palette order.
+    weights : (n,) float64 array
+        Share of pixels of each colour (sums to 1 for a fitted palette; all
+        zeros when unknown, e.g. read from a file that does not store it).
+    names : tuple of str
+        One name per colour (the hex code when nothing better is known).
+    name : str
+        The palette's own name.
+    """
+
+    colors: np.ndarray
+    weights: np.ndarray = field(default=None)  # type: ignore[assignment]
+    names: tuple[str, ...] = field(default=None)  # type: ignore[assignment]
+    name: str = "kmq"
+
+    def __post_init__(self) -> None:
+        colors = np.asarray(self.colors)
+        if colors.ndim != 2 or colors.shape[1] != 3:
+            raise KmqError(f"a palette needs n×3 colours, got shape {colors.shape}")
+        if colors.shape[0] > 65535:
+            raise KmqError("a palette may hold at most 65535 colours")
+        if colors.dtype != np.uint8:
+            if colors.size and (colors.min() < 0 or colors.max() > 255):
+                raise KmqError("palette colours must be 0-255")
+            colors = colors.astype(np.uint8)
+        colors = np.ascontiguousarray(colors)
+        colors.setflags(write=False)
+        n = len(colors)
+        weights = np.zeros(n) if self.weights is None else np.asarray(self.weights, np.float64)
+        if weights.shape != (n,):
+            raise KmqError("one weight per colour is needed")
+        weights = weights.copy()
+        weights.setflags(write=False)
+        names = tuple(hex_code(c) for c in colors) if self.names is None else tuple(str(s) for s in self.names)
+        if len(names) != n:
+            raise KmqError("one name per colour is needed")
+        object.__setattr__(self, "colors", colors)
+        object.__setattr__(self, "weights", weights)
+        object.__setattr__(self, "names", names)
+        object.__setattr__(self, "name", str(self.name))
+
+    def __len__(self) -> int:
+        return len(self.colors)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Palette):
+            return NotImplemented
+        return (
+            np.array_equal(self.colors, other.colors)
+            and self.names == other.names
+            and self.name == other.name
+        )
+
+    @property
+    def hex(self) -> list[str]:
+        """The colours as ``#rrggbb`` strings."""
+        return [hex_code(c) for c in self.colors]
+
+    def take(self, order) -> "Palette":
+        """A palette with the entries in ``order`` (indices)."""
+        order = np.asarray(order, dtype=np.intp)
+        return Palette(self.colors[order], self.weights[order], tuple(self.names[i] for i in order), self.name)
+
+    def renamed(self, name: str) -> "Palette":
+        return Palette(self.colors, self.weights, self.names, name)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(self.hex[:8]) + (", ..." if len(self) > 8 else "")
+        return f"Palette({self.name!r}, {len(self)} colours: {shown})"
