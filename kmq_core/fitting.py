@@ -1,0 +1,269 @@
+"""Fit a palette of k colours to an image with k-means.
+
+The pipeline, after libimagequant and Celebi (2011, arXiv 1101.0395):
+
+1. **Histogram**: the image becomes its distinct colours with pixel counts
+   (one linear pass), then cells of ``2**bits`` levels per channel holding the
+   count-weighted mean colour (:func:`kmq_core.histogram.reduce_histogram`).
+   k-means then runs on a few thousand weighted points instead of millions of
+   pixels, and its cost no longer grows with the pixel count.
+2. **Seeding and coarse fit with OpenCV**: ``cv2.kmeans`` with k-means++
+   seeding on a frequency-proportional sample of the cells (the same
+   distribution as the pixels), seeded by ``cv2.setRNGSeed`` so runs repeat.
+3. **Weighted refinement**: Lloyd iterations over every cell with its weight,
+   which ``cv2.kmeans`` cannot do (it has no sample weights); this part is
+   numpy, a matrix product per iteration.
+4. **Accent rescue**: a small, strongly coloured object (a red buoy, an
+   orange fish) holds too few pixels to pull a centre and comes back washed
+   out. Colours served worse than ``ACCENT_DE`` (CIELAB ΔE) that still cover
+   a visible area take the centre whose removal costs least, as libimagequant's
+   feedback loop re-weights badly served colours.
+5. Locked colours are fixed centres that take part in assignment but never
+   move.
+
+All of it happens in the chosen colour space; the palette is rounded to 8-bit
+sRGB at the end and the final centre values are re-derived so that the
+palette reported is the one used.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from scipy.spatial import cKDTree
+
+from .colorspace import rgb_to_space, space_to_rgb, to_uint8
+from .errors import KmqError
+from .histogram import ColorHistogram, color_histogram, pack_rgb, reduce_histogram
+from .loading import ImageSource, load_image
+from .options import DEFAULT_SEED, DEFAULT_SPACE, check_k, check_space
+from .palette import Palette, parse_hex_list
+
+#: CIELAB distance beyond which a colour counts as badly served (ΔE76)
+ACCENT_DE = 14.0
+#: smallest share of the pixels a badly served group needs to earn a centre
+ACCENT_MIN_SHARE = 1e-4
+#: and at least this many pixels
+ACCENT_MIN_PIXELS = 24
+#: Lloyd iterations over all cells and the relative improvement that stops them
+MAX_ITER = 40
+TOL = 1e-5
+#: points given to cv2.kmeans for seeding
+SEED_SAMPLE = 4096
+
+
+def _cell_bits(k: int, n_colors: int) -> int:
+    """Histogram resolution: finer cells when many clusters must share space."""
+    if n_colors <= 40_000:
+        return 8  # few enough distinct colours to use them all, exactly
+    return 6 if k > 24 else 5
+
+
+def as_lock(lock) -> np.ndarray:
+    """Locked colours from None, a '#hex,#hex' string, a Palette or an N×3 array."""
+    if lock is None:
+        return np.zeros((0, 3), np.uint8)
+    if isinstance(lock, Palette):
+        return lock.colors.copy()
+    if isinstance(lock, str):
+        return parse_hex_list(lock)
+    arr = np.asarray(lock)
+    if arr.size == 0:
+        return np.zeros((0, 3), np.uint8)
+    if arr.dtype.kind in "US" or arr.dtype == object:
+        return parse_hex_list(",".join(str(x) for x in arr.ravel()))
+    arr = arr.reshape(-1, 3)
+    if arr.min() < 0 or arr.max() > 255:
+        raise KmqError("locked colours must be 0-255 per channel")
+    return _dedupe(arr.astype(np.uint8))
+
+
+def _dedupe(colors: np.ndarray) -> np.ndarray:
+    _, first = np.unique(colors, axis=0, return_index=True)
+    return colors[np.sort(first)]
+
+
+def nearest(x: np.ndarray, c: np.ndarray, n: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Exact nearest row of ``c`` for each row of ``x``: (indices, squared distances).
+
+    A k-d tree over the palette (scipy's cKDTree, both cores) answers each
+    query in O(log k); with ``n=2`` the two nearest are returned as N×2 arrays.
+    """
+    tree = cKDTree(np.asarray(c, np.float64))
+    d, i = tree.query(np.asarray(x, np.float64), k=n, workers=-1)
+    return i.astype(np.intp), d * d
+
+
+def _weighted_lloyd(x, w, centres, n_fixed, max_iter=MAX_ITER, tol=TOL):
+    """Weighted Lloyd iterations; the first ``n_fixed`` centres never move."""
+    k = len(centres)
+    prev = np.inf
+    for _ in range(max_iter):
+        idx, d = nearest(x, centres)
+        inertia = float(w @ d)
+        sw = np.bincount(idx, weights=w, minlength=k)
+        moved = centres.copy()
+        live = sw > 0
+        for c in range(3):
+            moved[live, c] = np.bincount(idx, weights=w * x[:, c], minlength=k)[live] / sw[live]
+        moved[:n_fixed] = centres[:n_fixed]
+        # an empty centre jumps to the point that is served worst
+        for j in np.flatnonzero(~live):
+            if j < n_fixed:
+                continue
+            far = int(np.argmax(w * d))
+            moved[j] = x[far]
+            d[far] = 0.0
+        centres = moved
+        if prev - inertia <= tol * max(prev, 1e-12) and live.all():
+            break
+        prev = inertia
+    return centres
+
+
+def _seed_with_opencv(x, w, k, fixed, rng) -> np.ndarray:
+    """k-means++ and a few Lloyd steps by cv2.kmeans on a weight-proportional sample."""
+    n_free = k - len(fixed)
+    m = min(len(x), max(SEED_SAMPLE, 16 * k))
+    p = w / w.sum()
+    pick = rng.choice(len(x), size=m, replace=len(x) < m or True, p=p)
+    sample = np.ascontiguousarray(x[pick], dtype=np.float32)
+    n_distinct = len(np.unique(pick))
+    n_free_eff = min(n_free, n_distinct)
+    cv2.setRNGSeed(int(rng.integers(0, 2**31 - 1)))
+    if n_free_eff <= 0:
+        free = np.zeros((0, 3))
+    elif n_free_eff >= n_distinct:
+        free = x[np.unique(pick)]
+    else:
+        criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 8, 1e-3)
+        _, _, free = cv2.kmeans(sample, n_free_eff, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
+        free = free.astype(np.float64)
+    if len(free) < n_free:
+        # fewer distinct sampled points than centres: fill with the colours served worst
+        extra = []
+        cur = np.vstack([fixed, free]) if len(fixed) or len(free) else x[:1]
+        _, d = nearest(x, cur)
+        for i in np.argsort(-(w * d))[: n_free - len(free)]:
+            extra.append(x[i])
+        free = np.vstack([free, np.array(extra).reshape(-1, 3)])
+    return np.vstack([fixed, free]) if len(fixed) else free
+
+
+def _rescue_accents(x, w, centres, n_fixed, lab_x, space, rounds=4):
+    """Give a centre to small, distinct colour groups that k-means washed out."""
+    total = w.sum()
+    min_w = max(ACCENT_MIN_SHARE * total, ACCENT_MIN_PIXELS)
+    k = len(centres)
+    for _ in range(rounds):
+        if k - n_fixed < 2:
+            return centres
+        idx, _ = nearest(x, centres)
+        lab_c = rgb_to_space(space_to_rgb(centres, space), "lab") if space != "lab" else centres
+        err = np.sqrt(((lab_x - lab_c[idx]) ** 2).sum(1))
+        bad = err > ACCENT_DE
+        if w[bad].sum() < min_w:
+            return centres
+        # the badly served colour with the most weight, and its neighbours
+        bi = np.flatnonzero(bad)
+        seed = bi[np.argmax(w[bi])]
+        near = bi[np.sqrt(((lab_x[bi] - lab_x[seed]) ** 2).sum(1)) < ACCENT_DE]
+        gw = w[near].sum()
+        if gw < min_w:
+            # several small groups: try the heaviest group by total weight instead
+            return centres
+        target = (x[near] * w[near, None]).sum(0) / gw
+        # the free centre whose loss costs least: weight it serves times the
+        # distance to its second-nearest centre (a cheap upper bound)
+        two, d2 = nearest(x, centres, n=2)
+        cost = np.bincount(two[:, 0], weights=w * (d2[:, 1] - d2[:, 0]), minlength=k)
+        cost[:n_fixed] = np.inf
+        victim = int(np.argmin(cost))
+        trial = centres.copy()
+        trial[victim] = target
+        trial = _weighted_lloyd(x, w, trial, n_fixed, max_iter=12)
+        centres = trial
+    return centres
+
+
+def fit_palette(
+    image: ImageSource,
+    k: int,
+    *,
+    space: str = DEFAULT_SPACE,
+    seed: int = DEFAULT_SEED,
+    lock=None,
+    histogram: ColorHistogram | None = None,
+) -> Palette:
+    """Fit a palette of at most ``k`` colours to an image.
+
+    Parameters
+    ----------
+    image : path, bytes, file object, or uint8 array (H×W, H×W×3, H×W×4)
+        The image; fully transparent pixels take no part.
+    k : int
+        Number of colours, 1 to 256 (locked colours included).
+    space : {'lab', 'oklab', 'rgb'}
+        Colour space the clusters are formed in.
+    seed : int
+        Seed for k-means++; the same seed gives the same palette.
+    lock : None, str, Palette or N×3 array
+        Colours that must be in the palette unchanged ('#ff0000,#00ff00').
+    histogram : ColorHistogram, optional
+        The image's histogram, when the caller has it already.
+
+    Returns
+    -------
+    Palette
+        At most ``k`` colours (exactly the image's colours when it has k or
+        fewer), ordered by share of pixels, most used first, locked colours
+        kept even when unused. Weights are the pixel shares.
+    """
+    k = check_k(k)
+    space = check_space(space)
+    locked = as_lock(lock)
+    if len(locked) > k:
+        raise KmqError(f"{len(locked)} locked colours do not fit in a palette of k={k}")
+    hist = histogram if histogram is not None else color_histogram(load_image(image).pixels)
+    if len(hist) == 0:
+        raise KmqError("the image is fully transparent: there are no colours to fit")
+    seed_int = int(seed) if seed is not None else 0
+    rng = np.random.default_rng(seed_int & 0xFFFFFFFF)
+
+    colors = hist.colors
+    n_free = k - len(locked)
+    if len(locked):
+        # image colours identical to a locked colour are served by it already
+        rest_codes = hist.codes[~np.isin(hist.codes, pack_rgb(locked))]
+    else:
+        rest_codes = hist.codes
+    if len(rest_codes) <= n_free:
+        # k or more colours available: the palette is exactly the image's colours
+        pal = np.vstack([locked, colors[np.isin(hist.codes, rest_codes)]]) if len(locked) else colors
+        return _finish(pal, hist, space, len(locked))
+
+    bits = _cell_bits(k, len(hist))
+    pts_rgb, w = reduce_histogram(hist, bits)
+    x = rgb_to_space(pts_rgb, space).astype(np.float64)
+    fixed = rgb_to_space(locked, space).astype(np.float64) if len(locked) else np.zeros((0, 3))
+    centres = _seed_with_opencv(x, w, k, fixed, rng)
+    centres = _weighted_lloyd(x, w, centres, len(locked))
+    lab_x = x if space == "lab" else rgb_to_space(pts_rgb, "lab").astype(np.float64)
+    centres = _rescue_accents(x, w, centres, len(locked), lab_x, space)
+    pal = to_uint8(space_to_rgb(centres, space))
+    if len(locked):
+        pal[: len(locked)] = locked
+    return _finish(pal, hist, space, len(locked))
+
+
+def _finish(pal: np.ndarray, hist: ColorHistogram, space: str, n_locked: int) -> Palette:
+    """Drop duplicate and unused colours, weigh by exact share, order by share."""
+    pal = _dedupe(np.asarray(pal, np.uint8).reshape(-1, 3))
+    idx = hist.assign(pal, space)
+    share = np.bincount(idx, weights=hist.counts, minlength=len(pal)) / max(hist.total, 1)
+    is_locked = np.zeros(len(pal), bool)
+    is_locked[:n_locked] = True
+    used = (share > 0) | is_locked
+    pal, share = pal[used], share[used]
+    order = np.argsort(-share, kind="stable")
+    return Palette(pal[order], share[order])

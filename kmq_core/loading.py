@@ -1,0 +1,245 @@
+"""Load any image Pillow can open as an 8-bit sRGB(A) numpy array.
+
+Every mode is converted on purpose, never by accident: 1/L/P/LA/CMYK to
+RGB(A), 16-bit and 32-bit integer greys scaled (not clipped) to 8 bits, float
+greys read as 0..1 linear-coded values (the TIFF convention) and clipped.
+EXIF orientation is applied, animated files use their first frame and say so,
+and the pixel count is checked from the header before anything is decoded, so
+a decompression bomb is refused without allocating its pixels.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Union
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import KmqError
+from .options import DEFAULT_MAX_PIXELS
+
+ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO, np.ndarray]
+
+# Our own limit (max_pixels) is checked before decoding; Pillow's global bomb
+# check would refuse valid 100 MP images with its own wording, so it is turned
+# off for the open() calls made here only.
+_PIL_OPEN_WARNINGS = (Image.DecompressionBombWarning,)
+
+
+@dataclass
+class LoadedImage:
+    """Pixels ready for quantization plus what a user should know about them.
+
+    Attributes
+    ----------
+    pixels : (H, W, 3) or (H, W, 4) uint8 array
+        8-bit sRGB, with straight (not premultiplied) alpha when there is one.
+    mode : str
+        The source's Pillow mode (``'I;16'``, ``'CMYK'``, ...), or ``'array'``.
+    format : str or None
+        The file format (``'PNG'``, ``'JPEG'``, ...).
+    file_size : int or None
+        Size of the encoded input in bytes, when it came from a file or bytes.
+    notes : list of str
+        Conversions a user may want to hear about (first frame of an animation,
+        16-bit reduced to 8 bits, CMYK converted, ...).
+    """
+
+    pixels: np.ndarray
+    mode: str = "array"
+    format: str | None = None
+    file_size: int | None = None
+    notes: list[str] = field(default_factory=list)
+    name: str | None = None
+
+    @property
+    def has_alpha(self) -> bool:
+        return self.pixels.ndim == 3 and self.pixels.shape[2] == 4
+
+
+def as_pixels(array: np.ndarray) -> np.ndarray:
+    """Validate an in-memory image: H×W, H×W×3 or H×W×4 uint8 -> H×W×3|4 uint8.
+
+    A grey H×W (or H×W×1) array becomes RGB; H×W×2 is grey+alpha.
+    """
+    a = np.asarray(array)
+    if a.dtype == bool:
+        a = a.astype(np.uint8) * 255
+    if a.dtype != np.uint8:
+        raise KmqError(f"image arrays must be uint8, got {a.dtype} (scale to 0-255 first)")
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim == 2:
+        a = np.repeat(a[:, :, None], 3, axis=2)
+    elif a.ndim == 3 and a.shape[2] == 2:
+        a = np.concatenate([np.repeat(a[:, :, :1], 3, axis=2), a[:, :, 1:]], axis=2)
+    if a.ndim != 3 or a.shape[2] not in (3, 4):
+        raise KmqError(f"image arrays must be H×W, H×W×3 or H×W×4, got shape {a.shape}")
+    if a.shape[0] == 0 or a.shape[1] == 0:
+        raise KmqError(f"the image is empty ({a.shape[1]}×{a.shape[0]} pixels)")
+    return np.ascontiguousarray(a)
+
+
+def _open(source) -> tuple[Image.Image, int | None, str | None]:
+    name = None
+    size = None
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        name = path.name
+        if not path.exists():
+            raise KmqError(f"no such file: {path}")
+        if path.is_dir():
+            raise KmqError(f"{path} is a folder, not an image")
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise KmqError(f"cannot read {path}: {e.strerror or e}") from None
+        fp: BinaryIO = io.BytesIO(data)
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        fp = io.BytesIO(data)
+    elif hasattr(source, "read"):
+        name = Path(getattr(source, "name", "") or "").name or None
+        data = source.read()
+        if not isinstance(data, (bytes, bytearray)):
+            raise KmqError("the file object must be opened in binary mode")
+        fp = io.BytesIO(bytes(data))
+    else:
+        raise KmqError(f"cannot load an image from {type(source).__name__}")
+    size = len(data)
+    if size == 0:
+        raise KmqError(f"{name or 'the file'} is empty (0 bytes)")
+    old = Image.MAX_IMAGE_PIXELS
+    try:
+        Image.MAX_IMAGE_PIXELS = None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", _PIL_OPEN_WARNINGS)
+            img = Image.open(fp)
+    except UnidentifiedImageError:
+        raise KmqError(f"{name or 'the file'} is not an image kmq can read (PNG, JPEG, WebP, TIFF, BMP, GIF)") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise KmqError(f"{name or 'the file'} cannot be read as an image: {e}") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = old
+    return img, size, name
+
+
+def _to_8bit(img: Image.Image, notes: list[str]) -> Image.Image:
+    """Convert any Pillow mode to RGB or RGBA (8-bit), deliberately."""
+    mode = img.mode
+    if mode in ("RGB", "RGBA"):
+        return img
+    if mode in ("1", "L"):
+        return img.convert("RGB")
+    if mode == "LA" or mode == "La":
+        return img.convert("RGBA")
+    if mode in ("P", "PA"):
+        has_t = "transparency" in img.info or mode == "PA"
+        if not has_t and img.palette is not None and img.palette.mode == "RGBA":
+            has_t = True
+        return img.convert("RGBA" if has_t else "RGB")
+    if mode == "RGBa":
+        return img.convert("RGBA")
+    if mode == "CMYK":
+        notes.append("CMYK converted to RGB (naive conversion, no ICC profile)")
+        return img.convert("RGB")
+    if mode in ("YCbCr", "LAB", "HSV"):
+        return img.convert("RGB")
+    if mode.startswith("I;16") or mode == "I" or mode == "F":
+        a = np.asarray(img)
+        if mode.startswith("I;16"):
+            # 16-bit grey: 65535 -> 255, rounding (same as dividing by 257)
+            notes.append("16-bit grey reduced to 8 bits")
+            g = (a.astype(np.uint32) * 255 + 32767) // 65535
+        elif mode == "I":
+            # 32-bit int: Pillow uses it for 16-bit PNG/TIFF greys; values
+            # above 65535 only come from true 32-bit data, scaled by its max.
+            hi = int(a.max()) if a.size else 0
+            top = 65535 if hi > 255 else 255
+            if hi > 65535:
+                top = hi
+            if top > 255:
+                notes.append(f"{'16' if top == 65535 else '32'}-bit grey reduced to 8 bits")
+            g = (a.astype(np.float64) * (255.0 / top)).round()
+        else:
+            # float grey: 0.0-1.0 is the convention of float TIFFs; values
+            # outside are clipped, NaN becomes 0.
+            notes.append("float grey read as 0.0-1.0 and reduced to 8 bits")
+            g = np.nan_to_num(a.astype(np.float64), nan=0.0) * 255.0
+        g = np.clip(g, 0, 255).astype(np.uint8)
+        return Image.fromarray(np.repeat(g[:, :, None], 3, axis=2), "RGB")
+    if mode in ("RGB;16", "BGR;16", "BGR;15", "BGR;24"):
+        return img.convert("RGB")
+    try:
+        return img.convert("RGBA" if "A" in mode else "RGB")
+    except Exception:
+        raise KmqError(f"unsupported image mode {mode!r}") from None
+
+
+def load_image(source: ImageSource, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage:
+    """Load an image as 8-bit sRGB(A).
+
+    Parameters
+    ----------
+    source : path, bytes, binary file object or numpy array
+        The image. Arrays must be uint8 (H×W, H×W×3 or H×W×4).
+    max_pixels : int or None
+        Refuse images with more pixels than this (checked from the header,
+        before decoding). ``None`` disables the check.
+
+    Returns
+    -------
+    LoadedImage
+    """
+    if isinstance(source, LoadedImage):
+        return source
+    if isinstance(source, np.ndarray):
+        px = as_pixels(source)
+        _check_pixels(px.shape[1], px.shape[0], max_pixels, None)
+        return LoadedImage(px)
+    img, size, name = _open(source)
+    label = name or "the image"
+    try:
+        fmt = img.format
+        w, h = img.size
+        if w == 0 or h == 0:
+            raise KmqError(f"{label} is empty ({w}×{h} pixels)")
+        _check_pixels(w, h, max_pixels, label)
+        notes: list[str] = []
+        n_frames = getattr(img, "n_frames", 1) or 1
+        if n_frames > 1:
+            notes.append(f"animated image: using the first of {n_frames} frames")
+            img.seek(0)
+        src_mode = img.mode
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                img.load()
+                img = ImageOps.exif_transpose(img) or img
+                img = _to_8bit(img, notes)
+                px = np.asarray(img)
+        except KmqError:
+            raise
+        except (OSError, SyntaxError, ValueError, EOFError) as e:
+            raise KmqError(f"{label} is damaged or truncated and cannot be decoded ({e})") from None
+        except MemoryError:
+            raise KmqError(f"{label} is too large to decode in the memory available") from None
+        px = np.ascontiguousarray(px, dtype=np.uint8)
+        if px.ndim == 3 and px.shape[2] == 4 and px[:, :, 3].min() == 255:
+            px = np.ascontiguousarray(px[:, :, :3])  # an alpha channel that is all opaque adds nothing
+        return LoadedImage(px, mode=src_mode, format=fmt, file_size=size, notes=notes, name=name)
+    finally:
+        img.close()
+
+
+def _check_pixels(w: int, h: int, max_pixels: int | None, label: str | None) -> None:
+    if max_pixels is not None and w * h > max_pixels:
+        raise KmqError(
+            f"{label or 'the image'} has {w}×{h} = {w * h / 1e6:.1f} megapixels, more than the limit of "
+            f"{max_pixels / 1e6:g} megapixels (raise it with --max-pixels if you trust the file)"
+        )

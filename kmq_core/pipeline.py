@@ -1,0 +1,231 @@
+"""The whole pipeline in one call: load → fit palette → remap (→ dither).
+
+:func:`quantize` is what every front end calls. Each step is also usable on
+its own: :func:`kmq_core.fitting.fit_palette`, :func:`kmq_core.remapping.remap`,
+:func:`kmq_core.saving.encode_indexed_png`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from .colorspace import rgb_to_space
+from .errors import KmqError
+from .fitting import fit_palette, nearest
+from .histogram import ColorHistogram, color_histogram
+from .loading import ImageSource, LoadedImage, load_image
+from .metrics import bits_per_pixel, histogram_errors, pixel_errors, psnr_from_mse
+from .options import (DEFAULT_DITHER, DEFAULT_K, DEFAULT_MAX_PIXELS, DEFAULT_SEED, DEFAULT_SPACE,
+                      check_dither, check_k, check_space)
+from .palette import Palette
+from .remapping import apply_lut, nearest_lut
+from .saving import atomic_write, encode_indexed_png
+
+
+@dataclass(eq=False)
+class QuantizeResult:
+    """What :func:`quantize` returns.
+
+    Attributes
+    ----------
+    palette : Palette
+        The colours used, most used first, with pixel shares as weights.
+    labels : (H, W) uint8 array
+        Index into ``palette.colors`` for every pixel.
+    source : LoadedImage
+        The input pixels (8-bit sRGB(A)) and what was noted while loading.
+    space, dither, seed, k : the options used
+    seconds : float
+        Time to fit and remap (loading excluded).
+
+    The metrics (``mse``, ``psnr``, ``delta_e``, ``png_bytes``, ...) are
+    computed when first asked for.
+    """
+
+    palette: Palette
+    labels: np.ndarray
+    source: LoadedImage
+    k: int
+    space: str
+    dither: str
+    seed: int
+    seconds: float
+    histogram: ColorHistogram | None = field(default=None, repr=False)
+    palette_given: bool = False
+
+    @property
+    def alpha(self) -> np.ndarray | None:
+        px = self.source.pixels
+        return px[:, :, 3] if px.shape[2] == 4 else None
+
+    @cached_property
+    def image(self) -> np.ndarray:
+        """The quantized image, H×W×3 (or ×4 with the original alpha), uint8."""
+        rgb = self.palette.colors[self.labels]
+        if self.alpha is None:
+            return rgb
+        return np.dstack([rgb, self.alpha])
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.labels.shape
+
+    @property
+    def colors_used(self) -> int:
+        return int(np.count_nonzero(np.bincount(self.labels[self._visible()].ravel(), minlength=len(self.palette))))
+
+    def _visible(self):
+        a = self.alpha
+        return np.ones(self.labels.shape, bool) if a is None else a > 0
+
+    @cached_property
+    def _errors(self) -> tuple[float, float]:
+        if self.dither == "none" and self.histogram is not None:
+            lut = nearest_lut(self.histogram, self.palette.colors, self.space)
+            return histogram_errors(self.histogram, self.palette.colors[lut[self.histogram.codes]])
+        return pixel_errors(self.source.pixels, self.image)
+
+    @property
+    def mse(self) -> float:
+        """Mean squared error over R, G and B (0-255 scale)."""
+        return self._errors[0]
+
+    @property
+    def psnr(self) -> float:
+        """Peak signal-to-noise ratio in dB."""
+        return psnr_from_mse(self.mse)
+
+    @property
+    def delta_e(self) -> float:
+        """Mean CIEDE2000 colour difference per visible pixel."""
+        return self._errors[1]
+
+    @property
+    def bits_per_pixel(self) -> int:
+        """Index bits per pixel (⌈log2 colours⌉), against 24 (or 32) for the original."""
+        return bits_per_pixel(len(self.palette))
+
+    @property
+    def input_bytes(self) -> int | None:
+        return self.source.file_size
+
+    @cached_property
+    def png(self) -> bytes:
+        """The indexed PNG, encoded."""
+        return encode_indexed_png(self.labels, self.palette.colors, self.alpha)
+
+    @property
+    def png_bytes(self) -> int:
+        return len(self.png)
+
+    @property
+    def compression_ratio(self) -> float | None:
+        """Input file bytes / indexed PNG bytes (None for in-memory input)."""
+        return None if not self.input_bytes else self.input_bytes / self.png_bytes
+
+    def save(self, path, *, force: bool = False, inputs=()) -> int:
+        """Write the indexed PNG atomically; returns its size in bytes."""
+        atomic_write(path, self.png, force=force, inputs=inputs)
+        return self.png_bytes
+
+    def to_dict(self) -> dict:
+        """The figures as plain JSON-ready values."""
+        h, w = self.labels.shape
+        return {
+            "width": w,
+            "height": h,
+            "k": self.k,
+            "space": self.space,
+            "dither": self.dither,
+            "seed": self.seed,
+            "colors_used": self.colors_used,
+            "palette": self.palette.hex,
+            "shares": [round(float(x), 6) for x in self.palette.weights],
+            "mse": round(self.mse, 4),
+            "psnr": None if self.psnr == float("inf") else round(self.psnr, 3),
+            "delta_e2000": round(self.delta_e, 4),
+            "bits_per_pixel": self.bits_per_pixel,
+            "input_bytes": self.input_bytes,
+            "png_bytes": self.png_bytes,
+            "compression_ratio": None if self.compression_ratio is None else round(self.compression_ratio, 3),
+            "seconds": round(self.seconds, 4),
+            "notes": list(self.source.notes),
+        }
+
+
+def quantize(
+    image: ImageSource,
+    k: int = DEFAULT_K,
+    *,
+    space: str = DEFAULT_SPACE,
+    dither: str = DEFAULT_DITHER,
+    seed: int = DEFAULT_SEED,
+    lock=None,
+    palette: Palette | np.ndarray | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> QuantizeResult:
+    """Reduce an image to at most ``k`` colours.
+
+    Parameters
+    ----------
+    image : path, bytes, binary file object or uint8 array (H×W, H×W×3, H×W×4)
+        The image. Alpha is kept as it is; fully transparent pixels take no
+        part in the fit.
+    k : int
+        Number of colours, 1 to 256. Ignored when ``palette`` is given.
+    space : {'lab', 'oklab', 'rgb'}
+        Colour space for fitting and matching. ``lab`` (default) looks best;
+        ``rgb`` gives the highest PSNR.
+    dither : {'none', 'fs'}
+        Floyd–Steinberg error diffusion, or none.
+    seed : int
+        Same seed, same result.
+    lock : None, '#hex,#hex', Palette or N×3 uint8
+        Colours kept unchanged in the palette.
+    palette : Palette or N×3 uint8, optional
+        Apply this palette instead of fitting one (e.g. read from a file).
+    max_pixels : int or None
+        Refuse larger images (decompression bombs).
+
+    Returns
+    -------
+    QuantizeResult
+    """
+    space = check_space(space)
+    dither = check_dither(dither)
+    if palette is None:
+        k = check_k(k)
+    try:
+        seed = int(seed)
+    except (TypeError, ValueError):
+        raise KmqError(f"seed must be a whole number, got {seed!r}") from None
+    src = load_image(image, max_pixels=max_pixels)
+    t0 = time.perf_counter()
+    hist = color_histogram(src.pixels)
+    if palette is None:
+        pal = fit_palette(None, k, space=space, seed=seed, lock=lock, histogram=hist)
+    else:
+        pal = palette if isinstance(palette, Palette) else Palette(np.asarray(palette, np.uint8).reshape(-1, 3))
+        if len(pal) == 0:
+            raise KmqError("the palette is empty")
+        if len(pal) > 256:
+            raise KmqError(f"an indexed image holds at most 256 colours; the palette has {len(pal)}")
+        k = len(pal)
+    if len(hist) == 0:
+        labels = np.zeros(src.pixels.shape[:2], np.uint8)
+    elif dither == "fs":
+        from .dithering import floyd_steinberg
+
+        labels = floyd_steinberg(src.pixels, pal.colors)
+    else:
+        labels = apply_lut(src.pixels, nearest_lut(hist, pal.colors, space))
+    if palette is not None:
+        share = np.bincount(labels[src.pixels[..., 3] > 0] if src.has_alpha else labels.ravel(),
+                            minlength=len(pal)).astype(np.float64)
+        pal = Palette(pal.colors, share / max(share.sum(), 1), pal.names, pal.name)
+    seconds = time.perf_counter() - t0
+    return QuantizeResult(pal, labels, src, k, space, dither, seed, seconds, hist, palette is not None)

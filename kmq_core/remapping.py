@@ -1,0 +1,89 @@
+"""Map every pixel to its nearest palette colour, exactly.
+
+The nearest colour is found once per distinct colour of the image (in the
+chosen space, exact Euclidean distance) and stored in a lookup table indexed
+by the packed 24-bit colour; labelling the full-resolution image is then one
+table lookup per pixel, in row chunks. This works with any palette: one
+fitted on this image, on another image, or read from a swatch file.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import KmqError
+from .histogram import N_CODES, ColorHistogram, color_histogram, pack_rgb, row_chunks
+from .loading import ImageSource, load_image
+from .options import DEFAULT_DITHER, DEFAULT_SPACE, check_dither, check_space
+from .palette import Palette
+
+
+def _palette_colors(palette) -> np.ndarray:
+    colors = palette.colors if isinstance(palette, Palette) else np.asarray(palette)
+    colors = np.asarray(colors).reshape(-1, 3)
+    if len(colors) == 0:
+        raise KmqError("the palette is empty")
+    if len(colors) > 256:
+        raise KmqError(f"a palette for an indexed image holds at most 256 colours, this one has {len(colors)}")
+    return colors.astype(np.uint8)
+
+
+def nearest_lut(hist: ColorHistogram, colors: np.ndarray, space: str) -> np.ndarray:
+    """A 2**24-entry uint8 table: packed colour -> index of the nearest palette colour.
+
+    Only the entries of colours in ``hist`` are filled (the rest are 0).
+    """
+    lut = np.zeros(N_CODES, np.uint8)
+    if len(hist):
+        lut[hist.codes] = hist.assign(colors, space)
+    return lut
+
+
+def apply_lut(pixels: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """Label an H×W×3|4 image through a colour lookup table, in row chunks."""
+    h, w = pixels.shape[:2]
+    labels = np.empty((h, w), np.uint8)
+    for rows in row_chunks(h, w):
+        labels[rows] = lut[pack_rgb(pixels[rows, :, :3])]
+    return labels
+
+
+def remap(
+    image: ImageSource,
+    palette,
+    *,
+    space: str = DEFAULT_SPACE,
+    dither: str = DEFAULT_DITHER,
+    histogram: ColorHistogram | None = None,
+) -> np.ndarray:
+    """Label each pixel with the index of a palette colour.
+
+    Parameters
+    ----------
+    image : path, bytes, file object or uint8 array
+        The image to map.
+    palette : Palette or N×3 uint8 array
+        At most 256 colours.
+    space : {'lab', 'oklab', 'rgb'}
+        Space in which "nearest" is measured (undithered).
+    dither : {'none', 'fs'}
+        ``'fs'``: Floyd–Steinberg error diffusion (see :mod:`kmq_core.dithering`).
+
+    Returns
+    -------
+    (H, W) uint8 array of palette indices.
+    """
+    space = check_space(space)
+    dither = check_dither(dither)
+    colors = _palette_colors(palette)
+    pixels = load_image(image).pixels
+    if dither == "fs":
+        from .dithering import floyd_steinberg
+
+        return floyd_steinberg(pixels, colors)
+    hist = histogram if histogram is not None else color_histogram(pixels)
+    if pixels.shape[2] == 4 and (pixels[..., 3] == 0).any():
+        # transparent pixels were left out of the histogram; their label is
+        # irrelevant (the saved PNG makes them transparent) but must be valid
+        pass
+    return apply_lut(pixels, nearest_lut(hist, colors, space))

@@ -1,0 +1,146 @@
+"""Write indexed PNGs, atomically and without ever destroying a file.
+
+An indexed ("palette", colour type 3) PNG stores one byte or less per pixel
+plus the palette, which is where k-means compression really pays: Pillow
+packs 1, 2 or 4 bits per pixel when the palette is small enough. Alpha goes
+into the PNG's tRNS chunk, one alpha value per palette entry, so colours are
+paired with their alpha levels; when an image has more (colour, alpha) pairs
+than a PNG palette holds, alpha is posterized until they fit.
+
+Every file is written to a temporary file beside the target, flushed to disk
+and renamed over it, so a crash or Ctrl-C leaves either the old file or the
+new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .errors import KmqError
+
+
+def check_output(path: str | os.PathLike, *, force: bool = False, inputs=()) -> Path:
+    """Refuse an output path that is an input, a folder, or exists (unless ``force``)."""
+    out = Path(path)
+    for src in inputs:
+        try:
+            if src is not None and (Path(src).resolve() == out.resolve() or (out.exists() and os.path.samefile(src, out))):
+                raise KmqError(f"refusing to overwrite the input {out}: choose another output name")
+        except OSError:
+            pass
+    if out.is_dir():
+        raise KmqError(f"{out} is a folder: give a file name for the output")
+    if out.exists() and not force:
+        raise KmqError(f"{out} exists: use --force to overwrite it")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise KmqError(f"the folder {parent} does not exist")
+    return out
+
+
+def atomic_write(path: str | os.PathLike, data: bytes, *, force: bool = True, inputs=()) -> Path:
+    """Write ``data`` to ``path`` through a temporary file and a rename.
+
+    Nothing is left behind when writing fails (full disk, no permission).
+    """
+    out = check_output(path, force=force, inputs=inputs)
+    parent = out.parent if str(out.parent) else Path(".")
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=parent)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if out.exists() and not force:  # appeared while we wrote
+            raise KmqError(f"{out} exists: use --force to overwrite it")
+        os.replace(tmp, out)
+        tmp = None
+    except KmqError:
+        raise
+    except OSError as e:
+        reason = e.strerror or str(e)
+        if e.errno == 28:
+            reason = "no space left on the device"
+        raise KmqError(f"cannot write {out}: {reason}") from None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+    return out
+
+
+def _pair_alpha(labels: np.ndarray, alpha: np.ndarray, colors: np.ndarray):
+    """Combine colour labels with alpha into ≤ 256 palette entries (RGBA)."""
+    a = alpha.astype(np.uint16)
+    a_levels = a
+    for step in (1, 2, 4, 8, 16, 32, 64, 128, 255):
+        if step > 1:
+            # posterize alpha, keeping 0 and 255 exact
+            a_levels = np.where((a == 0) | (a == 255), a, np.clip(np.rint(a / step) * step, 1, 254)).astype(np.uint16)
+        pair = labels.astype(np.uint32) * 256 + a_levels
+        pair[a_levels == 0] = 0xFFFFFFFF  # every invisible pixel shares one entry
+        uniq, inv = np.unique(pair, return_inverse=True)
+        if len(uniq) <= 256:
+            break
+    else:  # pragma: no cover - 255 leaves at most 2 alpha levels per colour
+        raise KmqError("too many colour/alpha combinations for an indexed PNG")
+    rgba = np.zeros((len(uniq), 4), np.uint8)
+    vis = uniq != 0xFFFFFFFF
+    rgba[vis, :3] = colors[(uniq[vis] // 256).astype(np.intp)]
+    rgba[vis, 3] = (uniq[vis] % 256).astype(np.uint8)
+    return inv.reshape(labels.shape).astype(np.uint8), rgba
+
+
+def encode_indexed_png(labels: np.ndarray, colors: np.ndarray, alpha: np.ndarray | None = None,
+                       *, compress_level: int = 9) -> bytes:
+    """Encode labels + palette (+ alpha) as an indexed PNG.
+
+    Parameters
+    ----------
+    labels : (H, W) uint8
+        Palette indices.
+    colors : (n, 3) uint8, n ≤ 256
+        The palette.
+    alpha : (H, W) uint8, optional
+        Straight alpha; kept exactly when the pairs fit (see module notes).
+    compress_level : int
+        zlib level 0-9.
+
+    Returns
+    -------
+    bytes
+        The PNG file.
+    """
+    colors = np.asarray(colors, np.uint8).reshape(-1, 3)
+    labels = np.asarray(labels)
+    trns = None
+    if alpha is not None and (alpha < 255).any():
+        labels, rgba = _pair_alpha(labels, alpha, colors)
+        colors, trns = rgba[:, :3], rgba[:, 3]
+        # PNG lets tRNS stop early: put translucent entries first
+        order = np.argsort(trns == 255, kind="stable")
+        remap_ = np.empty(len(order), np.uint8)
+        remap_[order] = np.arange(len(order), dtype=np.uint8)
+        labels, colors, trns = remap_[labels], colors[order], trns[order]
+        last = int(np.flatnonzero(trns < 255).max()) + 1
+        trns = trns[:last]
+    elif len(colors) > 256:
+        raise KmqError("an indexed PNG holds at most 256 colours")
+    img = Image.fromarray(np.ascontiguousarray(labels, dtype=np.uint8), "P")
+    img.putpalette(colors.ravel().tobytes(), rawmode="RGB")
+    # Pillow packs 1, 2 or 4 bits per index by itself when the palette is that short
+    params: dict = {"compress_level": compress_level}
+    if trns is not None:
+        params["transparency"] = trns.tobytes()
+    buf = io.BytesIO()
+    img.save(buf, "PNG", **params)
+    return buf.getvalue()
