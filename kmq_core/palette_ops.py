@@ -1,0 +1,207 @@
+"""Operations on palettes for designers: order, merge near-duplicates, name.
+
+All colour maths happens in CIELAB (D65, scikit-image's ``rgb2lab``) because
+distances there follow what the eye sees. Colour differences are CIEDE2000
+(``deltaE_ciede2000``): a ΔE of about 1 is the smallest difference a trained eye
+notices side by side, about 2.3 is a "just noticeable difference" for most
+people, and above 5 two swatches read as different colours [1]_.
+
+Every function takes a :class:`~kmq_core.palette.Palette` and returns a new one;
+nothing is changed in place.
+
+References
+----------
+.. [1] G. Sharma, W. Wu, E. N. Dalal, "The CIEDE2000 color-difference formula:
+   implementation notes, supplementary test data, and mathematical
+   observations", Color Research & Application 30(1), 2005.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from PIL import ImageColor
+from skimage.color import deltaE_ciede2000, rgb2lab
+
+from .errors import KmqError
+from .palette import Palette
+
+#: chroma (C*ab) below which a colour counts as a gray for hue-based orderings
+GRAY_CHROMA = 8.0
+#: lightness bands (L* edges) used by the "strip" ordering
+STRIP_BANDS = (0.0, 35.0, 65.0, 100.01)
+SORT_KEYS = ("share", "hue", "lightness", "strip")
+
+# CSS has two names for some colours; keep one spelling so names are stable.
+_CSS_SYNONYMS_DROPPED = {"aqua", "fuchsia"}
+
+
+def to_lab(colors: np.ndarray) -> np.ndarray:
+    """8-bit sRGB colours (n×3) to CIELAB D65 (n×3 float64)."""
+    rgb = np.asarray(colors, dtype=np.float64).reshape(-1, 1, 3) / 255.0
+    return rgb2lab(rgb).reshape(-1, 3)
+
+
+def _lch(colors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    lab = to_lab(colors)
+    chroma = np.hypot(lab[:, 1], lab[:, 2])
+    hue = np.degrees(np.arctan2(lab[:, 2], lab[:, 1])) % 360.0
+    return lab[:, 0], chroma, hue
+
+
+def sort_order(colors: np.ndarray, weights: np.ndarray, by: str = "share") -> np.ndarray:
+    """Indices that order ``colors`` by ``by`` (see :func:`sort_palette`)."""
+    if by not in SORT_KEYS:
+        raise KmqError(f"unknown palette order {by!r}: choose one of {', '.join(SORT_KEYS)}")
+    n = len(colors)
+    if n == 0:
+        return np.zeros(0, np.intp)
+    index = np.arange(n)
+    if by == "share":
+        # np.lexsort is stable and sorts by the last key first: ties keep palette order
+        return np.lexsort((index, -np.asarray(weights, np.float64)))
+    lightness, chroma, hue = _lch(colors)
+    gray = chroma < GRAY_CHROMA
+    if by == "lightness":
+        return np.lexsort((index, hue, lightness))
+    if by == "hue":
+        # grays have no meaningful hue: put them first, dark to light
+        hue_key = np.where(gray, -1.0, hue)
+        light_key = np.where(gray, lightness, 0.0)
+        return np.lexsort((index, lightness, light_key, hue_key))
+    # "strip": grays first (dark to light), then chromatic colours in three
+    # lightness bands (dark, mid, light), each band running through the hues.
+    band = np.digitize(lightness, STRIP_BANDS[1:-1])
+    group = np.where(gray, -1, band)
+    hue_key = np.where(gray, 0.0, hue)
+    light_key = np.where(gray, lightness, 0.0)
+    return np.lexsort((index, lightness, hue_key, light_key, group))
+
+
+def sort_palette(p: Palette, by: str = "share") -> Palette:
+    """Reorder a palette.
+
+    Parameters
+    ----------
+    p : Palette
+    by : {"share", "hue", "lightness", "strip"}
+        ``"share"``: most used colour first (ties keep their order).
+        ``"hue"``: grays (C*ab < 8) first from dark to light, then the other
+        colours by CIELAB hue angle from red through yellow, green, blue to
+        magenta. ``"lightness"``: by L*, dark to light.
+        ``"strip"``: the order that reads well as a row of swatches: grays
+        first from dark to light, then the colours in three lightness bands
+        (L* < 35, 35–65, > 65), each band running through the hues from red
+        to magenta, so similar colours sit together and light and dark ones do
+        not alternate.
+
+    Returns
+    -------
+    Palette
+        The same entries (colours, names, weights) in the new order.
+    """
+    return p.take(sort_order(p.colors, p.weights, by))
+
+
+def merge_similar(p: Palette, max_delta_e: float) -> Palette:
+    """Merge entries closer than ``max_delta_e`` (CIEDE2000) into one.
+
+    Entries are visited from the heaviest to the lightest (palette order breaks
+    ties); each joins the first kept entry within ``max_delta_e``, otherwise it
+    is kept. A merged entry keeps the colour and name of its heaviest member
+    (so merging never invents a colour that was not in the palette, and a brand
+    colour stays exact) and gets the summed weight. Kept entries stay in their
+    original palette order.
+
+    Parameters
+    ----------
+    p : Palette
+    max_delta_e : float
+        Merge threshold; 0 merges only identical colours. About 2.3 merges
+        colours most people cannot tell apart.
+
+    Returns
+    -------
+    Palette
+    """
+    try:
+        threshold = float(max_delta_e)
+    except (TypeError, ValueError):
+        raise KmqError(f"merge threshold must be a number, got {max_delta_e!r}") from None
+    if not np.isfinite(threshold) or threshold < 0:
+        raise KmqError(f"merge threshold must be a ΔE of 0 or more, got {max_delta_e!r}")
+    n = len(p)
+    if n < 2:
+        return p
+    lab = to_lab(p.colors)
+    visit = np.lexsort((np.arange(n), -p.weights))
+    kept: list[int] = []
+    total = p.weights.copy()
+    for i in visit:
+        if kept:
+            d = deltaE_ciede2000(lab[kept], np.broadcast_to(lab[i], (len(kept), 3)))
+            close = np.flatnonzero(d <= threshold)
+            if close.size:
+                target = kept[int(close[0])]
+                total[target] += total[i]
+                continue
+        kept.append(int(i))
+    keep = np.sort(np.asarray(kept, np.intp))
+    return Palette(p.colors[keep], total[keep], tuple(p.names[i] for i in keep), p.name)
+
+
+@lru_cache(maxsize=1)
+def _css_table() -> tuple[tuple[str, ...], np.ndarray]:
+    names = sorted(
+        name for name in ImageColor.colormap
+        if "grey" not in name and name not in _CSS_SYNONYMS_DROPPED
+    )
+    rgb = np.array([ImageColor.getrgb(name)[:3] for name in names], np.uint8)
+    return tuple(names), to_lab(rgb)
+
+
+def nearest_css_names(colors: np.ndarray) -> list[str]:
+    """The nearest CSS named colour (CIEDE2000) of each colour, not made unique."""
+    colors = np.asarray(colors)
+    if colors.ndim != 2 or colors.shape[1] != 3:
+        raise KmqError(f"colours must be n×3, got shape {colors.shape}")
+    names, table = _css_table()
+    lab = to_lab(colors)
+    out: list[str] = []
+    for start in range(0, len(lab), 1024):  # bounded memory for big palettes
+        chunk = lab[start:start + 1024]
+        d = deltaE_ciede2000(chunk[:, None, :], table[None, :, :])
+        out.extend(names[j] for j in np.argmin(d, axis=1))
+    return out
+
+
+def default_names(colors: np.ndarray) -> list[str]:
+    """Human-readable, unique names for palette colours.
+
+    Each colour gets the name of the nearest CSS named colour in CIELAB
+    (CIEDE2000), e.g. ``"steelblue"``; when several colours share a nearest
+    name, the second and later ones (in palette order) get ``" 2"``, ``" 3"``…
+    appended (``"steelblue 2"``). CSS names contain no digits or spaces, so
+    the result is always unique.
+
+    Parameters
+    ----------
+    colors : (n, 3) uint8 array
+
+    Returns
+    -------
+    list of str
+    """
+    seen: dict[str, int] = {}
+    out = []
+    for name in nearest_css_names(colors):
+        count = seen.get(name, 0) + 1
+        seen[name] = count
+        out.append(name if count == 1 else f"{name} {count}")
+    return out
+
+
+def name_colors(p: Palette) -> Palette:
+    """The palette with every entry renamed by :func:`default_names`."""
+    return Palette(p.colors, p.weights, tuple(default_names(p.colors)), p.name)
