@@ -25,6 +25,12 @@ from PIL import Image
 from .errors import KmqError
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def check_output(path: str | os.PathLike, *, force: bool = False, inputs=()) -> Path:
     """Refuse an output path that is an input, a folder, or exists (unless ``force``)."""
     out = Path(path)
@@ -54,6 +60,7 @@ def atomic_write(path: str | os.PathLike, data: bytes, *, force: bool = True, in
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=parent)
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
