@@ -117,8 +117,8 @@ def read(data: bytes) -> Palette:
     if version not in (1, 2):
         raise KmqError(f"{WHAT}: not a Photoshop swatch file (version {version}, expected 1 or 2)")
     colors, names = _read_block(r, version)
-    if version == 1 and r.left >= 4:
-        if r.u16() != 2:
+    if version == 1 and r.left:
+        if r.left < 4 or r.u16() != 2:
             raise KmqError(f"{WHAT}: unexpected data after the version 1 block")
         colors2, names2 = _read_block(r, 2)
         if len(colors2) != len(colors):
