@@ -1,0 +1,177 @@
+"""What the GIMP plug-in asks of the core, in-process or as a subprocess.
+
+The GIMP 3 plug-in (``plugins/gimp/kmq-quantize/kmq-quantize.py``) runs in GIMP's
+own Python, which may lack kmq's dependencies. It therefore either imports this
+module and calls :func:`process`, or runs it in the user's kmq environment::
+
+    python -m kmq_core.gimp_bridge IN.npz OUT.npz
+
+Both ways run the same :func:`process`, so the result does not depend on how
+the core was reached.
+
+``IN.npz`` holds ``pixels`` (H×W×C, C = 3 or 4, ``uint8`` or ``float32`` 0..1,
+non-linear sRGB as GIMP hands out ``R'G'B'(A)``), optionally ``mask`` (H×W
+``uint8``, the selection: 0 = not selected) and ``request`` (a 0-d unicode array
+holding JSON: ``k``, ``space``, ``dither``, ``seed``, ``lock``,
+``palette_name``, ``palette_file``). The plug-in writes it without numpy (plain
+``.npy`` members in a zip), so GIMP builds without numpy can use this path.
+
+``OUT.npz`` holds ``image`` (same shape and dtype as ``pixels``; alpha copied
+unchanged), ``colors`` (n×3 ``uint8``), ``weights`` (n ``float64``) and
+``result`` (JSON: palette ``name``, ``names``, ``hex``, ``palette_file``,
+``seconds``) on success; or ``error`` (one line) when the input is bad.
+Exit status: 0 success, 2 bad input (:class:`KmqError`), 1 anything else (a
+bug: the traceback goes to stderr).
+
+Choices made here (not in the plug-in, which stays thin):
+
+- High bit depth: GIMP gives ``float32`` 0..1. Colours are rounded to 8-bit sRGB
+  for the fit (palettes are 8-bit), the written colours are exactly the palette
+  colours (as ``v / 255``), and the original float alpha is written back
+  untouched, so alpha keeps its full precision.
+- Selection: pixels with ``mask == 0`` take no part in the fit (they are given
+  alpha 0, which the core ignores when fitting); GIMP itself keeps them
+  unchanged when the plug-in merges its result through the selection. A mask
+  that selects every pixel is dropped, so a selection covering the whole
+  bounding box gives exactly the unselected result for that box.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .errors import KmqError
+
+#: request keys and their defaults (the plug-in sends all of them)
+REQUEST_DEFAULTS = {
+    "k": 16,
+    "space": "lab",
+    "dither": "none",
+    "seed": 0,
+    "lock": "",
+    "palette_name": "",
+    "palette_file": "",
+}
+PROTOCOL = 1
+
+
+def _to_u8(values: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(np.nan_to_num(values, nan=0.0) * 255.0), 0, 255).astype(np.uint8)
+
+
+def process(pixels: np.ndarray, request: dict, mask: np.ndarray | None = None) -> dict:
+    """Quantize GIMP pixels. See the module docstring for shapes and choices.
+
+    Returns a dict with ``image`` (array like ``pixels``), ``palette``
+    (:class:`~kmq_core.palette.Palette`, already named), ``palette_file`` (str or
+    ``""``) and ``seconds``. Raises :class:`KmqError` for bad input.
+    """
+    from .pipeline import quantize
+
+    unknown = set(request) - set(REQUEST_DEFAULTS)
+    if unknown:
+        raise KmqError(f"unknown request keys {sorted(unknown)} (plug-in and kmq versions differ?)")
+    req = {**REQUEST_DEFAULTS, **request}
+    pixels = np.asarray(pixels)
+    if pixels.ndim != 3 or pixels.shape[2] not in (3, 4) or 0 in pixels.shape[:2]:
+        raise KmqError(f"the plug-in sent pixels of shape {pixels.shape}; expected H×W×3 or H×W×4")
+    if pixels.dtype == np.uint8:
+        high = False
+        px8 = pixels
+    elif pixels.dtype in (np.float32, np.float64):
+        high = True
+        px8 = _to_u8(pixels)
+    else:
+        raise KmqError(f"the plug-in sent pixels of type {pixels.dtype}; expected uint8 or float32")
+    has_alpha = pixels.shape[2] == 4
+
+    core_in = px8
+    if mask is not None:
+        mask = np.asarray(mask)
+        if mask.shape != pixels.shape[:2]:
+            raise KmqError(f"selection mask shape {mask.shape} does not match the pixels {pixels.shape[:2]}")
+        if not (mask > 0).any():
+            raise KmqError("the selection is empty: select the pixels to quantize, or select none")
+        if not (mask > 0).all():
+            alpha = px8[..., 3] if has_alpha else np.full(px8.shape[:2], 255, np.uint8)
+            core_in = np.dstack([px8[..., :3], np.where(mask > 0, alpha, 0).astype(np.uint8)])
+
+    lock = req["lock"] or None
+    t0 = time.perf_counter()
+    res = quantize(core_in, req["k"], space=req["space"], dither=req["dither"], seed=req["seed"],
+                   lock=lock, max_pixels=None)
+    rgb8 = res.image[..., :3]
+    if high:
+        out = pixels.astype(np.float32, copy=True)
+        out[..., :3] = rgb8.astype(np.float32) / np.float32(255.0)
+    else:
+        out = pixels.copy()
+        out[..., :3] = rgb8
+    palette = res.palette
+    name = str(req["palette_name"] or "").strip()
+    if name:
+        palette = palette.renamed(name)
+    written = ""
+    if req["palette_file"]:
+        from .formats import write_palette
+
+        written = str(write_palette(palette, req["palette_file"]))
+    return {"image": out, "palette": palette, "palette_file": written,
+            "seconds": time.perf_counter() - t0}
+
+
+def read_request(path: str | os.PathLike) -> tuple[np.ndarray, dict, np.ndarray | None]:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            pixels = z["pixels"]
+            request = json.loads(str(z["request"]))
+            mask = z["mask"] if "mask" in z.files else None
+    except (OSError, ValueError, KeyError) as e:
+        raise KmqError(f"cannot read the plug-in's request {path}: {e}") from None
+    if not isinstance(request, dict):
+        raise KmqError("the plug-in's request is not a JSON object")
+    return pixels, request, mask
+
+
+def _write_npz(path: str | os.PathLike, **arrays) -> None:
+    tmp = str(path) + ".part.npz"
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--check"]:
+        # the plug-in asks whether this interpreter has a usable kmq
+        from . import __version__
+
+        print(json.dumps({"kmq": __version__, "protocol": PROTOCOL, "python": sys.executable}))
+        return 0
+    if len(argv) != 2:
+        print("usage: python -m kmq_core.gimp_bridge IN.npz OUT.npz   (or --check)", file=sys.stderr)
+        return 2
+    src, dst = argv
+    try:
+        pixels, request, mask = read_request(src)
+        r = process(pixels, request, mask)
+    except KmqError as e:
+        msg = str(e).splitlines()[0] if str(e) else "bad input"
+        _write_npz(dst, error=np.array(msg))
+        print(f"kmq: error: {msg}", file=sys.stderr)
+        return 2
+    pal = r["palette"]
+    result = {"name": pal.name, "names": list(pal.names), "hex": pal.hex,
+              "palette_file": r["palette_file"], "seconds": r["seconds"], "protocol": PROTOCOL}
+    _write_npz(dst, image=r["image"], colors=pal.colors, weights=pal.weights,
+               result=np.array(json.dumps(result)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

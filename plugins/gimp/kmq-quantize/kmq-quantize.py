@@ -1,0 +1,551 @@
+#!/usr/bin/env python3
+# kmq-quantize: GIMP 3.0 plug-in, Filters > Colors > K-means Quantize...
+#
+# Reduces the active layer (or the selection in it) to k colours with kmq's
+# k-means quantizer and adds the palette to GIMP's Palettes. The image stays RGB
+# (or grayscale); it is not converted to indexed mode.
+#
+# All colour decisions are made by the kmq core (kmq_core.gimp_bridge.process).
+# This file only talks to GIMP and finds the core, in this order:
+#   1. import kmq_core in GIMP's own Python (the path recorded by `kmq gimp install`
+#      in kmq-quantize.json next to this file, or anything already on sys.path);
+#   2. otherwise run `PYTHON -m kmq_core.gimp_bridge IN.npz OUT.npz` in the user's kmq
+#      environment, PYTHON being $KMQ_PYTHON or "python" in kmq-quantize.json.
+# $KMQ_GIMP_CORE=subprocess skips step 1 (e.g. when GIMP's numpy is broken),
+# $KMQ_GIMP_CORE=import skips step 2.
+#
+# This part of the file imports neither GIMP nor numpy, so the plug-in's own logic
+# can be tested without GIMP, and the subprocess path works on GIMP builds whose
+# Python has no numpy (pixels go to the core as raw .npy members of a zip).
+
+import ast
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import zipfile
+
+PROC = "python-fu-kmq-quantize"
+CONFIG_NAME = "kmq-quantize.json"
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# Same names, ranges and defaults as kmq_core.options (a test checks they agree);
+# repeated here because GIMP needs them to register the procedure before any core
+# is found, and because GIMP does not enforce ranges for calls from scripts.
+K_MIN, K_MAX, DEFAULT_K = 1, 256, 16
+SPACES = (("lab", "CIELAB (best looking)"), ("oklab", "OKLab"), ("rgb", "sRGB (highest PSNR)"))
+DEFAULT_SPACE = "lab"
+DITHERS = (("none", "None"), ("fs", "Floyd-Steinberg"))
+DEFAULT_DITHER = "none"
+DEFAULT_SEED = 0
+SEED_MIN, SEED_MAX = 0, 2**31 - 1
+# The PDB arguments k and seed are declared with the full int range on purpose: GIMP
+# silently replaces a value outside the declared range by the default (it only prints
+# a warning), so a script asking for k=300 would get k=16 without noticing. Declared
+# wide, every value reaches check_args() and a wrong one fails with a clear message.
+# The dialog still offers only the valid range (see show_dialog).
+INT_MIN, INT_MAX = -2**31, 2**31 - 1
+
+
+class PluginError(Exception):
+    """A problem the user can fix; the message is shown by GIMP as is."""
+
+
+def log(*args):
+    print("[kmq-quantize]", *args, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- arguments
+_HEXDIGITS = set("0123456789abcdefABCDEF")
+
+
+def parse_hex_color(text):
+    """'#ff8800', 'ff8800' or '#f80' -> '#ff8800'; PluginError otherwise."""
+    s = str(text).strip()
+    if s.startswith("#"):
+        s = s[1:]
+    if len(s) == 3:
+        s = "".join(c * 2 for c in s)
+    if len(s) != 6 or not set(s) <= _HEXDIGITS:
+        raise PluginError("Lock colours: %r is not a colour; write hex codes like #ff8800, "
+                          "separated by commas" % str(text).strip())
+    return "#" + s.lower()
+
+
+def parse_lock(text):
+    """'#ff0000, #00f' -> ['#ff0000', '#0000ff'] (order kept, duplicates dropped)."""
+    out = []
+    for part in str(text or "").replace(";", ",").replace(" ", ",").split(","):
+        if part.strip():
+            c = parse_hex_color(part)
+            if c not in out:
+                out.append(c)
+    return out
+
+
+def check_args(k, space, dither, seed, lock, fg_bg=None):
+    """Validate the procedure's arguments; return the request for the core.
+
+    ``fg_bg`` is None or the (foreground, background) hex codes to keep as well.
+    Raises PluginError with a message for the GIMP user.
+    """
+    if isinstance(k, bool) or not isinstance(k, int) or not K_MIN <= k <= K_MAX:
+        raise PluginError("Number of colors (k) must be from %d to %d, got %r" % (K_MIN, K_MAX, k))
+    if space not in [s for s, _ in SPACES]:
+        raise PluginError("Color space must be one of %s, got %r"
+                          % (", ".join(s for s, _ in SPACES), space))
+    if dither not in [d for d, _ in DITHERS]:
+        raise PluginError("Dithering must be one of %s, got %r"
+                          % (", ".join(d for d, _ in DITHERS), dither))
+    if isinstance(seed, bool) or not isinstance(seed, int) or not SEED_MIN <= seed <= SEED_MAX:
+        raise PluginError("Seed must be a whole number from %d to %d, got %r" % (SEED_MIN, SEED_MAX, seed))
+    colors = parse_lock(lock)
+    for c in fg_bg or ():
+        c = parse_hex_color(c)
+        if c not in colors:
+            colors.append(c)
+    if len(colors) > k:
+        raise PluginError("%d locked colours (%s) do not fit in k=%d colours: raise k or lock fewer"
+                          % (len(colors), ", ".join(colors), k))
+    return {"k": k, "space": space, "dither": dither, "seed": seed, "lock": ",".join(colors)}
+
+
+def default_palette_name(image_name, k):
+    base = os.path.splitext(os.path.basename(image_name or ""))[0].strip("[] ") or "Untitled"
+    return "kmq %s k=%d" % (base, k)
+
+
+# ---------------------------------------------------------------- .npy / .npz without numpy
+def npy_bytes(data, dtype, shape):
+    """A .npy file (format 1.0) holding raw C-order ``data`` of ``dtype`` ('|u1', '<f4')."""
+    header = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (
+        dtype, "".join("%d," % n for n in shape) if len(shape) == 1 else ", ".join(str(n) for n in shape))
+    pad = 64 - (10 + len(header) + 1) % 64
+    header = header + " " * pad + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode("latin1") + bytes(data)
+
+
+def npy_str(text):
+    """A .npy holding a 0-d unicode array (what numpy's np.array(str) saves)."""
+    raw = str(text).encode("utf-32-le")
+    n = max(1, len(raw) // 4)
+    raw = raw or b"\0\0\0\0"
+    header = "{'descr': '<U%d', 'fortran_order': False, 'shape': (), }" % n
+    pad = 64 - (10 + len(header) + 1) % 64
+    header = header + " " * pad + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode("latin1") + raw
+
+
+def parse_npy(blob):
+    """-> (descr, shape, raw bytes) for a .npy written by numpy (format 1.x/2.x/3.x)."""
+    if blob[:6] != b"\x93NUMPY":
+        raise ValueError("not a .npy file")
+    major = blob[6]
+    if major == 1:
+        hlen = struct.unpack("<H", blob[8:10])[0]
+        start = 10
+    else:
+        hlen = struct.unpack("<I", blob[8:12])[0]
+        start = 12
+    header = ast.literal_eval(blob[start:start + hlen].decode("latin1"))
+    if header.get("fortran_order"):
+        raise ValueError("Fortran-order arrays are not supported")
+    return header["descr"], tuple(header["shape"]), blob[start + hlen:]
+
+
+def npy_to_str(blob):
+    descr, shape, raw = parse_npy(blob)
+    if not descr.lstrip("<>|=").startswith("U") or shape != ():
+        raise ValueError("expected a unicode scalar, got %s %s" % (descr, shape))
+    return raw.decode("utf-32-le" if not descr.startswith(">") else "utf-32-be").rstrip("\0")
+
+
+def write_request(path, pixels, shape, dtype, request, mask=None):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as z:
+        z.writestr("pixels.npy", npy_bytes(pixels, dtype, shape))
+        if mask is not None:
+            z.writestr("mask.npy", npy_bytes(mask, "|u1", shape[:2]))
+        z.writestr("request.npy", npy_str(json.dumps(request)))
+
+
+def read_result(path):
+    """-> dict with 'image' (raw bytes), 'colors' (list of (r,g,b)), 'names', 'hex', ...
+
+    or raises PluginError with the core's one-line message."""
+    with zipfile.ZipFile(path) as z:
+        names = set(z.namelist())
+        if "error.npy" in names:
+            raise PluginError(npy_to_str(z.read("error.npy")))
+        result = json.loads(npy_to_str(z.read("result.npy")))
+        _, _, result["image"] = parse_npy(z.read("image.npy"))
+        descr, shape, raw = parse_npy(z.read("colors.npy"))
+        result["colors"] = [tuple(raw[i:i + 3]) for i in range(0, len(raw), 3)]
+    return result
+
+
+# ---------------------------------------------------------------- finding the core
+def load_config(directory=HERE):
+    path = os.path.join(directory, CONFIG_NAME)
+    try:
+        with open(path, encoding="utf-8") as f:
+            cfg = json.load(f)
+        return cfg if isinstance(cfg, dict) else {}
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as e:
+        log("ignoring unreadable %s: %s" % (path, e))
+        return {}
+
+
+def _raw_result(r, pixels_dtype_size):
+    pal = r["palette"]
+    return {"image": r["image"].tobytes(), "colors": [tuple(int(v) for v in c) for c in pal.colors],
+            "names": list(pal.names), "hex": pal.hex, "name": pal.name,
+            "palette_file": r["palette_file"], "seconds": r["seconds"]}
+
+
+class ImportedCore:
+    """kmq_core imported into GIMP's own Python."""
+
+    how = "import"
+
+    def __init__(self, bridge):
+        self.bridge = bridge
+        self.where = os.path.dirname(os.path.dirname(os.path.abspath(bridge.__file__)))
+
+    def process(self, pixels, shape, dtype, request, mask=None, pulse=None):
+        import numpy as np
+        from kmq_core.errors import KmqError
+
+        arr = np.frombuffer(pixels, dtype=np.dtype(dtype)).reshape(shape)
+        m = None if mask is None else np.frombuffer(mask, np.uint8).reshape(shape[:2])
+        try:
+            r = self.bridge.process(arr, request, m)
+        except KmqError as e:
+            raise PluginError(str(e)) from None
+        return _raw_result(r, arr.dtype.itemsize)
+
+
+class SubprocessCore:
+    """kmq_core in the user's kmq environment, run as ``PYTHON -m kmq_core.gimp_bridge``."""
+
+    how = "subprocess"
+
+    def __init__(self, python, source):
+        self.python = python
+        self.source = source  # where the interpreter was configured, for messages
+        self.where = python
+
+    def _env(self):
+        env = dict(os.environ)
+        # GIMP's own Python settings must not leak into another interpreter
+        for var in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONNOUSERSITE"):
+            env.pop(var, None)
+        return env
+
+    def _fix_hint(self):
+        return ("install kmq in it (%s -m pip install kmq) or point %s at the Python of your kmq "
+                "environment (run `kmq gimp install` there)" % (self.python, self.source))
+
+    def process(self, pixels, shape, dtype, request, mask=None, pulse=None):
+        if not os.path.isfile(self.python) and os.path.sep in self.python:
+            raise PluginError("The Python for kmq set in %s does not exist: %s. Point it at the "
+                              "Python of your kmq environment (`kmq gimp install` does that)"
+                              % (self.source, self.python))
+        tmp = tempfile.mkdtemp(prefix="kmq-gimp-")
+        src, dst = os.path.join(tmp, "in.npz"), os.path.join(tmp, "out.npz")
+        try:
+            write_request(src, pixels, shape, dtype, request, mask)
+            flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)
+            try:
+                proc = subprocess.Popen([self.python, "-m", "kmq_core.gimp_bridge", src, dst],
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, env=self._env(), creationflags=flags)
+            except OSError as e:
+                raise PluginError("Cannot run the Python for kmq (%s, set in %s): %s. %s"
+                                  % (self.python, self.source, e.strerror or e, self._fix_hint().capitalize()))
+            while True:
+                try:
+                    out, err = proc.communicate(timeout=0.25)
+                    break
+                except subprocess.TimeoutExpired:
+                    if pulse:
+                        pulse()
+            err = err.decode("utf-8", "replace")
+            if err.strip():
+                log("core stderr:", err.strip()[-2000:])
+            if proc.returncode == 2 and os.path.exists(dst):
+                read_result(dst)  # raises PluginError with the core's message
+            if "No module named kmq_core" in err or "No module named 'kmq_core'" in err:
+                raise PluginError("The Python for kmq (%s, set in %s) has no kmq: %s"
+                                  % (self.python, self.source, self._fix_hint()))
+            if proc.returncode != 0 or not os.path.exists(dst):
+                last = [l for l in err.strip().splitlines() if l.strip()][-1:] or ["no message"]
+                raise PluginError("kmq failed (exit status %s): %s. Run %s -m kmq_core.gimp_bridge --check "
+                                  "to test that environment; please report a bug if it persists"
+                                  % (proc.returncode, last[0], self.python))
+            return read_result(dst)
+        finally:
+            for f in (src, dst, dst + ".part.npz"):
+                try:
+                    os.remove(f)
+                except OSError:
+                    pass
+            try:
+                os.rmdir(tmp)
+            except OSError:
+                pass
+
+
+def find_core(config=None, environ=None):
+    """Return an ImportedCore or SubprocessCore, or raise PluginError saying what to do."""
+    config = load_config() if config is None else config
+    environ = os.environ if environ is None else environ
+    mode = environ.get("KMQ_GIMP_CORE", "auto").strip().lower() or "auto"
+    if mode not in ("auto", "import", "subprocess"):
+        raise PluginError("KMQ_GIMP_CORE must be auto, import or subprocess, got %r" % mode)
+    import_error = None
+    if mode in ("auto", "import"):
+        path = config.get("kmq_core_path")
+        if path and path not in sys.path:
+            sys.path.insert(0, path)
+        try:
+            from kmq_core import gimp_bridge
+            return ImportedCore(gimp_bridge)
+        except Exception as e:  # ImportError, or a dependency failing to load
+            import_error = "%s: %s" % (type(e).__name__, e)
+            log("cannot import kmq_core in GIMP's Python (%s)" % import_error)
+            if mode == "import":
+                raise PluginError("KMQ_GIMP_CORE=import but GIMP's Python (%s) cannot import kmq_core "
+                                  "(%s); install kmq's dependencies for it or unset KMQ_GIMP_CORE"
+                                  % (sys.executable, import_error))
+    python = environ.get("KMQ_PYTHON", "").strip()
+    source = "KMQ_PYTHON"
+    if not python:
+        python = str(config.get("python") or "").strip()
+        source = os.path.join(HERE, CONFIG_NAME)
+    if python:
+        return SubprocessCore(python, source)
+    raise PluginError(
+        "kmq-quantize cannot find kmq. GIMP's Python (%s) cannot import kmq_core (%s) and no kmq "
+        "Python is configured. Fix: install kmq (pip install kmq) and run `kmq gimp install` in that "
+        "environment, which records its Python in %s; or set the environment variable KMQ_PYTHON "
+        "to a Python that has kmq installed, then restart GIMP."
+        % (sys.executable, import_error or "not tried", os.path.join(HERE, CONFIG_NAME)))
+
+
+# ---------------------------------------------------------------- GIMP side
+def _main():
+    import gi
+
+    gi.require_version("Gimp", "3.0")
+    gi.require_version("Gegl", "0.4")
+    gi.require_version("Babl", "0.1")
+    from gi.repository import Babl, Gegl, Gimp, GLib, GObject
+
+    rw = GObject.ParamFlags.READWRITE
+
+    def fail(procedure, message):
+        log("error:", message)
+        return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error(message))
+
+    def color_hex(color):
+        r, g, b = bytes(color.get_bytes(Babl.format("R'G'B' u8")).get_data())[:3]
+        return "#%02x%02x%02x" % (r, g, b)
+
+    def show_dialog(procedure, config):
+        gi.require_version("GimpUi", "3.0")
+        from gi.repository import GimpUi
+
+        GimpUi.init(PROC)
+        dialog = GimpUi.ProcedureDialog.new(procedure, config, "K-means Quantize")
+        # show only the valid ranges (the PDB declares wider ones, see INT_MIN above)
+        dialog.get_scale_entry("k", 1.0).set_bounds(K_MIN, K_MAX, False)
+        dialog.get_scale_entry("seed", 1.0).set_bounds(SEED_MIN, SEED_MAX, False)
+        dialog.fill(None)
+        if os.environ.get("KMQ_DIALOG_TEST"):  # test hook: screenshot, then Cancel/OK
+            gi.require_version("Gtk", "3.0")
+            from gi.repository import Gtk
+
+            action = os.environ["KMQ_DIALOG_TEST"]
+
+            def _respond():
+                log("dialog shown")
+                if action == "wait":
+                    return True  # keep waiting: the test presses the buttons itself
+                dialog.response(Gtk.ResponseType.OK if action == "ok" else Gtk.ResponseType.CANCEL)
+                return False
+
+            GLib.timeout_add(int(os.environ.get("KMQ_DIALOG_DELAY_MS", "1500")), _respond)
+        ok = dialog.run()
+        dialog.destroy()
+        return ok
+
+    def run(procedure, run_mode, image, drawables, config, run_data):
+        if run_mode == Gimp.RunMode.INTERACTIVE:
+            if not show_dialog(procedure, config):
+                return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
+        try:
+            return quantize_layer(procedure, image, drawables, config)
+        except PluginError as e:
+            return fail(procedure, str(e))
+        except Exception as e:  # a bug: say so, keep the traceback for the report
+            import traceback
+
+            traceback.print_exc()
+            return fail(procedure, "kmq-quantize failed unexpectedly (%s: %s). Please report this bug "
+                                   "with GIMP's error console output." % (type(e).__name__, e))
+
+    def _image_name(image):
+        for getter in ("get_file", "get_imported_file", "get_xcf_file"):
+            f = getattr(image, getter, lambda: None)()
+            if f is not None and f.get_basename():
+                return f.get_basename()
+        return image.get_name()
+
+    def quantize_layer(procedure, image, drawables, config):
+        if len(drawables) != 1:
+            raise PluginError("Select exactly one layer to quantize (%d are selected)" % len(drawables))
+        drawable = drawables[0]
+        if not drawable.is_layer():
+            raise PluginError("K-means Quantize works on layers; select a layer, not a mask or channel")
+        if drawable.is_indexed():
+            raise PluginError("The image is indexed: convert it to RGB (Image > Mode > RGB) first")
+        fg_bg = None
+        if config.get_property("lock-fg-bg"):
+            fg_bg = (color_hex(Gimp.context_get_foreground()), color_hex(Gimp.context_get_background()))
+        request = check_args(config.get_property("k"), config.get_property("space"),
+                             config.get_property("dither"), config.get_property("seed"),
+                             config.get_property("lock"), fg_bg)
+        add_palette = config.get_property("add-palette")
+        pal_name = (config.get_property("palette-name") or "").strip()
+        gfile = config.get_property("palette-file")
+        pal_path = gfile.get_path() if gfile is not None else None
+        if gfile is not None and not pal_path:
+            raise PluginError("The palette file must be a local file (%s)" % gfile.get_uri())
+        request["palette_name"] = pal_name or default_palette_name(_image_name(image), request["k"])
+        request["palette_file"] = pal_path or ""
+
+        ok, x, y, w, h = drawable.mask_intersect()
+        if not ok or w <= 0 or h <= 0:
+            raise PluginError("The selection does not touch this layer: nothing to quantize")
+
+        # Pixel format. 8-bit images are read and written as R'G'B'(A) u8 (exact).
+        # Every other precision (16/32-bit integer, half/float, and 8-bit *linear*) is
+        # read as non-linear R'G'B'(A) float: the core rounds colours to 8-bit sRGB
+        # for the fit (palettes are 8-bit), writes the palette colours back exactly as
+        # v/255, and the float alpha goes back untouched, so alpha keeps its precision.
+        # Grayscale layers are read as R'G'B' too (babl replicates Y'); kmq's palette
+        # for gray pixels is gray, and GIMP converts what is written back to Y'.
+        prec = image.get_precision()
+        eight_bit = prec in (Gimp.Precision.U8_NON_LINEAR, Gimp.Precision.U8_PERCEPTUAL)
+        alpha = drawable.has_alpha()
+        fmt = ("R'G'B'A" if alpha else "R'G'B'") + (" u8" if eight_bit else " float")
+        dtype = "|u1" if eight_bit else "<f4"
+        nch = 4 if alpha else 3
+        rect = Gegl.Rectangle.new(x, y, w, h)
+
+        Gimp.progress_init("K-means Quantize (k=%d)" % request["k"])
+        core = find_core()
+        log("core via %s (%s)" % (core.how, core.where))
+        pixels = drawable.get_buffer().get(rect, 1.0, fmt, Gegl.AbyssPolicy.CLAMP)
+        mask = None
+        if not Gimp.Selection.is_empty(image):
+            _, offx, offy = drawable.get_offsets()
+            sel_rect = Gegl.Rectangle.new(x + offx, y + offy, w, h)
+            mask = image.get_selection().get_buffer().get(sel_rect, 1.0, "Y u8", Gegl.AbyssPolicy.NONE)
+        Gimp.progress_update(0.1)
+        res = core.process(pixels, (h, w, nch), dtype, request, mask, pulse=Gimp.progress_pulse)
+        Gimp.progress_update(0.9)
+
+        image.undo_group_start()
+        try:
+            shadow = drawable.get_shadow_buffer()
+            shadow.set(rect, fmt, res["image"])
+            shadow.flush()
+            drawable.merge_shadow(True)  # applies the selection mask, pushes the undo step
+            drawable.update(x, y, w, h)
+        finally:
+            image.undo_group_end()
+
+        gimp_name = ""
+        if add_palette:
+            pal = Gimp.Palette.new(res["name"])
+            pal.set_columns(min(16, max(1, len(res["colors"]))))
+            for name, (r, g, b) in zip(res["names"], res["colors"]):
+                pal.add_entry(name, Gegl.Color.new("#%02x%02x%02x" % (r, g, b)))
+            gimp_name = pal.get_name()
+        Gimp.progress_update(1.0)
+        Gimp.progress_end()
+        Gimp.displays_flush()
+        log("done: %d colours, core %.2fs, palette %r, file %r"
+            % (len(res["colors"]), res["seconds"], gimp_name, res["palette_file"]))
+        return _with_results(procedure, gimp_name, len(res["colors"]), res["palette_file"])
+
+    def _with_results(procedure, palette_name, n_colors, palette_file):
+        # new_return_values gives [status, <one default per declared return value>]
+        retvals = procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
+        for i, (gtype, value) in enumerate(((GObject.TYPE_STRING, palette_name),
+                                            (GObject.TYPE_INT, n_colors),
+                                            (GObject.TYPE_STRING, palette_file)), start=1):
+            retvals.remove(i)
+            retvals.insert(i, GObject.Value(gtype, value))
+        return retvals
+
+    class KmqQuantize(Gimp.PlugIn):
+        def do_query_procedures(self):
+            return [PROC]
+
+        def do_set_i18n(self, name):
+            return False
+
+        def do_create_procedure(self, name):
+            p = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
+            p.set_image_types("RGB*, GRAY*")
+            p.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
+            p.set_menu_label("_K-means Quantize\u2026")
+            p.add_menu_path("<Image>/Filters/Colors")
+            p.set_documentation(
+                "Reduce the layer to k colours with k-means (kmq)",
+                "Fits k colours to the layer (or the selection) with kmq's k-means quantizer, "
+                "replaces every pixel by its nearest palette colour (optionally with "
+                "Floyd-Steinberg dithering) and adds the palette to GIMP's Palettes. "
+                "The image stays RGB or grayscale; alpha is kept. Arguments have the same "
+                "names as kmq's command line.", name)
+            p.set_attribution("kmq developers", "kmq developers", "2026")
+            p.add_int_argument("k", "Number of _colors (k)", "How many colours, %d-%d" % (K_MIN, K_MAX),
+                               INT_MIN, INT_MAX, DEFAULT_K, rw)
+            spaces = Gimp.Choice.new()
+            for i, (nick, label) in enumerate(SPACES):
+                spaces.add(nick, i, label, "")
+            p.add_choice_argument("space", "Color _space", "Colour space for fitting and matching",
+                                  spaces, DEFAULT_SPACE, rw)
+            dithers = Gimp.Choice.new()
+            for i, (nick, label) in enumerate(DITHERS):
+                dithers.add(nick, i, label, "")
+            p.add_choice_argument("dither", "_Dithering", "Error diffusion", dithers, DEFAULT_DITHER, rw)
+            p.add_int_argument("seed", "S_eed", "Same seed, same result (0-%d)" % SEED_MAX, INT_MIN, INT_MAX,
+                               DEFAULT_SEED, rw)
+            p.add_string_argument("lock", "_Lock colors", "Colours to keep, e.g. #ffffff,#000000", "", rw)
+            p.add_boolean_argument("lock-fg-bg", "Keep _foreground and background colors",
+                                   "Lock the current foreground and background colours too", False, rw)
+            p.add_boolean_argument("add-palette", "_Add palette to GIMP's Palettes",
+                                   "Create a palette resource with the colours", True, rw)
+            p.add_string_argument("palette-name", "Palette _name",
+                                  "Name of the new palette (default: kmq IMAGE k=K)", "", rw)
+            p.add_file_argument("palette-file", "Export palette to _file",
+                                "Optional .gpl, .ase, .aco, .act, .css, .json, .txt, .png file",
+                                Gimp.FileChooserAction.SAVE, True, None, rw)
+            p.add_string_return_value("palette-name", "Palette name",
+                                      "Name GIMP gave the new palette ('' if none)", "", rw)
+            p.add_int_return_value("colors", "Colors", "Number of colours in the palette", 0, 256, 0, rw)
+            p.add_string_return_value("palette-file", "Palette file", "The file written ('' if none)", "", rw)
+            return p
+
+    Gimp.main(KmqQuantize.__gtype__, sys.argv)
+
+
+if __name__ == "__main__":
+    _main()
