@@ -39,6 +39,14 @@ def test_write_then_read_every_format(tmp_path, ext):
     assert [f.name for f in tmp_path.iterdir()] == [f"p.{ext}"]  # no temp files left
 
 
+@pytest.mark.parametrize("ext", sorted(set(FORMATS) - {"act", "txt"}))
+def test_largest_palette_round_trips(ext):
+    rng = np.random.default_rng(1)
+    big = Palette(rng.integers(0, 256, (65535, 3)), rng.random(65535), tuple(f"c{i} ✓" for i in range(65535)), "big")
+    q = read_palette(palette_bytes(big, ext), ext)
+    assert np.array_equal(q.colors, big.colors) and q.names == big.names
+
+
 def test_bytes_source_with_format_or_signature():
     for fmt in ("ase", "gpl", "png", "json"):
         assert read_palette(palette_bytes(P, fmt)) == P

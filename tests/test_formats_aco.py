@@ -27,7 +27,7 @@ def test_layout_version1_then_version2_with_names():
     assert v2[4:] == first + second
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(palettes())
 def test_round_trip(p):
     q = aco.read(aco.write(p))

@@ -26,7 +26,7 @@ def test_full_256_table_has_no_padding():
     assert act.write(Palette(colors)) == colors.tobytes()
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(palettes(max_size=256))
 def test_round_trip_colours_and_order(p):
     q = act.read(act.write(p))

@@ -52,7 +52,7 @@ def test_single_colour_still_has_more_than_one_block():
     assert len(blocks(ase.write(Palette(np.array([[1, 2, 3]]))))) == 3
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(palettes())
 def test_round_trip(p):
     q = ase.read(ase.write(p))

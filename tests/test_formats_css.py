@@ -23,7 +23,7 @@ def test_layout():
     )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(palettes())
 def test_round_trip_exact(p):
     assert css.read(css.write(p)) == p

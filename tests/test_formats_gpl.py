@@ -43,7 +43,7 @@ def test_names_sanitised_to_one_line():
     assert q.name == "two lines"
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(palettes())
 def test_round_trip(p):
     q = gpl.read(gpl.write(p))
@@ -113,7 +113,7 @@ def test_fuzz_mutated_files(data):
 # --- independent reader: Pillow's GimpPaletteFile (no names; <= 256 entries, lines <= 100 bytes)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(palettes(max_size=256))
 def test_pillow_reads_same_colours(p):
     data = gpl.write(p)

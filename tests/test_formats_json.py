@@ -23,7 +23,7 @@ def test_layout():
     }
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(palettes(weights=True))
 def test_round_trip_exact(p):
     q = json_.read(json_.write(p))

@@ -5,7 +5,8 @@ Up to 256 colours: one labelled card per colour, up to 8 per row, the hex code
 font. More colours: a plain grid of small unlabelled cells. The palette itself
 is embedded as kmq's JSON (see :mod:`kmq_core.formats.json_`) in a compressed
 ``iTXt`` chunk named ``kmq-palette``, so ``kmq palette convert strip.png x.gpl``
-gives back the exact palette; a PNG without that chunk is refused (kmq does
+gives back the exact palette (the reader walks the PNG chunks itself, so no
+pixels are decoded); a PNG without that chunk is refused (kmq does
 not guess a palette from pixels here: use ``kmq palette IMAGE`` for that).
 
 Drawing uses Pillow's ``ImageDraw``; nothing here is hand-written maths.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import io
 import json
-import warnings
+import zlib
 
 from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
@@ -33,6 +34,8 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_LABELLED = 256
 CARD, LABEL_H, GAP, PER_ROW = 112, 40, 8, 8
 CELL, CELLS_PER_ROW = 16, 64
+#: the largest embedded palette (decompressed JSON) the reader accepts
+MAX_EMBEDDED = 32 * 1024 * 1024
 
 
 def _font(size: int):
@@ -93,22 +96,60 @@ def write(p: Palette) -> bytes:
     return out.getvalue()
 
 
+def _embedded_text(data: bytes) -> str | None:
+    """The text of the ``kmq-palette`` iTXt chunk, or None.
+
+    Walks the chunks by hand rather than through Pillow, whose text-chunk limit
+    (1 MB decompressed) is below what a 65535-colour palette needs; lengths are
+    checked against the file and decompression is capped.
+    """
+    pos = len(PNG_SIGNATURE)
+    while pos + 12 <= len(data):
+        length = int.from_bytes(data[pos:pos + 4], "big")
+        kind = data[pos + 4:pos + 8]
+        end = pos + 8 + length
+        if length > 0x7FFFFFFF or end + 4 > len(data):
+            raise KmqError(f"{WHAT}: truncated PNG chunk at offset {pos}")
+        body = data[pos + 8:end]
+        if zlib.crc32(kind + body) != int.from_bytes(data[end:end + 4], "big"):
+            raise KmqError(f"{WHAT}: damaged PNG chunk {kind!r} (CRC mismatch)")
+        if kind == b"iTXt" and body.startswith(CHUNK.encode() + b"\0"):
+            rest = body[len(CHUNK) + 1:]
+            if len(rest) < 2:
+                raise KmqError(f"{WHAT}: damaged kmq-palette chunk")
+            compressed, method = rest[0], rest[1]
+            parts = rest[2:].split(b"\0", 2)  # language tag, translated keyword, text
+            if len(parts) != 3 or compressed not in (0, 1) or method != 0:
+                raise KmqError(f"{WHAT}: damaged kmq-palette chunk")
+            raw = parts[2]
+            if compressed:
+                try:
+                    z = zlib.decompressobj()
+                    raw = z.decompress(raw, MAX_EMBEDDED)
+                    if z.unconsumed_tail:
+                        raise KmqError(f"{WHAT}: embedded palette larger than {MAX_EMBEDDED} bytes")
+                except zlib.error:
+                    raise KmqError(f"{WHAT}: damaged kmq-palette chunk (bad compression)") from None
+            try:
+                return raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise KmqError(f"{WHAT}: the embedded palette is not UTF-8") from None
+        if kind == b"IEND":
+            break
+        pos = end + 4
+    return None
+
+
 def read(data: bytes) -> Palette:
     """Read the palette embedded by :func:`write`."""
     data = check_size(data, WHAT)
     if not data.startswith(PNG_SIGNATURE):
         raise KmqError(f"{WHAT}: not a PNG file")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(io.BytesIO(data), formats=["PNG"]) as im:
-                payload = im.info.get(CHUNK)  # text chunks before IDAT: no pixels decoded
-    except Exception as exc:  # Pillow raises many types for broken files
-        raise KmqError(f"{WHAT}: unreadable PNG ({type(exc).__name__})") from None
+    payload = _embedded_text(data)
     if payload is None:
         raise KmqError(f"{WHAT}: this PNG holds no kmq palette (only swatch PNGs written by kmq can be read)")
     try:
-        obj = json.loads(str(payload))
+        obj = json.loads(payload)
     except (ValueError, RecursionError):
         raise KmqError(f"{WHAT}: the embedded palette is not valid JSON") from None
     return json_.from_obj(obj)
