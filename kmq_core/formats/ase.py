@@ -11,9 +11,10 @@ units including the NUL, the UTF-16BE name and ``00 00``, a 4-byte model
 What the writer produces is the one layout that GIMP 3.0.4, Krita 5.2 and
 Adobe's applications all read completely (see ``notes/palettes.md``): one group
 named after the palette wrapping every colour, RGB model with r/255 as float32,
-colour type 2 (normal), and a non-empty name on every colour (the hex code when
-the name is empty; NUL becomes a space, other characters are kept). GIMP keeps only the first group and needs at least two
-blocks; the writer never produces anything else and refuses an empty palette.
+colour type 2 (normal), and a non-empty name on every colour (the hex code
+when the name is empty; NUL becomes a space, every other character is kept).
+GIMP keeps only the first group and needs at least two blocks; the writer never
+produces anything else and refuses an empty palette.
 
 The reader accepts the whole spec: flat colours, several groups (their colours
 concatenated in file order; the first group's name becomes the palette name),
@@ -22,8 +23,10 @@ r = (1 - c)(1 - k), no ICC profile) and ``LAB`` (L stored as 0–1; converted
 with scikit-image's ``lab2rgb``, D65 white, which keeps neutrals neutral;
 Adobe's D50 Lab differs from this by at most a few ΔE for saturated colours).
 
-Written by hand: no maintained library writes ``.ase`` (the PyPI ``swatch``
-package only reads, and is used in the tests as an independent reader).
+Written by hand: no maintained library does this. The PyPI ``swatch`` package
+(last released 2014) writes whatever layout it is given and miscounts the
+length of names outside the Basic Multilingual Plane (emoji); the tests use it
+as an independent reader.
 """
 
 from __future__ import annotations
