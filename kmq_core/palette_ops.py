@@ -32,6 +32,8 @@ GRAY_CHROMA = 8.0
 #: lightness bands (L* edges) used by the "strip" ordering
 STRIP_BANDS = (0.0, 35.0, 65.0, 100.01)
 SORT_KEYS = ("share", "hue", "lightness", "strip")
+#: merging compares each colour with the kept ones (quadratic): about 3 s at this size
+MAX_MERGE_COLORS = 4096
 
 # CSS has two names for some colours; keep one spelling so names are stable.
 _CSS_SYNONYMS_DROPPED = {"aqua", "fuchsia"}
@@ -124,6 +126,11 @@ def merge_similar(p: Palette, max_delta_e: float) -> Palette:
     Returns
     -------
     Palette
+
+    Notes
+    -----
+    The greedy pass compares each colour with the entries kept so far, so it
+    is quadratic; palettes above :data:`MAX_MERGE_COLORS` are refused.
     """
     try:
         threshold = float(max_delta_e)
@@ -134,6 +141,8 @@ def merge_similar(p: Palette, max_delta_e: float) -> Palette:
     n = len(p)
     if n < 2:
         return p
+    if n > MAX_MERGE_COLORS:
+        raise KmqError(f"merging similar colours works on palettes of up to {MAX_MERGE_COLORS} colours, this one has {n}")
     lab = to_lab(p.colors)
     visit = np.lexsort((np.arange(n), -p.weights))
     kept: list[int] = []

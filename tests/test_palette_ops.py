@@ -101,10 +101,12 @@ def test_merge_properties(colors, threshold):
         assert (d > threshold).all()
 
 
-def test_merge_rejects_bad_thresholds():
+def test_merge_rejects_bad_thresholds_and_huge_palettes():
     for bad in (-1, float("nan"), "x"):
         with pytest.raises(KmqError):
             merge_similar(pal(RED, BLUE), bad)
+    with pytest.raises(KmqError, match="4096"):
+        merge_similar(Palette(np.zeros((4097, 3), np.uint8)), 1.0)
 
 
 def test_css_names_exact_colours():
