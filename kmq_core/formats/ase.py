@@ -20,8 +20,10 @@ The reader accepts the whole spec: flat colours, several groups (their colours
 concatenated in file order; the first group's name becomes the palette name),
 the ``Gray`` model and GIMP's ``GRAY`` spelling, ``CMYK`` (uncalibrated:
 r = (1 - c)(1 - k), no ICC profile) and ``LAB`` (L stored as 0–1; converted
-with scikit-image's ``lab2rgb``, D65 white, which keeps neutrals neutral;
-Adobe's D50 Lab differs from this by at most a few ΔE for saturated colours).
+with scikit-image's ``lab2rgb`` and its D65 white, so white and grays stay
+neutral; Adobe's Lab is relative to D50, and this simple white-point mapping
+shifts saturated Lab swatches slightly compared with a colour-managed
+conversion).
 
 Written by hand: no maintained library does this. The PyPI ``swatch`` package
 (last released 2014) writes whatever layout it is given and miscounts the
