@@ -35,7 +35,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # repeated here because GIMP needs them to register the procedure before any core
 # is found, and because GIMP does not enforce ranges for calls from scripts.
 K_MIN, K_MAX, DEFAULT_K = 1, 256, 16
-SPACES = (("lab", "CIELAB (best looking)"), ("oklab", "OKLab"), ("rgb", "sRGB (highest PSNR)"))
+SPACES = (("lab", "CIELAB (best looking)"), ("oklab", "OKLab"), ("rgb", "sRGB (highest PSNR)"),
+          ("de2000", "CIELAB, CIEDE2000-weighted"))
 DEFAULT_SPACE = "lab"
 DITHERS = (("none", "None"), ("fs", "Floyd-Steinberg"))
 DEFAULT_DITHER = "none"

@@ -1,0 +1,200 @@
+# Batch script run INSIDE a real GIMP 3.0 by tests/test_gimp_plugin.py:
+#   gimp-console-3.0 -i -n --batch-interpreter=python-fu-eval -b - --quit < this
+# It calls python-fu-kmq-quantize in many situations, dumps the layers' pixels before
+# and after as .npy (GIMP's python has numpy) and writes results.json; the test
+# compares everything with kmq_core computed on the host. Before each plug-in call it
+# writes "=== SCENARIO <name>" to stderr, where the plug-in logs how it reached the core.
+import json
+import os
+import sys
+
+import gi
+
+gi.require_version("Gimp", "3.0")
+gi.require_version("Gegl", "0.4")
+gi.require_version("Babl", "0.1")
+from gi.repository import Babl, Gegl, Gimp, Gio, GLib  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+IN, OUT = os.environ["KMQ_IN"], os.environ["KMQ_OUT"]
+PDB = Gimp.get_pdb()
+PROC_NAME = "python-fu-kmq-quantize"
+CFG_PATH = os.path.join(Gimp.directory(), "plug-ins", "kmq-quantize", "kmq-quantize.json")
+U8 = Babl.format("R'G'B' u8")
+results = {}
+
+
+def load(name):
+    return Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(os.path.join(IN, name)))
+
+
+def dump(name, drawable, fmt, nch, dtype):
+    w, h = drawable.get_width(), drawable.get_height()
+    raw = drawable.get_buffer().get(Gegl.Rectangle.new(0, 0, w, h), 1.0, fmt, Gegl.AbyssPolicy.CLAMP)
+    np.save(os.path.join(OUT, name + ".npy"), np.frombuffer(raw, dtype).reshape(h, w, nch))
+
+
+def palette_entries(name):
+    pal = Gimp.Palette.get_by_name(name) if name else None
+    if pal is None:
+        return None
+    return [[pal.get_entry_name(i)[1], list(c.get_bytes(U8).get_data())]
+            for i, c in enumerate(pal.get_colors())]
+
+
+def run(scenario, image, **props):
+    print("=== SCENARIO %s" % scenario, file=sys.stderr, flush=True)
+    proc = PDB.lookup_procedure(PROC_NAME)
+    cfg = proc.create_config()
+    cfg.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
+    cfg.set_property("image", image)
+    cfg.set_core_object_array("drawables", [image.get_layers()[0]])
+    for k, v in props.items():
+        if k == "palette_file":
+            cfg.set_property("palette-file", Gio.File.new_for_path(os.path.join(OUT, v)))
+        else:
+            cfg.set_property(k.replace("_", "-"), v)
+    n_pal_before = len(Gimp.palettes_get_list(""))
+    r = proc.run(cfg)
+    vals = [r.index(i) for i in range(1, r.length())]
+    status = r.index(0)
+    res = {
+        "status": status.value_nick if hasattr(status, "value_nick") else str(status),
+        "success": status == Gimp.PDBStatusType.SUCCESS,
+        "values": [v if isinstance(v, (int, str)) else str(v) for v in vals],
+        "base_type": str(image.get_base_type().value_nick),
+        "new_palettes": len(Gimp.palettes_get_list("")) - n_pal_before,
+    }
+    if res["success"]:
+        res["palette"] = palette_entries(vals[0])
+    results[scenario] = res
+    print("=== END %s %s" % (scenario, res["status"]), file=sys.stderr, flush=True)
+    return res
+
+
+def set_config(cfg):
+    with open(CFG_PATH, "w") as f:
+        json.dump(cfg, f)
+
+
+# ---------------------------------------------------------------- registration
+proc = PDB.lookup_procedure(PROC_NAME)
+results["registration"] = {
+    "found": proc is not None,
+    "menu_paths": list(proc.get_menu_paths()) if proc else [],
+    "menu_label": proc.get_menu_label() if proc else "",
+    "image_types": proc.get_image_types() if proc else "",
+    "arguments": [a.name for a in proc.get_arguments()] if proc else [],
+    "return_values": [a.name for a in proc.get_return_values()] if proc else [],
+}
+installed_config = json.load(open(CFG_PATH))
+
+# ---------------------------------------------------------------- core imported in GIMP's Python
+img = load("a.png")
+layer = img.get_layers()[0]
+dump("rgb_before", layer, "R'G'B' u8", 3, np.uint8)
+run("rgb", img, k=12, space="lab", palette_name="KMQ test rgb", palette_file="rgb.gpl")
+dump("rgb_after", layer, "R'G'B' u8", 3, np.uint8)
+
+img = load("a.png")
+layer = img.get_layers()[0]
+run("rgb_fs", img, k=6, space="oklab", dither="fs", seed=3, lock="#ff0000",
+    add_palette=False, palette_file="rgb_fs.ase")
+dump("rgb_fs_after", layer, "R'G'B' u8", 3, np.uint8)
+
+img = load("b.png")
+layer = img.get_layers()[0]
+dump("rgba_before", layer, "R'G'B'A u8", 4, np.uint8)
+run("rgba", img, k=7)
+dump("rgba_after", layer, "R'G'B'A u8", 4, np.uint8)
+
+img = load("g.png")
+layer = img.get_layers()[0]
+results["gray_loaded_as"] = str(img.get_base_type().value_nick)
+dump("gray_before", layer, "Y' u8", 1, np.uint8)
+run("gray", img, k=5)
+dump("gray_after", layer, "Y' u8", 1, np.uint8)
+
+img = load("a.png")
+layer = img.get_layers()[0]
+img.select_ellipse(Gimp.ChannelOps.REPLACE, 40, 60, 150, 110)
+dump("sel_mask", img.get_selection(), "Y u8", 1, np.uint8)
+run("sel", img, k=10)
+dump("sel_after", layer, "R'G'B' u8", 3, np.uint8)
+
+
+def make_u16(name):
+    img = load("b.png")
+    img.convert_precision(Gimp.Precision.U16_NON_LINEAR)
+    layer = img.get_layers()[0]
+    w, h = layer.get_width(), layer.get_height()
+    rect = Gegl.Rectangle.new(0, 0, w, h)
+    buf = layer.get_buffer()
+    arr = np.frombuffer(buf.get(rect, 1.0, "R'G'B'A u16", Gegl.AbyssPolicy.CLAMP), np.uint16).reshape(h, w, 4).copy()
+    yy, xx = np.mgrid[0:h, 0:w]
+    arr[..., 3] = ((xx * 263 + yy * 7) % 65536).astype(np.uint16)   # not multiples of 257
+    arr[:8, :8, 3] = 0
+    buf.set(rect, "R'G'B'A u16", arr.tobytes())
+    buf.flush()
+    layer.update(0, 0, w, h)
+    results[name + "_precision"] = str(img.get_precision().value_nick)
+    dump(name + "_before", layer, "R'G'B'A u16", 4, np.uint16)
+    return img, layer
+
+
+img, layer = make_u16("u16")
+run("u16", img, k=8)
+dump("u16_after", layer, "R'G'B'A u16", 4, np.uint16)
+results["u16_precision_after"] = str(img.get_precision().value_nick)
+
+img = load("a.png")
+layer = img.get_layers()[0]
+Gimp.context_set_foreground(Gegl.Color.new("#ff0000"))
+Gimp.context_set_background(Gegl.Color.new("#0000ff"))
+run("fgbg", img, k=5, lock="#00ff00", lock_fg_bg=True)
+dump("fgbg_after", layer, "R'G'B' u8", 3, np.uint8)
+
+# errors: each must be an error status with a message, and leave the layer alone
+img = load("a.png")
+layer = img.get_layers()[0]
+run("err_k300", img, k=300)
+run("err_k0", img, k=0)
+run("err_seed", img, seed=-1)
+run("err_lock", img, lock="#12345g")
+run("err_lock_k", img, k=2, lock="#ff0000,#00ff00,#0000ff")
+run("err_ext", img, k=4, palette_file="pal.xyz")
+dump("err_after", layer, "R'G'B' u8", 3, np.uint8)
+
+# ---------------------------------------------------------------- core as a subprocess
+sub_config = {k: v for k, v in installed_config.items() if k != "kmq_core_path"}
+set_config(sub_config)
+img = load("a.png")
+layer = img.get_layers()[0]
+run("sub_rgb", img, k=12, space="lab", palette_name="KMQ test sub", palette_file="sub.gpl")
+dump("sub_rgb_after", layer, "R'G'B' u8", 3, np.uint8)
+
+img = load("a.png")
+layer = img.get_layers()[0]
+img.select_ellipse(Gimp.ChannelOps.REPLACE, 40, 60, 150, 110)
+run("sub_sel", img, k=10)
+dump("sub_sel_after", layer, "R'G'B' u8", 3, np.uint8)
+
+img, layer = make_u16("sub_u16")
+run("sub_u16", img, k=8)
+dump("sub_u16_after", layer, "R'G'B'A u16", 4, np.uint16)
+
+img = load("a.png")
+layer = img.get_layers()[0]
+run("sub_err_ext", img, k=4, palette_file="pal.xyz")
+dump("sub_err_after", layer, "R'G'B' u8", 3, np.uint8)
+
+set_config({"python": "/nonexistent/bin/python3"})
+run("err_bad_python", img, k=4)
+set_config({})
+run("err_no_core", img, k=4)
+set_config(installed_config)
+
+with open(os.path.join(OUT, "results.json"), "w") as f:
+    json.dump(results, f, indent=1)
+print("batch checks done", file=sys.stderr, flush=True)

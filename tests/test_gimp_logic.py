@@ -1,0 +1,342 @@
+"""The GIMP plug-in's own logic, without GIMP: arguments, lock parsing, the numpy-free
+.npy exchange, the subprocess bridge (a real `python -m kmq_core.gimp_bridge`), finding
+the core, and install/uninstall."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skimage.data
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import kmq_core
+from kmq_core import KmqError, gimp_bridge, gimp_install, options
+from kmq_core.palette import parse_hex_list
+
+REPO = Path(__file__).resolve().parents[1]
+PLUGIN_FILE = REPO / "plugins" / "gimp" / "kmq-quantize" / "kmq-quantize.py"
+
+
+def _load_plugin():
+    spec = importlib.util.spec_from_file_location("kmq_quantize_plugin", PLUGIN_FILE)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)  # no GIMP needed: gi is imported only in _main()
+    return mod
+
+
+plugin = _load_plugin()
+SMALL = skimage.data.astronaut()[::8, ::8].copy()  # 64x64
+
+
+# ---------------------------------------------------------------- the file and its twin
+def test_plugin_file_is_gimp3_shaped():
+    text = PLUGIN_FILE.read_text()
+    assert text.startswith("#!/usr/bin/env python3\n")
+    assert os.access(PLUGIN_FILE, os.X_OK)
+    assert PLUGIN_FILE.parent.name == PLUGIN_FILE.stem  # GIMP 3: plug-ins/NAME/NAME.py
+    assert "gi.require_version" not in text.split("def _main")[0]  # logic importable without GIMP
+
+
+def test_packaged_copy_is_identical():
+    assert gimp_install.PACKAGED_PLUGIN.read_bytes() == PLUGIN_FILE.read_bytes(), (
+        "kmq_core/gimp/kmq-quantize.py must be a copy of plugins/gimp/kmq-quantize/kmq-quantize.py: "
+        "cp plugins/gimp/kmq-quantize/kmq-quantize.py kmq_core/gimp/")
+
+
+def test_options_agree_with_core():
+    assert (plugin.K_MIN, plugin.K_MAX, plugin.DEFAULT_K) == (options.K_MIN, options.K_MAX, options.DEFAULT_K)
+    assert tuple(s for s, _ in plugin.SPACES) == options.SPACES
+    assert tuple(d for d, _ in plugin.DITHERS) == options.DITHERS
+    assert (plugin.DEFAULT_SPACE, plugin.DEFAULT_DITHER, plugin.DEFAULT_SEED) == (
+        options.DEFAULT_SPACE, options.DEFAULT_DITHER, options.DEFAULT_SEED)
+
+
+# ---------------------------------------------------------------- arguments
+def test_check_args_valid():
+    req = plugin.check_args(8, "oklab", "fs", 5, "#FF0000, 0f0", ("#0000ff", "#ff0000"))
+    assert req == {"k": 8, "space": "oklab", "dither": "fs", "seed": 5, "lock": "#ff0000,#00ff00,#0000ff"}
+    assert plugin.check_args(1, "lab", "none", 0, "")["lock"] == ""
+    assert plugin.check_args(256, "rgb", "none", 2**31 - 1, None)["k"] == 256
+
+
+@pytest.mark.parametrize("args, words", [
+    ((0, "lab", "none", 0, ""), ["from 1 to 256", "got 0"]),
+    ((257, "lab", "none", 0, ""), ["from 1 to 256", "257"]),
+    ((-5, "lab", "none", 0, ""), ["-5"]),
+    ((True, "lab", "none", 0, ""), ["k"]),
+    ((8.0, "lab", "none", 0, ""), ["k"]),
+    ((8, "hsv", "none", 0, ""), ["lab, oklab, rgb", "hsv"]),
+    ((8, "lab", "ordered", 0, ""), ["none, fs", "ordered"]),
+    ((8, "lab", "none", -1, ""), ["Seed", "-1"]),
+    ((8, "lab", "none", 2**31, ""), ["Seed"]),
+    ((8, "lab", "none", 0, "#ff00zz"), ["#ff00zz", "hex codes"]),
+    ((8, "lab", "none", 0, "red"), ["'red'"]),
+    ((2, "lab", "none", 0, "#f00,#0f0,#00f"), ["3 locked colours", "k=2"]),
+])
+def test_check_args_rejects_with_clear_message(args, words):
+    with pytest.raises(plugin.PluginError) as e:
+        plugin.check_args(*args)
+    msg = str(e.value)
+    assert "\n" not in msg
+    for w in words:
+        assert w in msg
+
+
+def test_fg_bg_counts_against_k():
+    with pytest.raises(plugin.PluginError, match="3 locked colours"):
+        plugin.check_args(2, "lab", "none", 0, "#00ff00", ("#000000", "#ffffff"))
+    # the same colour twice is one lock
+    assert plugin.check_args(1, "lab", "none", 0, "#000000", ("#000000", "#000")) ["lock"] == "#000000"
+
+
+_hex = st.tuples(st.integers(0, 255), st.integers(0, 255), st.integers(0, 255)).map(
+    lambda c: "#%02x%02x%02x" % c)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(_hex, st.booleans(), st.sampled_from([",", ", ", ";", " "])), max_size=8))
+def test_parse_lock_agrees_with_core(items):
+    text = "".join((h.upper() if up else h) + sep for h, up, sep in items)
+    ours = plugin.parse_lock(text)
+    core = [kmq_core.hex_code(c) for c in parse_hex_list(text)]
+    assert ours == list(dict.fromkeys(core))  # same colours, duplicates dropped
+
+
+def test_default_palette_name():
+    assert plugin.default_palette_name("photo.jpg", 16) == "kmq photo k=16"
+    assert plugin.default_palette_name("[Untitled]", 4) == "kmq Untitled k=4"
+    assert plugin.default_palette_name("", 4) == "kmq Untitled k=4"
+
+
+# ---------------------------------------------------------------- .npy without numpy
+@pytest.mark.parametrize("dtype, descr", [(np.uint8, "|u1"), (np.float32, "<f4")])
+@pytest.mark.parametrize("shape", [(3, 5, 3), (1, 1, 4), (7, 2), (4,)])
+def test_npy_writer_is_read_by_numpy(dtype, descr, shape):
+    arr = (np.arange(int(np.prod(shape))) % 251).astype(dtype).reshape(shape)
+    back = np.load(io.BytesIO(plugin.npy_bytes(arr.tobytes(), descr, shape)), allow_pickle=False)
+    assert back.dtype == arr.dtype and np.array_equal(back, arr)
+
+
+@pytest.mark.parametrize("text", ["", "a", "Ünïcödé ✓ 🎨", json.dumps({"k": 3, "lock": "#ff0000"})])
+def test_npy_strings_both_ways(text):
+    assert str(np.load(io.BytesIO(plugin.npy_str(text)), allow_pickle=False)) == text
+    buf = io.BytesIO()
+    np.save(buf, np.array(text))
+    assert plugin.npy_to_str(buf.getvalue()) == text
+
+
+def test_parse_npy_reads_numpy_output():
+    buf = io.BytesIO()
+    arr = np.arange(24, dtype=np.uint8).reshape(2, 4, 3)
+    np.save(buf, arr)
+    descr, shape, raw = plugin.parse_npy(buf.getvalue())
+    assert (descr, shape, raw) == ("|u1", (2, 4, 3), arr.tobytes())
+
+
+# ---------------------------------------------------------------- the bridge, really run
+def _bridge(tmp_path, pixels: np.ndarray, request: dict, mask=None, python=sys.executable):
+    src, dst = tmp_path / "in.npz", tmp_path / "out.npz"
+    descr = "|u1" if pixels.dtype == np.uint8 else "<f4"
+    plugin.write_request(str(src), pixels.tobytes(), pixels.shape, descr, request,
+                         None if mask is None else mask.tobytes())
+    p = subprocess.run([python, "-m", "kmq_core.gimp_bridge", str(src), str(dst)],
+                       capture_output=True, text=True, cwd=tmp_path)
+    return p, dst
+
+
+def test_bridge_round_trip_equals_quantize(tmp_path):
+    req = {"k": 6, "space": "lab", "dither": "fs", "seed": 2, "lock": "#ffffff",
+           "palette_name": "Mine", "palette_file": str(tmp_path / "p.gpl")}
+    p, dst = _bridge(tmp_path, SMALL, req)
+    assert p.returncode == 0, p.stderr
+    res = plugin.read_result(str(dst))
+    expected = kmq_core.quantize(SMALL, 6, dither="fs", seed=2, lock="#ffffff")
+    img = np.frombuffer(res["image"], np.uint8).reshape(SMALL.shape)
+    assert np.array_equal(img, expected.image)
+    assert res["colors"] == [tuple(map(int, c)) for c in expected.palette.colors]
+    assert res["names"] == list(expected.palette.names) and res["name"] == "Mine"
+    assert (tmp_path / "p.gpl").read_text().startswith("GIMP Palette\nName: Mine\n")
+
+
+def test_bridge_mask_and_float(tmp_path):
+    rgba = np.dstack([SMALL, np.full(SMALL.shape[:2], 200, np.uint8)])
+    f = rgba.astype(np.float32) / 255
+    f[..., 3] = np.linspace(0, 1, f[..., 3].size, dtype=np.float32).reshape(f.shape[:2])
+    mask = np.zeros(SMALL.shape[:2], np.uint8)
+    mask[10:40, 5:50] = 255
+    p, dst = _bridge(tmp_path, f, {"k": 5}, mask)
+    assert p.returncode == 0, p.stderr
+    out = np.frombuffer(plugin.read_result(str(dst))["image"], np.float32).reshape(f.shape)
+    assert np.array_equal(out[..., 3], f[..., 3])  # float alpha untouched
+    rgb8 = np.rint(out[..., :3] * 255)
+    assert np.allclose(out[..., :3] * 255, rgb8, atol=1e-4)  # exactly palette colours
+    a8 = np.clip(np.rint(f[..., 3] * 255), 0, 255).astype(np.uint8)
+    core_in = np.dstack([SMALL, np.where(mask > 0, a8, 0).astype(np.uint8)])
+    expected = kmq_core.quantize(core_in, 5).image[..., :3]
+    assert np.array_equal(rgb8[mask > 0].astype(np.uint8), expected[mask > 0])
+
+
+def test_full_mask_is_the_same_as_no_mask():
+    full = np.full(SMALL.shape[:2], 255, np.uint8)
+    a = gimp_bridge.process(SMALL, {"k": 4}, full)["image"]
+    assert np.array_equal(a, kmq_core.quantize(SMALL, 4).image)
+    with pytest.raises(KmqError, match="selection is empty"):
+        gimp_bridge.process(SMALL, {"k": 4}, np.zeros_like(full))
+
+
+@pytest.mark.parametrize("request_, words", [
+    ({"k": 300}, ["300"]),
+    ({"k": 4, "space": "hsv"}, ["hsv"]),
+    ({"k": 4, "palette_file": "/nonexistent-dir/x.gpl"}, ["nonexistent-dir"]),
+    ({"k": 4, "palette_file": "x.xyz"}, ["xyz"]),
+    ({"k": 4, "bogus": 1}, ["bogus"]),
+])
+def test_bridge_bad_input_is_one_line(tmp_path, request_, words):
+    p, dst = _bridge(tmp_path, SMALL, request_)
+    assert p.returncode == 2, p.stderr
+    assert "Traceback" not in p.stderr
+    with pytest.raises(plugin.PluginError) as e:
+        plugin.read_result(str(dst))
+    for w in words:
+        assert w in str(e.value)
+
+
+def test_bridge_unreadable_request(tmp_path):
+    (tmp_path / "in.npz").write_bytes(b"not a zip")
+    p = subprocess.run([sys.executable, "-m", "kmq_core.gimp_bridge", str(tmp_path / "in.npz"),
+                        str(tmp_path / "out.npz")], capture_output=True, text=True)
+    assert p.returncode == 2 and "cannot read the plug-in's request" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_bridge_check():
+    p = subprocess.run([sys.executable, "-m", "kmq_core.gimp_bridge", "--check"], capture_output=True, text=True)
+    assert p.returncode == 0
+    info = json.loads(p.stdout)
+    assert info["kmq"] == kmq_core.__version__ and info["protocol"] == gimp_bridge.PROTOCOL
+
+
+# ---------------------------------------------------------------- finding and running the core
+def test_subprocess_core_equals_imported_core():
+    req = plugin.check_args(7, "oklab", "none", 1, "")
+    sub = plugin.SubprocessCore(sys.executable, "test").process(SMALL.tobytes(), SMALL.shape, "|u1", dict(req))
+    imp = plugin.ImportedCore(gimp_bridge).process(SMALL.tobytes(), SMALL.shape, "|u1", dict(req))
+    expected = kmq_core.quantize(SMALL, 7, space="oklab", seed=1)
+    for r in (sub, imp):
+        assert np.array_equal(np.frombuffer(r["image"], np.uint8).reshape(SMALL.shape), expected.image)
+        assert r["colors"] == [tuple(map(int, c)) for c in expected.palette.colors]
+
+
+def test_subprocess_core_missing_interpreter():
+    core = plugin.SubprocessCore("/nonexistent/python3", "KMQ_PYTHON")
+    with pytest.raises(plugin.PluginError, match="KMQ_PYTHON does not exist: /nonexistent/python3"):
+        core.process(SMALL.tobytes(), SMALL.shape, "|u1", {"k": 3})
+
+
+def test_subprocess_core_interpreter_without_kmq(tmp_path):
+    # a real interpreter that cannot import kmq_core (isolated mode, no site-packages)
+    wrapper = tmp_path / "bare-python"
+    wrapper.write_text(f'#!/bin/sh\nexec {sys.executable} -I -S "$@"\n')
+    wrapper.chmod(0o755)
+    core = plugin.SubprocessCore(str(wrapper), "kmq-quantize.json")
+    with pytest.raises(plugin.PluginError) as e:
+        core.process(SMALL.tobytes(), SMALL.shape, "|u1", {"k": 3})
+    assert "has no kmq" in str(e.value) and "pip install kmq" in str(e.value)
+
+
+def test_subprocess_core_reports_core_errors():
+    core = plugin.SubprocessCore(sys.executable, "test")
+    with pytest.raises(plugin.PluginError, match="colour space"):
+        core.process(SMALL.tobytes(), SMALL.shape, "|u1", {"k": 3, "space": "hsv"})
+
+
+def test_find_core_choices(tmp_path):
+    imported = plugin.find_core({"kmq_core_path": str(REPO)}, {})
+    assert imported.how == "import"
+    sub = plugin.find_core({"python": "/cfg/python"}, {"KMQ_GIMP_CORE": "subprocess"})
+    assert (sub.how, sub.python) == ("subprocess", "/cfg/python")
+    env = plugin.find_core({"python": "/cfg/python"}, {"KMQ_GIMP_CORE": "subprocess", "KMQ_PYTHON": "/env/py"})
+    assert (env.python, env.source) == ("/env/py", "KMQ_PYTHON")
+    with pytest.raises(plugin.PluginError, match="KMQ_GIMP_CORE must be"):
+        plugin.find_core({}, {"KMQ_GIMP_CORE": "magic"})
+
+
+def test_find_core_nothing_available(tmp_path):
+    # GIMP's Python without kmq: an isolated interpreter that cannot import kmq_core
+    code = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('p', {str(PLUGIN_FILE)!r})\n"
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+        "try:\n    m.find_core({}, {})\nexcept m.PluginError as e:\n    print(e)\n"
+        "print(m.find_core({}, {'KMQ_PYTHON': '/x/py'}).python)\n"
+    )
+    p = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    msg, fallback = p.stdout.strip().splitlines()
+    for w in ("cannot find kmq", "No module named 'kmq_core'", "pip install kmq", "kmq gimp install", "KMQ_PYTHON"):
+        assert w in msg
+    assert fallback == "/x/py"
+
+
+def test_load_config(tmp_path):
+    assert plugin.load_config(str(tmp_path)) == {}
+    (tmp_path / plugin.CONFIG_NAME).write_text("{broken")
+    assert plugin.load_config(str(tmp_path)) == {}
+    (tmp_path / plugin.CONFIG_NAME).write_text('{"python": "/p"}')
+    assert plugin.load_config(str(tmp_path)) == {"python": "/p"}
+
+
+# ---------------------------------------------------------------- install / uninstall
+def test_install_and_uninstall(tmp_path):
+    target = gimp_install.install(tmp_path / "plug-ins")
+    assert target == tmp_path / "plug-ins" / "kmq-quantize" / "kmq-quantize.py"
+    assert target.read_bytes() == PLUGIN_FILE.read_bytes()
+    assert os.stat(target).st_mode & 0o111 == 0o111
+    cfg = json.loads((target.parent / "kmq-quantize.json").read_text())
+    assert cfg["python"] == sys.executable
+    assert Path(cfg["kmq_core_path"], "kmq_core", "gimp_bridge.py").is_file()
+    # what the plug-in does with it: the recorded path makes kmq_core importable
+    assert plugin.load_config(str(target.parent)) == cfg
+    # reinstall over it is fine; uninstall removes it once
+    gimp_install.install(tmp_path / "plug-ins", python=sys.executable)
+    assert gimp_install.uninstall(tmp_path / "plug-ins") is True
+    assert not (tmp_path / "plug-ins" / "kmq-quantize").exists()
+    assert gimp_install.uninstall(tmp_path / "plug-ins") is False
+
+
+def test_install_honours_gimp3_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("GIMP3_DIRECTORY", str(tmp_path / "prof"))
+    target = gimp_install.install(python=sys.executable)
+    assert target == tmp_path / "prof" / "plug-ins" / "kmq-quantize" / "kmq-quantize.py"
+    assert gimp_install.uninstall() is True
+
+
+def test_default_dir_on_linux(monkeypatch, tmp_path):
+    monkeypatch.delenv("GIMP3_DIRECTORY", raising=False)
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    if sys.platform.startswith("linux"):
+        assert gimp_install.default_plugins_dir() == tmp_path / ".config" / "GIMP" / "3.0" / "plug-ins"
+
+
+def test_install_errors(tmp_path):
+    with pytest.raises(KmqError, match="no such interpreter"):
+        gimp_install.install(tmp_path, python="/nonexistent/python9")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(KmqError, match="cannot install the GIMP plug-in"):
+        gimp_install.install(blocker / "plug-ins", python=sys.executable)
+    other = tmp_path / "pi" / "kmq-quantize"
+    other.mkdir(parents=True)
+    (other / "something-else.txt").write_text("mine")
+    with pytest.raises(KmqError, match="does not look like"):
+        gimp_install.uninstall(tmp_path / "pi")
+    assert (other / "something-else.txt").exists()

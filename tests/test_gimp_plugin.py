@@ -1,0 +1,264 @@
+"""The GIMP 3 plug-in inside a real GIMP 3.0.4 (Debian trixie chroot, tests/gimp_harness.py).
+
+One GIMP session (tests/gimp/batch_plugin_checks.py) calls python-fu-kmq-quantize in
+every situation below and dumps the pixels; each test compares one aspect with
+kmq_core computed here on the host. The core is reached both ways in that session:
+imported into GIMP's own Python 3.13 (the path `kmq gimp install` records; the chroot
+has numpy/OpenCV/scikit-image/Pillow from Debian), and as a subprocess running the
+very interpreter that runs these tests (bind-mounted into the chroot at the same
+path), as users whose GIMP Python lacks kmq get it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import skimage.data
+
+import kmq_core
+from gimp_harness import (REPO, gimp_import_palette, gimp_load_gpl, gimp_root, host_python_usable_in_root,
+                          run_gimp_script)
+from kmq_core import gimp_install
+
+BATCH = REPO / "tests" / "gimp" / "batch_plugin_checks.py"
+SIZE = 256
+
+
+def _png(arr: np.ndarray) -> bytes:
+    if arr.ndim == 3:
+        arr = arr[..., [2, 1, 0, 3][: arr.shape[2]]] if arr.shape[2] == 4 else arr[..., ::-1]
+    ok, data = cv2.imencode(".png", np.ascontiguousarray(arr))
+    assert ok
+    return data.tobytes()
+
+
+def _inputs() -> dict[str, bytes]:
+    a = cv2.resize(skimage.data.astronaut(), (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+    yy, xx = np.mgrid[0:SIZE, 0:SIZE]
+    alpha = ((xx + yy) * 255 // (2 * SIZE - 2)).astype(np.uint8)
+    alpha[100:140, 100:140] = 0
+    alpha[:, -20:] = 255
+    b = np.dstack([a, alpha])
+    g = cv2.resize(skimage.data.camera(), (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+    return {"a.png": _png(a), "b.png": _png(b), "g.png": _png(g)}
+
+
+class Session:
+    def __init__(self, outdir: Path, stderr: str, python: str):
+        self.outdir = outdir
+        self.stderr = stderr
+        self.python = python
+        self.results = json.loads((outdir / "results.json").read_text())
+
+    def npy(self, name: str) -> np.ndarray:
+        return np.load(self.outdir / f"{name}.npy")
+
+    def log(self, scenario: str) -> str:
+        m = re.search(rf"=== SCENARIO {re.escape(scenario)}\n(.*?)=== END {re.escape(scenario)} ",
+                      self.stderr, re.S)
+        assert m, f"no log for {scenario}"
+        return m.group(1)
+
+    def ok(self, scenario: str) -> dict:
+        r = self.results[scenario]
+        assert r["success"], (scenario, r, self.log(scenario))
+        return r
+
+
+@pytest.fixture(scope="module")
+def session() -> Session:
+    gimp_root()
+    if host_python_usable_in_root():
+        python = sys.executable  # the host interpreter, bind-mounted at the same path
+    else:  # e.g. a system Python under /usr: use the chroot's python3 with the repo on its path
+        python = "/opt/kmq-test-python"
+
+    def setup(profile: Path) -> None:
+        target = gimp_install.install(profile / "plug-ins", python=sys.executable)
+        assert target.stat().st_mode & 0o111
+        cfg = json.loads((target.parent / gimp_install.CONFIG_NAME).read_text())
+        if python != sys.executable:
+            wrapper = gimp_root() / python.lstrip("/")
+            wrapper.write_text(f'#!/bin/sh\nPYTHONPATH={REPO} exec /usr/bin/python3 "$@"\n')
+            wrapper.chmod(0o755)
+            cfg["python"] = python
+            (target.parent / gimp_install.CONFIG_NAME).write_text(json.dumps(cfg))
+
+    r = run_gimp_script(BATCH.read_text(), files=_inputs(), setup=setup, timeout=900)
+    assert r.returncode == 0 and (r.outdir / "results.json").exists(), r.stdout[-3000:] + r.stderr[-6000:]
+    return Session(r.outdir, r.stderr, python)
+
+
+# ---------------------------------------------------------------- registration
+def test_registered_under_filters_colors(session):
+    reg = session.results["registration"]
+    assert reg["found"]
+    assert reg["menu_paths"] == ["<Image>/Filters/Colors"]
+    assert reg["menu_label"].replace("_", "") == "K-means Quantize\u2026"
+    assert reg["image_types"] == "RGB*, GRAY*"
+    assert reg["arguments"] == ["run-mode", "image", "drawables", "k", "space", "dither", "seed", "lock",
+                                "lock-fg-bg", "add-palette", "palette-name", "palette-file"]
+    assert reg["return_values"] == ["palette-name", "colors", "palette-file"]
+
+
+# ---------------------------------------------------------------- the core imported in GIMP's Python
+def test_rgb_layer_equals_core_result(session):
+    r = session.ok("rgb")
+    assert "core via import" in session.log("rgb")
+    before, after = session.npy("rgb_before"), session.npy("rgb_after")
+    expected = kmq_core.quantize(before, 12, space="lab")
+    assert np.array_equal(after, expected.image)
+    assert len(np.unique(after.reshape(-1, 3), axis=0)) <= 12
+    assert r["base_type"] == "rgb"  # not converted to indexed
+    assert r["values"][1] == len(expected.palette)
+
+
+def test_palette_added_to_gimp(session):
+    r = session.ok("rgb")
+    before = session.npy("rgb_before")
+    expected = kmq_core.quantize(before, 12, space="lab").palette
+    assert r["values"][0] == "KMQ test rgb"
+    assert r["new_palettes"] == 1
+    assert r["palette"] == [[n, list(map(int, c))] for n, c in zip(expected.names, expected.colors)]
+    assert len(r["palette"]) == 12
+
+
+def test_exported_gpl_loads_in_gimp(session):
+    expected = kmq_core.quantize(session.npy("rgb_before"), 12, space="lab").palette
+    assert session.results["rgb"]["values"][2].endswith("/rgb.gpl")
+    name, entries = gimp_load_gpl(session.outdir / "rgb.gpl")
+    assert name == "KMQ test rgb"
+    assert [c for _, c in entries] == [tuple(map(int, c)) for c in expected.colors]
+
+
+def test_dither_oklab_lock_and_ase_export(session):
+    r = session.ok("rgb_fs")
+    assert r["new_palettes"] == 0 and r["values"][0] == ""  # add-palette off
+    expected = kmq_core.quantize(session.npy("rgb_before"), 6, space="oklab", dither="fs", seed=3, lock="#ff0000")
+    assert np.array_equal(session.npy("rgb_fs_after"), expected.image)
+    assert [255, 0, 0] in expected.palette.colors.tolist()
+    name, entries = gimp_import_palette(session.outdir / "rgb_fs.ase")
+    assert [c for _, c in entries] == [tuple(map(int, c)) for c in expected.palette.colors]
+
+
+def test_rgba_keeps_alpha(session):
+    session.ok("rgba")
+    before, after = session.npy("rgba_before"), session.npy("rgba_after")
+    assert (before[..., 3] == 0).any() and (before[..., 3] == 128).any()
+    assert np.array_equal(after[..., 3], before[..., 3])
+    expected = kmq_core.quantize(before, 7)
+    visible = before[..., 3] > 0
+    assert np.array_equal(after[visible], expected.image[visible])
+    assert len(np.unique(after[..., :3][visible], axis=0)) <= 7
+
+
+def test_grayscale_layer(session):
+    r = session.ok("gray")
+    assert session.results["gray_loaded_as"] == "gray" and r["base_type"] == "gray"
+    before, after = session.npy("gray_before")[..., 0], session.npy("gray_after")[..., 0]
+    expected = kmq_core.quantize(before, 5)
+    assert np.array_equal(after, expected.image[..., 0])
+    assert len(np.unique(after)) <= 5
+    assert all(c[1][0] == c[1][1] == c[1][2] for c in r["palette"])  # a gray palette
+
+
+def _check_selection(session, scenario: str, after_name: str) -> None:
+    session.ok(scenario)
+    mask = session.npy("sel_mask")[..., 0]
+    before, after = session.npy("rgb_before"), session.npy(after_name)
+    ys, xs = np.nonzero(mask)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    box_mask = mask[y0:y1, x0:x1]
+    assert (box_mask == 0).any(), "an ellipse leaves unselected pixels inside its bounding box"
+    outside = mask == 0
+    assert np.array_equal(after[outside], before[outside])
+    # the palette is fitted to the selected pixels only (unselected ones get alpha 0 for the core)
+    core_in = np.dstack([before[y0:y1, x0:x1], np.where(box_mask > 0, 255, 0).astype(np.uint8)])
+    expected = kmq_core.quantize(core_in, 10).image[..., :3]
+    full = box_mask == 255
+    assert np.array_equal(after[y0:y1, x0:x1][full], expected[full])
+    assert (after[mask == 255] != before[mask == 255]).any()
+
+
+def test_selection_respected(session):
+    _check_selection(session, "sel", "sel_after")
+
+
+def _check_u16(session, scenario: str) -> None:
+    session.ok(scenario)
+    assert session.results[scenario + "_precision"] == "u16-non-linear"
+    before, after = session.npy(scenario + "_before"), session.npy(scenario + "_after")
+    assert np.array_equal(after[..., 3], before[..., 3]), "16-bit alpha must survive untouched"
+    assert (before[..., 3] % 257 != 0).any()
+    assert (before[..., :3] % 257 == 0).all()  # converted from 8-bit, so the expectation is exact
+    rgb8 = (before[..., :3] // 257).astype(np.uint8)
+    a8 = np.clip(np.rint(before[..., 3] / 257.0), 0, 255).astype(np.uint8)
+    expected = kmq_core.quantize(np.dstack([rgb8, a8]), 8).image[..., :3]
+    assert (after[..., :3] % 257 == 0).all()  # exactly the 8-bit palette colours
+    assert np.array_equal((after[..., :3] // 257).astype(np.uint8), expected)
+
+
+def test_high_bit_depth_keeps_precision_and_alpha(session):
+    _check_u16(session, "u16")
+    assert session.results["u16_precision_after"] == "u16-non-linear"
+
+
+def test_lock_foreground_background(session):
+    r = session.ok("fgbg")
+    expected = kmq_core.quantize(session.npy("rgb_before"), 5, lock="#00ff00,#ff0000,#0000ff")
+    assert np.array_equal(session.npy("fgbg_after"), expected.image)
+    colors = [c for _, c in r["palette"]]
+    for locked in ([0, 255, 0], [255, 0, 0], [0, 0, 255]):
+        assert locked in colors
+
+
+@pytest.mark.parametrize("scenario, words", [
+    ("err_k300", ["from 1 to 256", "300"]),
+    ("err_k0", ["from 1 to 256", "got 0"]),
+    ("err_seed", ["Seed", "-1"]),
+    ("err_lock", ["#12345g", "hex codes"]),
+    ("err_lock_k", ["3 locked colours", "k=2"]),
+    ("err_ext", ["xyz"]),
+    ("sub_err_ext", ["xyz"]),
+    ("err_bad_python", ["/nonexistent/bin/python3", "kmq gimp install"]),
+    ("err_no_core", ["cannot find kmq", "pip install kmq", "kmq gimp install", "KMQ_PYTHON"]),
+])
+def test_errors_are_clear_execution_errors(session, scenario, words):
+    r = session.results[scenario]
+    assert r["status"] == "execution-error", r
+    message = r["values"][0]
+    assert "\n" not in message and "Traceback" not in message
+    for w in words:
+        assert w in message, (w, message)
+    assert "Traceback" not in session.log(scenario)
+
+
+def test_errors_leave_the_layer_unchanged(session):
+    assert np.array_equal(session.npy("err_after"), session.npy("rgb_before"))
+    assert np.array_equal(session.npy("sub_err_after"), session.npy("rgb_before"))
+
+
+# ---------------------------------------------------------------- the core as a subprocess
+def test_subprocess_path_equals_core_result(session):
+    r = session.ok("sub_rgb")
+    log = session.log("sub_rgb")
+    assert "cannot import kmq_core" in log and f"core via subprocess ({session.python})" in log
+    expected = kmq_core.quantize(session.npy("rgb_before"), 12, space="lab")
+    assert np.array_equal(session.npy("sub_rgb_after"), expected.image)
+    assert r["values"][0] == "KMQ test sub"
+    assert r["palette"] == [[n, list(map(int, c))] for n, c in zip(expected.palette.names, expected.palette.colors)]
+    name, entries = gimp_load_gpl(session.outdir / "sub.gpl")
+    assert name == "KMQ test sub" and len(entries) == 12
+
+
+def test_subprocess_path_selection_and_high_bit_depth(session):
+    assert "core via subprocess" in session.log("sub_sel")
+    _check_selection(session, "sub_sel", "sub_sel_after")
+    assert "core via subprocess" in session.log("sub_u16")
+    _check_u16(session, "sub_u16")
