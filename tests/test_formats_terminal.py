@@ -11,7 +11,7 @@ P = Palette(np.array([[255, 0, 0], [0, 128, 255]]), np.array([0.75, 0.25]), ("re
 def test_colour_swatches_and_shares():
     out = render(P, color=True)
     lines = out.splitlines()
-    assert lines[0] == "Sunset: 2 colours"
+    assert lines[0] == "Sunset: 2 colours" and not out.endswith("\n")  # callers print() it
     assert "\x1b[48;2;255;0;0m" in lines[1] and lines[1].endswith("#ff0000   75.0%  red")
     assert "\x1b[48;2;0;128;255m" in lines[2] and lines[2].endswith("#0080ff   25.0%")
 

@@ -19,7 +19,7 @@ def _printable(s: str) -> str:
 
 
 def render(p: Palette, color: bool) -> str:
-    """The palette as text lines (ending with a newline).
+    """The palette as text lines, without a final newline (ready for ``print``).
 
     Parameters
     ----------
@@ -45,4 +45,4 @@ def render(p: Palette, color: bool) -> str:
         if name != h:
             parts.append(_printable(name))
         lines.append("  ".join(parts))
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines)
