@@ -45,18 +45,25 @@ ACCENT_DE = 14.0
 ACCENT_MIN_SHARE = 1e-4
 #: and at least this many pixels
 ACCENT_MIN_PIXELS = 24
+#: histogram cells: exact colours up to this many, else 2**bits levels per channel
+CELL_EXACT_MAX = 4096
+CELL_BITS_COARSE = 5
+CELL_BITS_FINE = 6
 #: Lloyd iterations over all cells and the relative improvement that stops them
-MAX_ITER = 40
-TOL = 1e-5
+MAX_ITER = 20
+TOL = 1e-3
+#: distance floor of the Weiszfeld (mean-distance) steps
+L1_EPS = 0.5
+L1_ITER = 6
 #: points given to cv2.kmeans for seeding
 SEED_SAMPLE = 4096
 
 
-def _cell_bits(k: int, n_colors: int) -> int:
-    """Histogram resolution: finer cells when many clusters must share space."""
-    if n_colors <= 40_000:
-        return 8  # few enough distinct colours to use them all, exactly
-    return 6 if k > 24 else 5
+def _cell_bits(k: int, n_colors: int) -> tuple[int, int]:
+    """Histogram resolution (coarse, fine): finer cells when many clusters share space."""
+    if n_colors <= CELL_EXACT_MAX:
+        return 8, 8  # few enough distinct colours to use them all, exactly
+    return CELL_BITS_COARSE, (CELL_BITS_COARSE if k <= 32 else CELL_BITS_FINE)
 
 
 def as_lock(lock) -> np.ndarray:
@@ -86,26 +93,40 @@ def _dedupe(colors: np.ndarray) -> np.ndarray:
 def nearest(x: np.ndarray, c: np.ndarray, n: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Exact nearest row of ``c`` for each row of ``x``: (indices, squared distances).
 
-    A k-d tree over the palette (scipy's cKDTree, both cores) answers each
-    query in O(log k); with ``n=2`` the two nearest are returned as N×2 arrays.
+    Few points against few centres: one matrix product. Otherwise a k-d tree
+    over the palette (scipy's cKDTree) answers each query in O(log k); with
+    ``n=2`` the two nearest are returned as N×2 arrays.
     """
+    if n == 1 and len(x) * len(c) <= 1 << 21:
+        x = np.asarray(x, np.float64)
+        c = np.asarray(c, np.float64)
+        d = (c * c).sum(1)[None, :] - 2.0 * (x @ c.T)
+        i = d.argmin(1)
+        dist = d[np.arange(len(x)), i] + (x * x).sum(1)
+        return i, np.maximum(dist, 0.0)
     tree = cKDTree(np.asarray(c, np.float64))
-    d, i = tree.query(np.asarray(x, np.float64), k=n, workers=-1)
+    d, i = tree.query(np.asarray(x, np.float64), k=n, workers=-1 if len(x) > 200_000 else 1)
     return i.astype(np.intp), d * d
 
 
-def _weighted_lloyd(x, w, centres, n_fixed, max_iter=MAX_ITER, tol=TOL):
-    """Weighted Lloyd iterations; the first ``n_fixed`` centres never move."""
+def _weighted_lloyd(x, w, centres, n_fixed, max_iter=MAX_ITER, tol=TOL, l1=False):
+    """Weighted Lloyd iterations; the first ``n_fixed`` centres never move.
+
+    With ``l1`` each step moves centres toward the weighted geometric median
+    (one Weiszfeld step: weights divided by the distance), which lowers the
+    MEAN distance, the figure ΔE is judged by, instead of the mean square.
+    """
     k = len(centres)
     prev = np.inf
     for _ in range(max_iter):
         idx, d = nearest(x, centres)
-        inertia = float(w @ d)
-        sw = np.bincount(idx, weights=w, minlength=k)
+        inertia = float(w @ (np.sqrt(d) if l1 else d))
+        ww = w / np.maximum(np.sqrt(d), L1_EPS) if l1 else w
+        sw = np.bincount(idx, weights=ww, minlength=k)
         moved = centres.copy()
         live = sw > 0
         for c in range(3):
-            moved[live, c] = np.bincount(idx, weights=w * x[:, c], minlength=k)[live] / sw[live]
+            moved[live, c] = np.bincount(idx, weights=ww * x[:, c], minlength=k)[live] / sw[live]
         moved[:n_fixed] = centres[:n_fixed]
         # an empty centre jumps to the point that is served worst
         for j in np.flatnonzero(~live):
@@ -115,7 +136,7 @@ def _weighted_lloyd(x, w, centres, n_fixed, max_iter=MAX_ITER, tol=TOL):
             moved[j] = x[far]
             d[far] = 0.0
         centres = moved
-        if prev - inertia <= tol * max(prev, 1e-12) and live.all():
+        if prev < np.inf and prev - inertia <= tol * prev and live.all():
             break
         prev = inertia
     return centres
@@ -150,7 +171,7 @@ def _seed_with_opencv(x, w, k, fixed, rng) -> np.ndarray:
     return np.vstack([fixed, free]) if len(fixed) else free
 
 
-def _rescue_accents(x, w, centres, n_fixed, lab_x, space, rounds=4):
+def _rescue_accents(x, w, centres, n_fixed, lab_x, space, rounds=2):
     """Give a centre to small, distinct colour groups that k-means washed out."""
     total = w.sum()
     min_w = max(ACCENT_MIN_SHARE * total, ACCENT_MIN_PIXELS)
@@ -181,7 +202,7 @@ def _rescue_accents(x, w, centres, n_fixed, lab_x, space, rounds=4):
         victim = int(np.argmin(cost))
         trial = centres.copy()
         trial[victim] = target
-        trial = _weighted_lloyd(x, w, trial, n_fixed, max_iter=12)
+        trial = _weighted_lloyd(x, w, trial, n_fixed, max_iter=6)
         centres = trial
     return centres
 
@@ -242,14 +263,21 @@ def fit_palette(
         pal = np.vstack([locked, colors[np.isin(hist.codes, rest_codes)]]) if len(locked) else colors
         return _finish(pal, hist, space, len(locked))
 
-    bits = _cell_bits(k, len(hist))
-    pts_rgb, w = reduce_histogram(hist, bits)
-    x = rgb_to_space(pts_rgb, space).astype(np.float64)
     fixed = rgb_to_space(locked, space).astype(np.float64) if len(locked) else np.zeros((0, 3))
+    # coarse to fine: most iterations run on coarse cells, which are cheap;
+    # the last few on finer cells, where many clusters share little space
+    coarse_bits, fine_bits = _cell_bits(k, len(hist))
+    pts_rgb, w = reduce_histogram(hist, coarse_bits)
+    x = rgb_to_space(pts_rgb, space).astype(np.float64)
     centres = _seed_with_opencv(x, w, k, fixed, rng)
     centres = _weighted_lloyd(x, w, centres, len(locked))
     lab_x = x if space == "lab" else rgb_to_space(pts_rgb, "lab").astype(np.float64)
     centres = _rescue_accents(x, w, centres, len(locked), lab_x, space)
+    if fine_bits != coarse_bits:
+        pts_rgb, w = reduce_histogram(hist, fine_bits)
+        x = rgb_to_space(pts_rgb, space).astype(np.float64)
+    if L1_ITER:
+        centres = _weighted_lloyd(x, w, centres, len(locked), max_iter=L1_ITER, l1=True)
     pal = to_uint8(space_to_rgb(centres, space))
     if len(locked):
         pal[: len(locked)] = locked
@@ -264,6 +292,9 @@ def _finish(pal: np.ndarray, hist: ColorHistogram, space: str, n_locked: int) ->
     is_locked = np.zeros(len(pal), bool)
     is_locked[:n_locked] = True
     used = (share > 0) | is_locked
-    pal, share = pal[used], share[used]
-    order = np.argsort(-share, kind="stable")
+    order = np.flatnonzero(used)[np.argsort(-share[used], kind="stable")]
+    new_index = np.full(len(pal), -1, np.intp)
+    new_index[order] = np.arange(len(order))
+    # remapping to the final palette needs this same assignment: hand it over
+    hist.remember(pal[order], space, new_index[idx])
     return Palette(pal[order], share[order])

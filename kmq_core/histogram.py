@@ -96,6 +96,12 @@ class ColorHistogram:
             self._assigned[key] = idx
         return self._assigned[key]
 
+    def remember(self, palette_colors: np.ndarray, space: str, idx: np.ndarray) -> None:
+        """Store an assignment computed elsewhere (e.g. for a reordered palette)."""
+        pal = np.ascontiguousarray(palette_colors, np.uint8)
+        self._assigned.clear()
+        self._assigned[(space, pal.tobytes())] = idx
+
     @property
     def colors(self) -> np.ndarray:
         return unpack_rgb(self.codes)
