@@ -39,12 +39,18 @@ from .loading import ImageSource, load_image
 from .options import DEFAULT_SEED, DEFAULT_SPACE, check_k, check_space
 from .palette import Palette, parse_hex_list
 
-#: CIELAB distance beyond which a colour counts as badly served (ΔE76)
-ACCENT_DE = 14.0
+#: CIELAB distance (ΔE76) beyond which a colour counts as missing from the
+#: palette: not a shade off but another colour (photos at k=16 rarely have
+#: visible groups that far from every centre; a lost accent is 60-100 away)
+ACCENT_DE = 40.0
+#: radius of the groups of missing colours that one centre can serve
+ACCENT_GROUP_DE = 20.0
 #: smallest share of the pixels a badly served group needs to earn a centre
 ACCENT_MIN_SHARE = 1e-4
 #: and at least this many pixels
 ACCENT_MIN_PIXELS = 24
+#: at most this many groups get a centre of their own
+ACCENT_ROUNDS = 3
 #: histogram cells: exact colours up to this many, else 2**bits levels per channel
 CELL_EXACT_MAX = 4096
 CELL_BITS_COARSE = 5
@@ -171,7 +177,20 @@ def _seed_with_opencv(x, w, k, fixed, rng) -> np.ndarray:
     return np.vstack([fixed, free]) if len(fixed) else free
 
 
-def _rescue_accents(x, w, centres, n_fixed, lab_x, space, rounds=2):
+def _bad_groups(lab_x, w, bad_idx, radius, limit=64):
+    """Greedy groups of badly served colours: (members, weight), heaviest first."""
+    left = bad_idx[np.argsort(-w[bad_idx], kind="stable")]
+    groups = []
+    while len(left) and len(groups) < limit:
+        seed = left[0]
+        close = np.sqrt(((lab_x[left] - lab_x[seed]) ** 2).sum(1)) < radius
+        groups.append((left[close], float(w[left[close]].sum())))
+        left = left[~close]
+    groups.sort(key=lambda g: -g[1])
+    return groups
+
+
+def _rescue_accents(x, w, centres, n_fixed, lab_x, space, rounds=ACCENT_ROUNDS):
     """Give a centre to small, distinct colour groups that k-means washed out."""
     total = w.sum()
     min_w = max(ACCENT_MIN_SHARE * total, ACCENT_MIN_PIXELS)
@@ -182,28 +201,24 @@ def _rescue_accents(x, w, centres, n_fixed, lab_x, space, rounds=2):
         idx, _ = nearest(x, centres)
         lab_c = rgb_to_space(space_to_rgb(centres, space), "lab") if space != "lab" else centres
         err = np.sqrt(((lab_x - lab_c[idx]) ** 2).sum(1))
-        bad = err > ACCENT_DE
+        bad = np.flatnonzero(err > ACCENT_DE)
         if w[bad].sum() < min_w:
             return centres
-        # the badly served colour with the most weight, and its neighbours
-        bi = np.flatnonzero(bad)
-        seed = bi[np.argmax(w[bi])]
-        near = bi[np.sqrt(((lab_x[bi] - lab_x[seed]) ** 2).sum(1)) < ACCENT_DE]
-        gw = w[near].sum()
-        if gw < min_w:
-            # several small groups: try the heaviest group by total weight instead
+        groups = [g for g in _bad_groups(lab_x, w, bad, ACCENT_GROUP_DE) if g[1] >= min_w]
+        if not groups:
             return centres
-        target = (x[near] * w[near, None]).sum(0) / gw
-        # the free centre whose loss costs least: weight it serves times the
-        # distance to its second-nearest centre (a cheap upper bound)
+        # the group that loses most: weight times squared error
+        members, gw = max(groups, key=lambda g: float(w[g[0]] @ err[g[0]] ** 2))
+        target = (x[members] * w[members, None]).sum(0) / gw
+        # the free centre whose loss costs least: the weight it serves times
+        # the extra distance to each point's second-nearest centre
         two, d2 = nearest(x, centres, n=2)
         cost = np.bincount(two[:, 0], weights=w * (d2[:, 1] - d2[:, 0]), minlength=k)
         cost[:n_fixed] = np.inf
         victim = int(np.argmin(cost))
         trial = centres.copy()
         trial[victim] = target
-        trial = _weighted_lloyd(x, w, trial, n_fixed, max_iter=6)
-        centres = trial
+        centres = _weighted_lloyd(x, w, trial, n_fixed, max_iter=6)
     return centres
 
 
