@@ -1,0 +1,263 @@
+"""The Streamlit app, headless (streamlit.testing.v1.AppTest), against the real core.
+
+Every figure the page shows is compared with what kmq_core computes for the
+same bytes and options; every error path must end in an ``st.error`` with the
+core's one-line message and no exception.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# the app's own package sits beside streamlit_app.py; `streamlit run` finds it there, and so
+# does this test without an installed kmq_app
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data
+from streamlit.testing.v1 import AppTest
+
+from kmq_app.views import human_bytes
+from kmq_core import quantize
+from kmq_core.auto_k import smallest_k_for_delta_e
+from kmq_core.options import DEFAULT_DITHER, DEFAULT_K, DEFAULT_SEED, DEFAULT_SPACE, DITHERS, K_MAX, SPACES
+from kmq_core.palette_ops import sort_palette
+
+APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+PALETTE_LABELS = ["Download .gpl", "Download .ase", "Download .aco", "Download .act", "Download .json",
+                  "Download .css", "Download .hex", "Download .png strip"]
+
+
+def png_bytes(pixels: np.ndarray | Image.Image) -> bytes:
+    img = pixels if isinstance(pixels, Image.Image) else Image.fromarray(pixels)
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def photo() -> bytes:
+    """A real photo, small enough for quick reruns: astronaut at 160×160, as PNG."""
+    return png_bytes(Image.fromarray(data.astronaut()).resize((160, 160), Image.Resampling.LANCZOS))
+
+
+def new_app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=120)
+
+
+def upload(at: AppTest, name: str, payload: bytes, mime: str = "image/png") -> AppTest:
+    at.file_uploader(key="upload").set_value((name, payload, mime))
+    return at.run()
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def expected_metrics(r, input_size: int) -> dict[str, str]:
+    return {
+        "Colours used": str(r.colors_used),
+        "PSNR": f"{r.psnr:.2f} dB",
+        "Mean ΔE (CIEDE2000)": f"{r.delta_e:.2f}",
+        "Bits per pixel": str(r.bits_per_pixel),
+        "Original file": human_bytes(input_size),
+        "Indexed PNG": human_bytes(r.png_bytes),
+        "Size ratio": f"{input_size / r.png_bytes:.2f}×",
+    }
+
+
+def assert_no_failure(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def assert_one_error(at: AppTest, message: str) -> None:
+    assert_no_failure(at)
+    assert [e.value for e in at.error] == [message]
+    assert not at.metric  # nothing of a result is shown
+    assert not at.get("download_button")
+
+
+# ---- controls and the example ----------------------------------------------------------------------
+def test_controls_have_the_cli_names_and_defaults():
+    at = new_app().run()
+    assert_no_failure(at)
+    k = at.slider(key="k")
+    assert (k.value, k.min, k.max) == (DEFAULT_K, 2, K_MAX)
+    assert at.radio(key="k_mode").value == "k"
+    assert at.selectbox(key="space").value == DEFAULT_SPACE
+    assert len(at.selectbox(key="space").options) == len(SPACES)
+    assert at.selectbox(key="dither").value == DEFAULT_DITHER
+    assert len(at.selectbox(key="dither").options) == len(DITHERS)
+    assert at.number_input(key="seed").value == DEFAULT_SEED
+    assert at.text_input(key="lock").value == ""
+    assert at.color_picker(key="lock_pick").value
+    assert at.file_uploader(key="upload") is not None
+    assert any("50 MB and 50 megapixels" in c.value for c in at.sidebar.caption)
+
+
+def test_example_image_is_shown_before_any_upload():
+    at = new_app().run()
+    assert_no_failure(at)
+    assert not at.error
+    assert any(s.value == f"china.jpg: 640×427 pixels, k = {DEFAULT_K}" for s in at.subheader)
+    assert metrics(at)["Colours used"] == str(DEFAULT_K)
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["Download PNG"] + PALETTE_LABELS
+
+
+# ---- the numbers shown are the core's ----------------------------------------------------------------
+def test_upload_shows_the_cores_numbers(photo):
+    at = upload(new_app().run(), "astronaut.png", photo)
+    assert_no_failure(at)
+    assert not at.error
+    r = quantize(photo, DEFAULT_K, space=DEFAULT_SPACE, dither=DEFAULT_DITHER, seed=DEFAULT_SEED)
+    shown = metrics(at)
+    assert {key: shown[key] for key in expected_metrics(r, len(photo))} == expected_metrics(r, len(photo))
+    assert shown["Time"].endswith(" s") and float(shown["Time"][:-2]) >= 0
+    assert any(s.value == f"astronaut.png: 160×160 pixels, k = {DEFAULT_K}" for s in at.subheader)
+    # the palette shown and offered for copying is the core's, by share
+    assert at.code[0].value == ", ".join(r.palette.hex)
+
+
+def test_every_option_reaches_the_core(photo):
+    at = upload(new_app().run(), "astronaut.png", photo)
+    at.slider(key="k").set_value(8)
+    at.selectbox(key="space").set_value("rgb")
+    at.selectbox(key="dither").set_value("fs")
+    at.number_input(key="seed").set_value(3)
+    at.text_input(key="lock").set_value("#ff0000")
+    at.run()
+    assert_no_failure(at)
+    assert not at.error
+    r = quantize(photo, 8, space="rgb", dither="fs", seed=3, lock="#ff0000")
+    shown = metrics(at)
+    assert {key: shown[key] for key in expected_metrics(r, len(photo))} == expected_metrics(r, len(photo))
+    assert "#ff0000" in at.code[0].value.split(", ")
+    assert at.code[0].value == ", ".join(r.palette.hex)
+
+
+def test_palette_order_control(photo):
+    at = upload(new_app().run(), "astronaut.png", photo)
+    r = quantize(photo, DEFAULT_K)
+    for order in ("hue", "lightness", "share"):
+        at.radio(key="order").set_value(order).run()
+        assert_no_failure(at)
+        assert at.code[0].value == ", ".join(sort_palette(r.palette, order).hex)
+
+
+def test_colour_picker_adds_a_locked_colour():
+    at = new_app().run()
+    at.color_picker(key="lock_pick").set_value("#00ff00")
+    at.button(key="lock_add").click().run()
+    assert at.text_input(key="lock").value == "#00ff00"
+    at.color_picker(key="lock_pick").set_value("#0000ff")
+    at.button(key="lock_add").click().run()
+    assert at.text_input(key="lock").value == "#00ff00, #0000ff"
+    assert_no_failure(at)
+    palette = at.code[0].value.split(", ")
+    assert "#00ff00" in palette and "#0000ff" in palette
+
+
+def test_target_delta_e_chooses_k_in_the_core(photo):
+    at = upload(new_app().run(), "astronaut.png", photo)
+    at.radio(key="k_mode").set_value("target").run()
+    at.slider(key="target_de").set_value(4.0).run()
+    assert_no_failure(at)
+    k, r = smallest_k_for_delta_e(photo, 4.0, space=DEFAULT_SPACE, dither=DEFAULT_DITHER, seed=DEFAULT_SEED)
+    assert [s.value for s in at.success] == [
+        f"k = {k} is the smallest k whose mean ΔE ({r.delta_e:.2f}) is at most 4.0."]
+    assert metrics(at)["Mean ΔE (CIEDE2000)"] == f"{r.delta_e:.2f}"
+    assert any(s.value == f"astronaut.png: 160×160 pixels, k = {k}" for s in at.subheader)
+
+
+def test_unreachable_target_is_a_warning_not_a_failure():
+    # 2000 random colours: 256 of them cannot reach a mean ΔE of 0.5
+    rng = np.random.default_rng(0)
+    noisy = png_bytes(rng.integers(0, 256, size=(40, 50, 3), dtype=np.uint8))
+    at = upload(new_app().run(), "noise.png", noisy)
+    at.radio(key="k_mode").set_value("target").run()
+    at.slider(key="target_de").set_value(0.5).run()
+    assert_no_failure(at)
+    assert len(at.warning) == 1 and at.warning[0].value.startswith("Even k = 256 leaves a mean ΔE of")
+
+
+def test_quality_curve_on_demand(photo):
+    small = png_bytes(Image.open(io.BytesIO(photo)).resize((48, 48)))
+    at = upload(new_app().run(), "small.png", small)
+    assert not at.dataframe  # computed only when asked
+    at.button(key="curve").click().run()
+    assert_no_failure(at)
+    df = at.dataframe[0].value
+    assert list(df["k"]) == [2, 4, 8, 16, 32, 64, 128, 256]
+    r = quantize(small, 16)
+    row = df[df["k"] == 16].iloc[0]
+    assert row["PSNR (dB)"] == pytest.approx(r.psnr, abs=1e-3)
+    assert row["mean ΔE"] == pytest.approx(r.delta_e, abs=1e-3)
+    assert row["PNG size (kB)"] == pytest.approx(r.png_bytes / 1e3, abs=1e-3)
+    # it stays up on the next rerun for the same image and options
+    at.radio(key="order").set_value("hue").run()
+    assert len(at.dataframe) == 1
+
+
+def test_detail_crop_controls():
+    at = new_app().run()
+    at.slider(key="crop_x").set_value(0)
+    at.slider(key="crop_y").set_value(100)
+    at.select_slider(key="zoom").set_value(4).run()
+    assert_no_failure(at)
+    # 320 px view at 4× = an 80×80 window, kept inside the 640×427 image
+    assert any("Pixels 0–79 across, 347–426 down" in c.value and "4×4" in c.value for c in at.caption)
+
+
+# ---- error paths: one line on the page, never a traceback ----------------------------------------------
+def test_file_that_is_not_an_image():
+    at = upload(new_app().run(), "photo.png", b"GIF? no: just some text that came with a .png name")
+    assert_one_error(at, "photo.png is not an image kmq can read (PNG, JPEG, WebP, TIFF, BMP, GIF)")
+
+
+def test_corrupt_png():
+    at = upload(new_app().run(), "photo.png", b"\x89PNG\r\n\x1a\nnot really a png")
+    assert_no_failure(at)
+    assert len(at.error) == 1 and at.error[0].value.startswith("photo.png cannot be read as an image: ")
+
+
+def test_truncated_file(photo):
+    at = upload(new_app().run(), "cut.png", photo[: len(photo) // 2])
+    assert_no_failure(at)
+    assert len(at.error) == 1 and at.error[0].value.startswith("cut.png is damaged or truncated")
+
+
+def test_empty_file():
+    at = upload(new_app().run(), "empty.png", b"")
+    assert_one_error(at, "empty.png is empty (0 bytes)")
+
+
+def test_too_many_pixels():
+    huge = png_bytes(Image.new("1", (8000, 7000)))  # 56 megapixels, a few kB as PNG
+    at = upload(new_app().run(), "huge.png", huge)
+    assert_no_failure(at)
+    assert len(at.error) == 1
+    assert at.error[0].value.startswith("huge.png has 8000×7000 = 56.0 megapixels, more than the limit of 50 megapixels")
+
+
+def test_too_large_file():
+    at = upload(new_app().run(), "big.png", b"\0" * (50 * 1024 * 1024 + 1))
+    assert_one_error(at, "big.png is 52.4 MB, more than the limit of 50 MB.")
+
+
+def test_bad_locked_colour():
+    at = new_app().run()
+    at.text_input(key="lock").set_value("#12345z").run()
+    assert_one_error(at, "not a colour: '#12345z' (expected a hex code like #ff8800)")
+
+
+def test_too_many_locked_colours_for_k():
+    at = new_app().run()
+    at.slider(key="k").set_value(2)
+    at.text_input(key="lock").set_value("#000000, #ffffff, #ff0000").run()
+    assert_one_error(at, "3 locked colours do not fit in a palette of k=2")
