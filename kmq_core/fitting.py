@@ -61,6 +61,12 @@ TOL = 1e-3
 #: distance floor of the Weiszfeld (mean-distance) steps
 L1_EPS = 0.5
 L1_ITER = 6
+#: rgb is for the highest PSNR (what the k-means posts measure): it works on
+#: the exact colours, since cells blur the boundaries that MSE is sensitive to
+RGB_BITS = 8
+RGB_MAX_ITER = 100
+RGB_TOL = 1e-6
+RGB_SEED_SAMPLE = 20000
 #: points given to cv2.kmeans for seeding
 SEED_SAMPLE = 4096
 
@@ -148,10 +154,10 @@ def _weighted_lloyd(x, w, centres, n_fixed, max_iter=MAX_ITER, tol=TOL, l1=False
     return centres
 
 
-def _seed_with_opencv(x, w, k, fixed, rng) -> np.ndarray:
+def _seed_with_opencv(x, w, k, fixed, rng, sample=SEED_SAMPLE) -> np.ndarray:
     """k-means++ and a few Lloyd steps by cv2.kmeans on a weight-proportional sample."""
     n_free = k - len(fixed)
-    m = min(len(x), max(SEED_SAMPLE, 16 * k))
+    m = min(len(x), max(sample, 16 * k))
     p = w / w.sum()
     pick = rng.choice(len(x), size=m, replace=len(x) < m or True, p=p)
     sample = np.ascontiguousarray(x[pick], dtype=np.float32)
@@ -281,17 +287,21 @@ def fit_palette(
     fixed = rgb_to_space(locked, space).astype(np.float64) if len(locked) else np.zeros((0, 3))
     # coarse to fine: most iterations run on coarse cells, which are cheap;
     # the last few on finer cells, where many clusters share little space
-    coarse_bits, fine_bits = _cell_bits(k, len(hist))
+    coarse_bits, fine_bits = _cell_bits(k, len(hist)) if space != "rgb" else (RGB_BITS, RGB_BITS)
     pts_rgb, w = reduce_histogram(hist, coarse_bits)
     x = rgb_to_space(pts_rgb, space).astype(np.float64)
-    centres = _seed_with_opencv(x, w, k, fixed, rng)
-    centres = _weighted_lloyd(x, w, centres, len(locked))
-    lab_x = x if space == "lab" else rgb_to_space(pts_rgb, "lab").astype(np.float64)
-    centres = _rescue_accents(x, w, centres, len(locked), lab_x, space)
+    centres = _seed_with_opencv(x, w, k, fixed, rng, RGB_SEED_SAMPLE if space == "rgb" else SEED_SAMPLE)
+    if space == "rgb":
+        centres = _weighted_lloyd(x, w, centres, len(locked), max_iter=RGB_MAX_ITER, tol=RGB_TOL)
+    else:
+        centres = _weighted_lloyd(x, w, centres, len(locked))
+    if space != "rgb":  # rgb optimises squared error and nothing else
+        lab_x = x if space == "lab" else rgb_to_space(pts_rgb, "lab").astype(np.float64)
+        centres = _rescue_accents(x, w, centres, len(locked), lab_x, space)
     if fine_bits != coarse_bits:
         pts_rgb, w = reduce_histogram(hist, fine_bits)
         x = rgb_to_space(pts_rgb, space).astype(np.float64)
-    if L1_ITER:
+    if space != "rgb" and L1_ITER:
         centres = _weighted_lloyd(x, w, centres, len(locked), max_iter=L1_ITER, l1=True)
     pal = to_uint8(space_to_rgb(centres, space))
     if len(locked):

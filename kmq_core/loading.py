@@ -170,7 +170,7 @@ def _to_8bit(img: Image.Image, notes: list[str]) -> Image.Image:
             # float grey: 0.0-1.0 is the convention of float TIFFs; values
             # outside are clipped, NaN becomes 0.
             notes.append("float grey read as 0.0-1.0 and reduced to 8 bits")
-            g = np.nan_to_num(a.astype(np.float64), nan=0.0) * 255.0
+            g = np.rint(np.nan_to_num(a.astype(np.float64), nan=0.0) * 255.0)
         g = np.clip(g, 0, 255).astype(np.uint8)
         return Image.fromarray(np.repeat(g[:, :, None], 3, axis=2), "RGB")
     if mode in ("RGB;16", "BGR;16", "BGR;15", "BGR;24"):

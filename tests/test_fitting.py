@@ -1,0 +1,125 @@
+"""Fitting a palette: k, locked colours, determinism, quality against a long k-means."""
+
+import numpy as np
+import pytest
+from sklearn.cluster import KMeans
+from sklearn.datasets import load_sample_image
+
+from kmq_core import KmqError, Palette, fit_palette, quantize
+from kmq_core.colorspace import rgb_to_space
+from kmq_core.metrics import delta_e2000
+
+
+@pytest.fixture(scope="module")
+def china():
+    return load_sample_image("china.jpg")
+
+
+@pytest.mark.parametrize("space", ["de2000", "lab", "oklab", "rgb"])
+@pytest.mark.parametrize("k", [1, 2, 16, 256])
+def test_at_most_k_colours(china, k, space):
+    pal = fit_palette(china[::4, ::4], k, space=space)
+    assert isinstance(pal, Palette)
+    assert 1 <= len(pal) <= k
+    assert pal.colors.dtype == np.uint8
+    assert abs(pal.weights.sum() - 1) < 1e-9
+    assert np.all(np.diff(pal.weights) <= 1e-12)  # most used first
+    assert len(np.unique(pal.colors, axis=0)) == len(pal)
+
+
+def test_k_not_smaller_than_colour_count_gives_exact_colours():
+    cols = np.array([[255, 0, 0], [0, 128, 0], [10, 20, 30], [255, 255, 255]], np.uint8)
+    img = cols[np.random.default_rng(0).integers(0, 4, (30, 40))]
+    for k in (4, 5, 256):
+        pal = fit_palette(img, k)
+        assert sorted(map(tuple, pal.colors)) == sorted(map(tuple, cols))
+        assert np.array_equal(quantize(img, k).image, img)
+
+
+def test_single_colour_image_with_many_k():
+    img = np.full((10, 10, 3), 77, np.uint8)
+    pal = fit_palette(img, 64)
+    assert len(pal) == 1 and tuple(pal.colors[0]) == (77, 77, 77)
+
+
+def test_same_seed_same_palette_other_seed_may_differ(china):
+    a = fit_palette(china, 32, seed=3)
+    b = fit_palette(china, 32, seed=3)
+    assert np.array_equal(a.colors, b.colors)
+
+
+def test_locked_colours_come_out_exactly(china):
+    lock = "#ff0000, #00ff00,#0000ff"
+    pal = fit_palette(china, 8, lock=lock)
+    cols = {tuple(c) for c in pal.colors}
+    assert {(255, 0, 0), (0, 255, 0), (0, 0, 255)} <= cols
+    assert len(pal) <= 8
+    res = quantize(china, 8, lock=np.array([[255, 0, 0]], np.uint8))
+    assert (255, 0, 0) in {tuple(c) for c in res.palette.colors}
+
+
+def test_lock_errors():
+    img = np.zeros((4, 4, 3), np.uint8)
+    with pytest.raises(KmqError, match="do not fit"):
+        fit_palette(img, 2, lock="#000,#fff,#f00")
+    with pytest.raises(KmqError, match="not a colour"):
+        fit_palette(img, 4, lock="#12345g")
+
+
+@pytest.mark.parametrize("k", [0, 257, -3, "abc", 2.5, None, True])
+def test_bad_k(k):
+    with pytest.raises(KmqError, match="k must"):
+        fit_palette(np.zeros((4, 4, 3), np.uint8), k)
+
+
+def test_transparent_pixels_take_no_part():
+    img = np.zeros((10, 10, 4), np.uint8)
+    img[:5, :, :3] = (255, 0, 0)
+    img[:5, :, 3] = 255
+    img[5:, :, :3] = (0, 0, 255)  # invisible blue
+    pal = fit_palette(img, 4)
+    assert [tuple(c) for c in pal.colors] == [(255, 0, 0)]
+    with pytest.raises(KmqError, match="fully transparent"):
+        fit_palette(np.zeros((3, 3, 4), np.uint8), 4)
+
+
+def test_rgb_mse_close_to_a_long_full_kmeans(china):
+    """kmq in rgb space is within 1% of the MSE of a long, full scikit-learn k-means."""
+    img = china[::2, ::2]
+    px = img.reshape(-1, 3).astype(np.float64)
+    km = KMeans(16, n_init=4, max_iter=300, tol=0, random_state=0).fit(px)
+    ref = np.clip(np.rint(km.cluster_centers_), 0, 255)[km.labels_]
+    ref_mse = ((px - ref) ** 2).mean()
+    ours = quantize(img, 16, space="rgb")
+    assert ours.mse <= ref_mse * 1.01, (ours.mse, ref_mse)
+
+
+def test_default_beats_plain_kmeans_perceptually(china):
+    """The default space has a lower mean ΔE2000 than k-means in RGB (what the posts do)."""
+    img = china[::2, ::2]
+    px = img.reshape(-1, 3).astype(np.float64)
+    km = KMeans(16, n_init=1, random_state=0).fit(px)
+    ref = np.clip(np.rint(km.cluster_centers_), 0, 255).astype(np.uint8)[km.labels_].reshape(img.shape)
+    assert quantize(img, 16).delta_e < 0.92 * delta_e2000(img, ref).mean()
+
+
+def test_accent_colour_survives():
+    """A 0.05% orange object in a teal scene keeps its colour at k=16."""
+    from benchmarks.images import accent_photo
+
+    img, mask = accent_photo()
+    res = quantize(img, 16)
+    assert delta_e2000(img[mask], res.image[mask]).mean() <= 6
+    # plain k-means loses it: this is what the rescue is for
+    px = img.reshape(-1, 3).astype(np.float64)
+    km = KMeans(16, n_init=1, random_state=0).fit(px)
+    ref = np.clip(np.rint(km.cluster_centers_), 0, 255).astype(np.uint8)[km.labels_].reshape(img.shape)
+    assert delta_e2000(img[mask], ref[mask]).mean() > 20
+
+
+def test_spaces_round_trip_palette_colours():
+    c = np.random.default_rng(0).integers(0, 256, (500, 3)).astype(np.uint8)
+    from kmq_core.colorspace import space_to_rgb, to_uint8
+    for s in ("rgb", "lab", "oklab", "de2000"):
+        back = to_uint8(space_to_rgb(rgb_to_space(c, s), s))
+        assert np.abs(back.astype(int) - c).max() <= 1, s
