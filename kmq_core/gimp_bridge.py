@@ -47,13 +47,14 @@ from pathlib import Path
 import numpy as np
 
 from .errors import KmqError
+from .options import DEFAULT_DITHER, DEFAULT_K, DEFAULT_SEED, DEFAULT_SPACE
 
 #: request keys and their defaults (the plug-in sends all of them)
 REQUEST_DEFAULTS = {
-    "k": 16,
-    "space": "lab",
-    "dither": "none",
-    "seed": 0,
+    "k": DEFAULT_K,
+    "space": DEFAULT_SPACE,
+    "dither": DEFAULT_DITHER,
+    "seed": DEFAULT_SEED,
     "lock": "",
     "palette_name": "",
     "palette_file": "",

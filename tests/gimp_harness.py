@@ -265,32 +265,32 @@ def _install_plugin(src: Path, plugins_dir: Path) -> None:
         main.chmod(0o755)  # GIMP silently ignores plug-ins without the run bit
 
 
-def run_gimp_script(
-    script: str,
+class GimpWork(NamedTuple):
+    host: Path  # the work folder on the host
+    inside: str  # the same folder inside the chroot
+    env: dict  # GIMP3_DIRECTORY, HOME, KMQ_IN, KMQ_OUT, KMQ_WORK for the chroot
+
+
+def prepare_gimp_work(
     files: dict[str, bytes | Path] | None = None,
     plugins: list[Path] | tuple = (),
     env: dict | None = None,
-    timeout: float = 600,
     setup=None,
-) -> GimpRun:
-    """Run ``script`` with GIMP 3's python-fu-eval batch interpreter in the chroot.
+) -> GimpWork:
+    """A work folder in the chroot with a fresh GIMP profile, input files and plug-ins.
 
-    ``files`` are written to ``$KMQ_IN``; ``plugins`` (a plug-in folder
-    ``NAME/NAME.py`` or a single ``NAME.py``) are installed, run bit set, into the
-    throw-away profile ``$GIMP3_DIRECTORY``; ``env`` is added to GIMP's environment
-    (plug-ins inherit it). ``setup(profile_host_path)`` may adjust the profile before
-    GIMP starts (e.g. write a plug-in config). The script writes results into
-    ``$KMQ_OUT``; returns ``(returncode, stdout, stderr, outdir)`` with ``outdir`` the
-    host path of ``$KMQ_OUT``. GIMP exits 0 on success and 64 when the script raises.
+    ``files`` go to ``$KMQ_IN``; ``plugins`` (a plug-in folder ``NAME/NAME.py`` or a
+    single ``NAME.py``) are installed, run bit set, into the throw-away profile
+    ``$GIMP3_DIRECTORY``; ``setup(profile_host_path)`` may adjust the profile (e.g.
+    install with ``kmq_core.gimp_install``); results go to ``$KMQ_OUT``.
     """
     host, inside = new_workdir()
     tpl = _template_profile()
     profile = host / "profile"
     shutil.copytree(tpl, profile, symlinks=True)
     (profile / ".kmq-ok").unlink(missing_ok=True)
-    (host / "in").mkdir()
-    (host / "out").mkdir()
-    (host / "home").mkdir()
+    for d in ("in", "out", "home"):
+        (host / d).mkdir()
     for name, content in (files or {}).items():
         dst = host / "in" / name
         dst.parent.mkdir(parents=True, exist_ok=True)
@@ -302,7 +302,6 @@ def run_gimp_script(
         _install_plugin(Path(p), profile / "plug-ins")
     if setup is not None:
         setup(profile)
-    (host / "script.py").write_text(script)
     full_env = {
         "GIMP3_DIRECTORY": f"{inside}/profile",
         "HOME": f"{inside}/home",
@@ -312,8 +311,29 @@ def run_gimp_script(
         "KMQ_WORK": inside,
     }
     full_env.update(env or {})
-    r = run_in_root(GIMP_BATCH, env=full_env, stdin=script, timeout=timeout, cwd=inside)
-    return GimpRun(r.returncode, r.stdout, r.stderr, host / "out")
+    return GimpWork(host, inside, full_env)
+
+
+def run_gimp_script(
+    script: str,
+    files: dict[str, bytes | Path] | None = None,
+    plugins: list[Path] | tuple = (),
+    env: dict | None = None,
+    timeout: float = 600,
+    setup=None,
+) -> GimpRun:
+    """Run ``script`` with GIMP 3's python-fu-eval batch interpreter in the chroot.
+
+    ``files``, ``plugins``, ``env`` and ``setup`` as in :func:`prepare_gimp_work`
+    (``env`` is added to GIMP's environment; plug-ins inherit it). The script writes
+    results into ``$KMQ_OUT``; returns ``(returncode, stdout, stderr, outdir)`` with
+    ``outdir`` the host path of ``$KMQ_OUT``. GIMP exits 0 on success and 64 when the
+    script raises.
+    """
+    work = prepare_gimp_work(files, plugins, env, setup)
+    (work.host / "script.py").write_text(script)
+    r = run_in_root(GIMP_BATCH, env=work.env, stdin=script, timeout=timeout, cwd=work.inside)
+    return GimpRun(r.returncode, r.stdout, r.stderr, work.host / "out")
 
 
 def gimp_import_palette(path: Path | str) -> tuple[str, list[tuple[str, tuple[int, int, int]]]]:
@@ -397,3 +417,20 @@ def gimp_load_gpl(path: Path | str) -> tuple[str, list[tuple[str, tuple[int, int
         raise GimpPaletteError(f"expected one user palette, GIMP has {[f['name'] for f in found]}")
     pal = found[0]
     return pal["name"], [(n, tuple(int(v) for v in rgb)) for n, rgb in pal["entries"]]
+
+
+def read_xwd(path: Path | str):
+    """An X11 ``xwd`` screenshot (24/32-bit TrueColor, as Xvfb makes) -> H×W×3 uint8 RGB."""
+    import struct
+
+    import numpy as np
+
+    data = Path(path).read_bytes()
+    f = struct.unpack(">25I", data[:100])
+    header_size, width, height, byte_order, bpp, bpl, ncolors = f[0], f[4], f[5], f[7], f[11], f[12], f[19]
+    if bpp != 32:
+        raise ValueError(f"{path}: {bpp} bits per pixel; only 32 is supported")
+    off = header_size + ncolors * 12
+    px = np.frombuffer(data[off:off + bpl * height], np.uint8).reshape(height, bpl)[:, : width * 4]
+    px = px.reshape(height, width, 4)
+    return np.ascontiguousarray(px[..., [2, 1, 0]] if byte_order == 0 else px[..., [1, 2, 3]])

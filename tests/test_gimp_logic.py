@@ -74,7 +74,7 @@ def test_check_args_valid():
     ((-5, "lab", "none", 0, ""), ["-5"]),
     ((True, "lab", "none", 0, ""), ["k"]),
     ((8.0, "lab", "none", 0, ""), ["k"]),
-    ((8, "hsv", "none", 0, ""), ["lab, oklab, rgb", "hsv"]),
+    ((8, "hsv", "none", 0, ""), ["de2000, lab, oklab, rgb", "hsv"]),
     ((8, "lab", "ordered", 0, ""), ["none, fs", "ordered"]),
     ((8, "lab", "none", -1, ""), ["Seed", "-1"]),
     ((8, "lab", "none", 2**31, ""), ["Seed"]),
@@ -159,7 +159,7 @@ def test_bridge_round_trip_equals_quantize(tmp_path):
     p, dst = _bridge(tmp_path, SMALL, req)
     assert p.returncode == 0, p.stderr
     res = plugin.read_result(str(dst))
-    expected = kmq_core.quantize(SMALL, 6, dither="fs", seed=2, lock="#ffffff")
+    expected = kmq_core.quantize(SMALL, 6, space="lab", dither="fs", seed=2, lock="#ffffff")
     img = np.frombuffer(res["image"], np.uint8).reshape(SMALL.shape)
     assert np.array_equal(img, expected.image)
     assert res["colors"] == [tuple(map(int, c)) for c in expected.palette.colors]

@@ -262,3 +262,47 @@ def test_subprocess_path_selection_and_high_bit_depth(session):
     _check_selection(session, "sub_sel", "sub_sel_after")
     assert "core via subprocess" in session.log("sub_u16")
     _check_u16(session, "sub_u16")
+
+
+# ---------------------------------------------------------------- the dialog, cancel and undo (GUI)
+def test_dialog_cancel_ok_and_one_undo(tmp_path):
+    """GIMP's GUI under Xvfb, driven with real X key events (xdotool): the plug-in's
+    dialog appears (screenshot), Escape cancels it without touching the image, Return
+    runs it with the defaults, and ONE Ctrl+Z in the image window restores the layer.
+    libgimp 3.0.4 has no PDB call that undoes (only undo-group/enable/freeze calls),
+    so undo is checked the way a user does it."""
+    import os
+    import shutil
+
+    from gimp_harness import prepare_gimp_work, read_xwd, run_in_root
+
+    gimp_root()
+    a = cv2.resize(skimage.data.astronaut(), (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+
+    def setup(profile: Path) -> None:
+        gimp_install.install(profile / "plug-ins", python=sys.executable)
+        (profile / "gimprc").write_text("(show-welcome-dialog no)\n(show-tips no)\n")
+
+    work = prepare_gimp_work(files={"a.png": _png(a)}, setup=setup)
+    for f in ("gui_checks.py", "gui_controller.py"):
+        shutil.copy(REPO / "tests" / "gimp" / f, work.host / f)
+    r = run_in_root(["python3", f"{work.inside}/gui_controller.py"], env=work.env, timeout=600, cwd=work.inside)
+    out = work.host / "out"
+    assert r.returncode == 0 and (out / "gui_results.json").exists(), r.stdout[-2000:] + r.stderr[-5000:]
+    res = json.loads((out / "gui_results.json").read_text())
+    before = np.load(out / "before.npy")
+    assert res["cancel"]["status"] == "cancel"
+    assert np.array_equal(np.load(out / "after_cancel.npy"), before)
+    assert res["ok"]["status"] == "success" and res["base_type"] == "rgb"
+    after_ok = np.load(out / "after_ok.npy")
+    assert np.array_equal(after_ok, kmq_core.quantize(before, kmq_core.DEFAULT_K).image)  # dialog defaults
+    assert not np.array_equal(after_ok, before)
+    assert np.array_equal(np.load(out / "after_undo.npy"), before), "one Ctrl+Z must restore the layer"
+    assert "duplicate mnemonic" not in r.stderr
+
+    shot = read_xwd(out / "dialog.xwd")
+    assert shot.shape[0] > 200 and shot.shape[1] > 200 and shot.reshape(-1, 3).std(axis=0).max() > 10
+    if os.environ.get("KMQ_SAVE_DIALOG_PNG"):  # refresh docs/gimp-dialog.png
+        from PIL import Image
+
+        Image.fromarray(shot).save(os.environ["KMQ_SAVE_DIALOG_PNG"], optimize=True)

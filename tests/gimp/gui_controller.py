@@ -1,0 +1,106 @@
+# Runs INSIDE the chroot (python3): starts Xvfb and the GIMP 3 GUI with gui_checks.py as
+# a batch script, then plays the user with xdotool (real X input events):
+# screenshot the plug-in's dialog, Escape (cancel), Return (OK), Ctrl+Z in the image
+# window. Writes progress to stderr; exit 0 when the batch script said "done".
+import os
+import random
+import subprocess
+import sys
+import time
+
+WORK = os.environ["KMQ_WORK"]
+OUT = os.environ["KMQ_OUT"]
+SCRIPT = os.path.join(WORK, "gui_checks.py")
+
+
+def log(*a):
+    print("[controller %.1fs]" % (time.time() - T0), *a, file=sys.stderr, flush=True)
+
+
+def xdo(*args, check=True):
+    p = subprocess.run(["xdotool", *args], capture_output=True, text=True)
+    if check and p.returncode != 0:
+        raise RuntimeError("xdotool %s: %s" % (" ".join(args), p.stderr.strip()))
+    return p.stdout.strip()
+
+
+def wait_for(pred, what, timeout=90):
+    t = time.time()
+    while time.time() - t < timeout:
+        v = pred()
+        if v:
+            return v
+        if gimp.poll() is not None:
+            raise RuntimeError("GIMP exited (%s) while waiting for %s" % (gimp.returncode, what))
+        time.sleep(0.3)
+    raise RuntimeError("timed out waiting for " + what)
+
+
+def find_window(name):
+    ids = xdo("search", "--onlyvisible", "--name", name, check=False).split()
+    return ids[-1] if ids else None
+
+
+def press(window, keys):
+    xdo("windowactivate", "--sync", window, check=False)  # needs a WM; harmless without
+    xdo("windowfocus", "--sync", window)
+    time.sleep(0.3)
+    xdo("key", "--clearmodifiers", keys)
+    log("pressed", keys, "in window", window)
+
+
+T0 = time.time()
+disp = None
+for _ in range(50):
+    n = random.randint(40, 99)
+    if not os.path.exists("/tmp/.X%d-lock" % n):
+        disp = ":%d" % n
+        break
+xvfb = subprocess.Popen(["Xvfb", disp, "-ac", "-nolisten", "tcp", "-screen", "0", "1280x1024x24"],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+os.environ["DISPLAY"] = disp
+gimp = None
+try:
+    t = time.time()
+    while subprocess.run(["xdotool", "getdisplaygeometry"], capture_output=True).returncode != 0:
+        if time.time() - t > 30:
+            raise RuntimeError("Xvfb did not start")
+        time.sleep(0.2)
+    log("Xvfb on", disp)
+    gimp = subprocess.Popen(["gimp-3.0", "-n", "-f", "--no-splash", "--batch-interpreter=python-fu-eval",
+                             "-b", "-"], stdin=open(SCRIPT), stdout=sys.stderr, stderr=sys.stderr)
+    wait_for(lambda: os.path.exists(os.path.join(OUT, "image-shown")), "the image window")
+    log("image shown")
+
+    # 1st dialog: screenshot, then Escape = Cancel
+    dlg = wait_for(lambda: find_window("K-means Quantize"), "the dialog")
+    time.sleep(2.0)  # let it draw
+    subprocess.run(["xwd", "-silent", "-id", dlg, "-out", os.path.join(OUT, "dialog.xwd")], check=True)
+    subprocess.run(["xwd", "-silent", "-root", "-out", os.path.join(OUT, "screen.xwd")], check=True)
+    log("dialog", dlg, "captured")
+    press(dlg, "Escape")
+    wait_for(lambda: not find_window("K-means Quantize"), "the dialog to close", 30)
+
+    # 2nd dialog: Return = OK (the default button)
+    dlg = wait_for(lambda: find_window("K-means Quantize"), "the second dialog")
+    time.sleep(1.5)
+    press(dlg, "Return")
+    wait_for(lambda: os.path.exists(os.path.join(OUT, "ready-for-undo")), "the plug-in to finish", 120)
+
+    # Ctrl+Z in the image window
+    win = wait_for(lambda: find_window("GIMP"), "GIMP's image window", 30)
+    log("image window", win, repr(xdo("getwindowname", win, check=False)))
+    press(win, "ctrl+z")
+    time.sleep(1.5)
+    open(os.path.join(OUT, "undone"), "w").close()
+    wait_for(lambda: os.path.exists(os.path.join(OUT, "done")), "the batch script to finish", 60)
+    log("done")
+finally:
+    if gimp is not None and gimp.poll() is None:
+        gimp.terminate()
+        try:
+            gimp.wait(10)
+        except subprocess.TimeoutExpired:
+            gimp.kill()
+    xvfb.terminate()
+    xvfb.wait(10)
