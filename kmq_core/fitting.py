@@ -228,6 +228,10 @@ def _rescue_accents(x, w, centres, n_fixed, lab_x, space, rounds=ACCENT_ROUNDS):
     return centres
 
 
+def _all_grey(colors: np.ndarray) -> bool:
+    return bool(len(colors)) and bool((colors[:, 0] == colors[:, 1]).all() and (colors[:, 1] == colors[:, 2]).all())
+
+
 def fit_palette(
     image: ImageSource,
     k: int,
@@ -304,6 +308,10 @@ def fit_palette(
     if space != "rgb" and L1_ITER:
         centres = _weighted_lloyd(x, w, centres, len(locked), max_iter=L1_ITER, l1=True)
     pal = to_uint8(space_to_rgb(centres, space))
+    if _all_grey(colors):
+        # a grey image keeps a grey palette (the colour spaces' round trips
+        # would otherwise leave one-level tints)
+        pal[:] = np.rint(pal.mean(1, keepdims=True)).astype(np.uint8)
     if len(locked):
         pal[: len(locked)] = locked
     return _finish(pal, hist, space, len(locked))

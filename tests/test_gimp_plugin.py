@@ -225,6 +225,7 @@ def test_lock_foreground_background(session):
     ("err_lock", ["#12345g", "hex codes"]),
     ("err_lock_k", ["3 locked colours", "k=2"]),
     ("err_ext", ["xyz"]),
+    ("err_group", ["layer group"]),
     ("sub_err_ext", ["xyz"]),
     ("err_bad_python", ["/nonexistent/bin/python3", "kmq gimp install"]),
     ("err_no_core", ["cannot find kmq", "pip install kmq", "kmq gimp install", "KMQ_PYTHON"]),

@@ -1,0 +1,124 @@
+"""quantize(): the whole pipeline, its result and its figures."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from sklearn.datasets import load_sample_image
+
+from kmq_core import KmqError, Palette, quantize
+from kmq_core.metrics import delta_e2000
+
+
+@pytest.fixture(scope="module")
+def flower():
+    return load_sample_image("flower.jpg")[::2, ::2]
+
+
+@pytest.mark.parametrize("dither", ["none", "fs"])
+def test_result_shapes_and_colour_count(flower, dither):
+    r = quantize(flower, 12, dither=dither)
+    assert r.labels.shape == flower.shape[:2]
+    assert r.image.shape == flower.shape and r.image.dtype == np.uint8
+    assert r.palette.colors.shape[1] == 3 and len(r.palette) <= 12
+    assert len(np.unique(r.image.reshape(-1, 3), axis=0)) <= 12
+    assert np.array_equal(r.image, r.palette.colors[r.labels])
+    assert r.colors_used <= len(r.palette)
+
+
+def test_indexed_png_reopens_with_same_pixels(flower):
+    r = quantize(flower, 16)
+    img = Image.open(io.BytesIO(r.png))
+    assert img.mode == "P"
+    assert np.array_equal(np.asarray(img.convert("RGB")), r.image)
+    assert img.info.get("transparency") is None
+    # 16 colours: 4 bits per pixel in the file
+    assert r.png[24] == 4  # IHDR bit depth
+
+
+def test_alpha_kept_exactly_when_it_fits():
+    rng = np.random.default_rng(0)
+    rgb = load_sample_image("china.jpg")[:64, :64]
+    alpha = rng.choice([0, 255, 128], size=(64, 64)).astype(np.uint8)
+    img = np.dstack([rgb, alpha])
+    r = quantize(img, 8)
+    assert r.image.shape == (64, 64, 4)
+    assert np.array_equal(r.image[..., 3], alpha)
+    back = np.asarray(Image.open(io.BytesIO(r.png)).convert("RGBA"))
+    assert np.array_equal(back[..., 3], alpha)
+    vis = alpha > 0
+    assert np.array_equal(back[..., :3][vis], r.image[..., :3][vis])
+
+
+def test_many_alpha_levels_are_posterized_into_the_png():
+    rgb = np.zeros((16, 256, 3), np.uint8)
+    rgb[..., 0] = 200
+    alpha = np.tile(np.arange(256, dtype=np.uint8), (16, 1))
+    r = quantize(np.dstack([rgb, alpha]), 4)
+    assert np.array_equal(r.image[..., 3], alpha)  # the result array keeps alpha
+    back = np.asarray(Image.open(io.BytesIO(r.png)).convert("RGBA"))
+    assert np.abs(back[..., 3].astype(int) - alpha).max() <= 1  # 256 levels + 1 colour need posterizing
+
+
+def test_metrics_are_right(flower):
+    r = quantize(flower, 8)
+    diff = flower.astype(float) - r.image
+    assert r.mse == pytest.approx((diff**2).mean(), rel=1e-9)
+    assert r.psnr == pytest.approx(10 * np.log10(255**2 / r.mse))
+    assert r.delta_e == pytest.approx(delta_e2000(flower, r.image).mean(), rel=1e-6)
+    assert r.bits_per_pixel == 3
+    d = r.to_dict()
+    assert d["colors_used"] == r.colors_used and d["png_bytes"] == len(r.png)
+    fs = quantize(flower, 8, dither="fs")
+    assert fs.delta_e == pytest.approx(delta_e2000(flower, fs.image).mean(), rel=1e-6)
+
+
+def test_compression_figures_for_files(tmp_path, flower):
+    p = tmp_path / "f.png"
+    Image.fromarray(flower).save(p)
+    r = quantize(p, 16)
+    assert r.input_bytes == p.stat().st_size
+    assert r.compression_ratio == pytest.approx(r.input_bytes / r.png_bytes)
+    assert r.png_bytes < r.input_bytes
+
+
+def test_same_seed_identical_output(flower):
+    a, b = quantize(flower, 32, seed=7), quantize(flower, 32, seed=7)
+    assert np.array_equal(a.labels, b.labels) and np.array_equal(a.palette.colors, b.palette.colors)
+    assert a.png == b.png
+
+
+def test_k1_and_grey():
+    r = quantize(load_sample_image("china.jpg")[:50, :50], 1)
+    assert len(r.palette) == 1 and len(np.unique(r.image.reshape(-1, 3), axis=0)) == 1
+    g = quantize(np.tile(np.arange(256, dtype=np.uint8), (8, 1)), 4)
+    assert g.image.shape == (8, 256, 3)
+    assert (g.image[..., 0] == g.image[..., 1]).all()
+
+
+def test_apply_given_palette(flower):
+    pal = Palette(np.array([[0, 0, 0], [255, 255, 255], [200, 30, 30]], np.uint8), name="brand")
+    r = quantize(flower, palette=pal)
+    assert np.array_equal(r.palette.colors, pal.colors)
+    assert set(np.unique(r.labels)) <= {0, 1, 2}
+    assert abs(r.palette.weights.sum() - 1) < 1e-9
+
+
+def test_options_validated():
+    img = np.zeros((4, 4, 3), np.uint8)
+    with pytest.raises(KmqError, match="colour space"):
+        quantize(img, 4, space="hsv")
+    with pytest.raises(KmqError, match="seed"):
+        quantize(img, 4, seed="x")
+    with pytest.raises(KmqError, match="k must"):
+        quantize(img, 0)
+
+
+def test_input_array_not_modified(flower):
+    before = flower.copy()
+    rgba = np.dstack([flower, np.full(flower.shape[:2], 77, np.uint8)])
+    rgba_before = rgba.copy()
+    quantize(flower, 8, dither="fs")
+    quantize(rgba, 8)
+    assert np.array_equal(flower, before) and np.array_equal(rgba, rgba_before)
