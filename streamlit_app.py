@@ -19,7 +19,7 @@ import streamlit as st
 
 from kmq_app import views
 from kmq_app.files import download_name, safe_stem
-from kmq_core import KmqError, Palette, quantize
+from kmq_core import KmqError, Palette, QuantizeResult, quantize
 from kmq_core.auto_k import smallest_k_for_delta_e
 from kmq_core.formats import palette_bytes
 from kmq_core.options import (DEFAULT_DITHER, DEFAULT_K, DEFAULT_SEED, DEFAULT_SPACE, DITHERS, K_MAX,
@@ -63,8 +63,13 @@ def example_bytes() -> bytes:
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def compute(data: bytes, name: str, k: int | None, target_de: float | None, space: str, dither: str,
-            seed: int, lock: str) -> tuple[object, views.Previews]:
-    """The one call into kmq_core: quantize (fixed k, or the smallest k for a target ΔE)."""
+            seed: int, lock: str) -> tuple[QuantizeResult, views.Previews, int]:
+    """The one call into kmq_core: quantize (fixed k, or the smallest k for a target ΔE).
+
+    Returns the result, its previews and the number of colours used; the
+    figures that take a pass over all pixels are computed here, once, so that
+    a rerun (another palette order, another crop) only unpickles them.
+    """
     opts = dict(space=space, dither=dither, seed=seed, lock=lock or None, max_pixels=MAX_PIXELS)
     if target_de is None:
         result = quantize(as_file(data, name), k, **opts)
@@ -72,7 +77,7 @@ def compute(data: bytes, name: str, k: int | None, target_de: float | None, spac
         _, result = smallest_k_for_delta_e(as_file(data, name), target_de, **opts)
     _ = result.png, result.mse  # computed now, so that the cache keeps them (an assignment: no Streamlit magic)
     previews = views.make_previews(result.source.pixels, result.labels, result.palette.colors)
-    return result, previews
+    return result, previews, result.colors_used
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -89,6 +94,46 @@ def add_locked_colour() -> None:
     text = st.session_state.get("lock", "").strip().rstrip(",")
     if picked.lower() not in text.lower():
         st.session_state["lock"] = f"{text}, {picked}" if text else picked
+
+
+@st.fragment
+def detail_view(result: QuantizeResult, k_used: int) -> None:
+    """A window of the full-size images, pixel for pixel (a fragment: moving it reruns only this)."""
+    c1, c2, c3 = st.columns(3)
+    cx = c1.slider("Centre across (%)", 0, 100, 50, key="crop_x")
+    cy = c2.slider("Centre down (%)", 0, 100, 50, key="crop_y")
+    zoom = c3.select_slider("Zoom", views.ZOOMS, value=2, key="zoom", format_func=lambda z: f"{z}×")
+    rows, cols = views.crop_box(result.source.pixels.shape, cx, cy, views.DETAIL_VIEW // zoom)
+    crop_before = result.source.pixels[rows, cols]
+    crop_after = views.quantized_crop(result.labels, result.palette.colors, result.alpha, rows, cols)
+    st.caption(f"Pixels {cols.start}–{cols.stop - 1} across, {rows.start}–{rows.stop - 1} down, "
+               f"from the full-size images, each pixel drawn as {zoom}×{zoom}.")
+    d1, d2 = st.columns(2)
+    with d1.container(key="detail_before"):
+        st.image(views.encode_png(views.magnify(crop_before, zoom)), caption="Original", output_format="PNG")
+    with d2.container(key="detail_after"):
+        st.image(views.encode_png(views.magnify(crop_after, zoom)), caption=f"k = {k_used}", output_format="PNG")
+
+
+@st.fragment
+def palette_and_downloads(result: QuantizeResult, name: str, k_used: int) -> None:
+    """Swatches in the chosen order and every file to download (a fragment: reordering reruns only this)."""
+    st.subheader("Palette")
+    order = st.radio("Order", ["share", "hue", "lightness"], horizontal=True, key="order",
+                     format_func={"share": "by share", "hue": "by hue", "lightness": "by lightness"}.get)
+    shown = sort_palette(result.palette, order)
+    shown = Palette(shown.colors, shown.weights, default_names(shown.colors), safe_stem(name))
+    st.html(views.swatches_html(shown.hex, shown.weights, list(shown.names)))
+    st.code(", ".join(shown.hex), language=None, wrap_lines=True)
+
+    st.subheader("Downloads")
+    st.download_button("Download PNG", result.png, download_name(name, k_used, ".png"), "image/png",
+                       key="dl_image", on_click="ignore", type="primary")
+    st.caption(f"Indexed PNG, {views.human_bytes(result.png_bytes)}. Palette files (in the order shown above):")
+    buttons = st.container(horizontal=True)
+    for fmt, (label, suffix, mime) in PALETTE_FORMATS.items():
+        buttons.download_button(label, palette_bytes(shown, fmt), download_name(name, k_used, suffix), mime,
+                                key=f"dl_palette_{fmt}", on_click="ignore")
 
 
 st.set_page_config(page_title="kmq: k-means colour quantizer", layout="wide")
@@ -142,7 +187,7 @@ if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
     st.stop()
 try:
     with st.spinner("Quantizing…" if target_de is None else f"Searching for the smallest k with ΔE ≤ {target_de}…"):
-        result, previews = compute(data, name, k, target_de, space, dither, seed, lock.strip())
+        result, previews, colors_used = compute(data, name, k, target_de, space, dither, seed, lock.strip())
 except KmqError as e:
     st.error(str(e))
     st.stop()
@@ -152,7 +197,6 @@ except Exception as e:  # a bug in kmq: one line on the page, the traceback in t
     st.stop()
 
 k_used = result.k
-stem = safe_stem(name)
 
 # ---- display -------------------------------------------------------------------------------------
 if target_de is not None:
@@ -166,7 +210,7 @@ for note in result.source.notes:
 h, w = result.shape
 st.subheader(f"{name}: {w}×{h} pixels, k = {k_used}")
 row1 = st.columns(4)
-row1[0].metric("Colours used", f"{result.colors_used}", help="Palette entries that at least one pixel uses.")
+row1[0].metric("Colours used", f"{colors_used}", help="Palette entries that at least one pixel uses.")
 row1[1].metric("PSNR", "∞" if result.psnr == float("inf") else f"{result.psnr:.2f} dB",
                help="Peak signal-to-noise ratio over R, G, B: 30 dB looks good, 40 dB is hard to tell apart.")
 row1[2].metric("Mean ΔE (CIEDE2000)", f"{result.delta_e:.2f}",
@@ -194,37 +238,9 @@ with tab_side:
     with right.container(key="after_full"):
         st.image(previews.after, caption=f"k = {k_used}", output_format="PNG", width="stretch")
 with tab_detail:
-    c1, c2, c3 = st.columns(3)
-    cx = c1.slider("Centre across (%)", 0, 100, 50, key="crop_x")
-    cy = c2.slider("Centre down (%)", 0, 100, 50, key="crop_y")
-    zoom = c3.select_slider("Zoom", views.ZOOMS, value=2, key="zoom", format_func=lambda z: f"{z}×")
-    rows, cols = views.crop_box(result.source.pixels.shape, cx, cy, views.DETAIL_VIEW // zoom)
-    crop_before = result.source.pixels[rows, cols]
-    crop_after = result.image[rows, cols]
-    st.caption(f"Pixels {cols.start}–{cols.stop - 1} across, {rows.start}–{rows.stop - 1} down, "
-               f"from the full-size images, each pixel drawn as {zoom}×{zoom}.")
-    d1, d2 = st.columns(2)
-    with d1.container(key="detail_before"):
-        st.image(views.encode_png(views.magnify(crop_before, zoom)), caption="Original", output_format="PNG")
-    with d2.container(key="detail_after"):
-        st.image(views.encode_png(views.magnify(crop_after, zoom)), caption=f"k = {k_used}", output_format="PNG")
+    detail_view(result, k_used)
 
-st.subheader("Palette")
-order = st.radio("Order", ["share", "hue", "lightness"], horizontal=True, key="order",
-                 format_func={"share": "by share", "hue": "by hue", "lightness": "by lightness"}.get)
-shown = sort_palette(result.palette, order)
-shown = Palette(shown.colors, shown.weights, default_names(shown.colors), stem)
-st.html(views.swatches_html(shown.hex, shown.weights, list(shown.names)))
-st.code(", ".join(shown.hex), language=None, wrap_lines=True)
-
-st.subheader("Downloads")
-st.download_button("Download PNG", result.png, download_name(name, k_used, ".png"), "image/png",
-                   key="dl_image", on_click="ignore", type="primary")
-st.caption(f"Indexed PNG, {views.human_bytes(result.png_bytes)}. Palette files (in the order shown above):")
-buttons = st.container(horizontal=True)
-for fmt, (label, suffix, mime) in PALETTE_FORMATS.items():
-    buttons.download_button(label, palette_bytes(shown, fmt), download_name(name, k_used, suffix), mime,
-                        key=f"dl_palette_{fmt}", on_click="ignore")
+palette_and_downloads(result, name, k_used)
 
 st.subheader("Quality and size against k")
 st.caption("Quantizes the image at k = " + ", ".join(map(str, CURVE_KS)) + " with the options above.")

@@ -100,6 +100,13 @@ def crop_box(shape: tuple[int, ...], x_percent: float, y_percent: float, side: i
     return slice(y0, y0 + sh), slice(x0, x0 + sw)
 
 
+def quantized_crop(labels: np.ndarray, colors: np.ndarray, alpha: np.ndarray | None,
+                   rows: slice, cols: slice) -> np.ndarray:
+    """The quantized image inside a window, looked up from labels (not building the whole image)."""
+    rgb = colors[labels[rows, cols]]
+    return rgb if alpha is None else np.dstack([rgb, alpha[rows, cols]])
+
+
 def magnify(pixels: np.ndarray, zoom: int) -> np.ndarray:
     """Each pixel as a ``zoom``×``zoom`` block (no interpolation)."""
     if zoom == 1:

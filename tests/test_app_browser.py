@@ -162,8 +162,8 @@ def _wait_for_result(page, heading: str) -> None:
     from playwright.sync_api import expect
 
     expect(page.get_by_role("heading", name=heading)).to_be_visible(timeout=WAIT_MS)
+    _settle(page)  # the run has finished, so the previous run's elements are gone
     expect(page.get_by_role("button", name="Download PNG", exact=True)).to_be_visible(timeout=WAIT_MS)
-    _settle(page)
 
 
 def _upload(page, path: Path) -> None:
@@ -302,7 +302,8 @@ def test_twelve_megapixel_upload_time(page, app_url, artifacts, tmp_path):
     seconds = time.perf_counter() - t0
     report = (f"12 MP upload to result: {seconds:.2f} s (astronaut upscaled to 4000×3000, JPEG q90, "
               f"{photo.stat().st_size / 1e6:.2f} MB, k=64, defaults otherwise; upload, decode, fit, remap, "
-              f"metrics, PNG encoding, previews and page render on {os.cpu_count()} cores)\n")
+              f"metrics, PNG encoding, previews and page render on {os.cpu_count()} cores; "
+              f"load average then {os.getloadavg()[0]:.1f})\n")
     print("\n" + report)
     artifacts("timing-12mp.txt", report)
     assert len(_shown_hex(page)) <= 64
