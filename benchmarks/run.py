@@ -191,21 +191,30 @@ class Task:
         return row_label(self.method, self.dither)
 
 
+def default_space() -> str:
+    """kmq's default colour space, read once per run (kmq_core may change meanwhile)."""
+    global _DEFAULT_SPACE
+    if _DEFAULT_SPACE is None:
+        from kmq_core.options import DEFAULT_SPACE
+
+        _DEFAULT_SPACE = DEFAULT_SPACE
+    return _DEFAULT_SPACE
+
+
+_DEFAULT_SPACE: str | None = None
+
+
 def row_label(method: str, dither: bool) -> str:
     label = METHODS[method].label
     if method == "kmq":
-        from kmq_core.options import DEFAULT_SPACE
-
-        label = f"kmq default (space={DEFAULT_SPACE})"
+        label = f"kmq default (space={default_space()})"
     return label + (", dithered" if dither else "")
 
 
 def method_keys(selected: list[str] | None) -> list[str]:
-    from kmq_core.options import DEFAULT_SPACE
-
     keys = KMQ_ORDER + PEER_ORDER
     # the default space is the "kmq" row already; don't measure it twice
-    keys = [m for m in keys if m != f"kmq-{DEFAULT_SPACE}"]
+    keys = [m for m in keys if m != f"kmq-{default_space()}"]
     if pngquant_path() is None:
         keys.remove("pngquant")
     if selected:
@@ -288,11 +297,13 @@ def execute(tasks: list[Task], cache: ImageCache, args) -> list[dict]:
         if t.skip:
             t.result = {"status": "skipped", "note": t.skip}
         else:
+            t0 = time.perf_counter()
             t.result = run_worker(spec_for(t, cache), t.timeout_s)
+            t.result["worker_wall_s"] = round(time.perf_counter() - t0, 2)
         r = t.result
         what = (f"{fmt_time(r['time_s'], r['runs'], t.runs)}  PSNR {r.get('psnr', float('nan')):.2f}  "
                 f"ΔE {r.get('de', float('nan')):.2f}" if r["status"] == "ok" else r.get("note", r["status"]))
-        _log(f"[{i}/{len(tasks)}] {t.image} k={t.k} {t.label}: {what}")
+        _log(f"[{i}/{len(tasks)}] {t.image} k={t.k} {t.label}: {what}  [{r.get('worker_wall_s', 0):.1f} s]")
         if t.method == "kmq" and r["status"] == "ok":
             d = r.get("digests", [])
             entry = {"image": t.image, "k": t.k, "dither": t.dither, "runs": len(d),
@@ -626,8 +637,8 @@ def parse_args(argv: list[str] | None):
     p.add_argument("--methods", help=f"comma list from {','.join(KMQ_ORDER + PEER_ORDER)}")
     p.add_argument("--dither", choices=("both", "none", "fs"), default="both")
     p.add_argument("--runs", type=int, help="timed runs per measurement, median reported (default 3)")
-    p.add_argument("--budget", type=float, default=10.0,
-                   help="stop repeating a measurement once its runs took this many seconds (default 10)")
+    p.add_argument("--budget", type=float, default=6.0,
+                   help="stop repeating a measurement once its runs took this many seconds (default 6)")
     p.add_argument("--timeout", type=float, default=240.0, help="seconds before a measurement is killed")
     p.add_argument("--no-skip", action="store_true", help="also run the slow peers on 12 MP above k=64")
     p.add_argument("--memory", dest="memory", action="store_true", default=None,
@@ -637,6 +648,8 @@ def parse_args(argv: list[str] | None):
     p.add_argument("--name", help="output file stem (default: latest, or quick with --quick)")
     p.add_argument("--cache", default=os.environ.get("KMQ_BENCH_CACHE", "/tmp/kmq-bench-cache"),
                    help="folder for the generated images and outputs")
+    p.add_argument("--from-json", metavar="FILE.json",
+                   help="measure nothing: rebuild the Markdown report and goals from a saved JSON")
     a = p.parse_args(argv)
     if a.quick:
         a.images = a.images or "chelsea,accent"
@@ -661,8 +674,35 @@ def parse_args(argv: list[str] | None):
     return a
 
 
+def rerender(args) -> int:
+    """Rebuild the report (tables and goals) from a saved JSON, without measuring."""
+    global _DEFAULT_SPACE
+    payload = json.loads(Path(args.from_json).read_text())
+    st = payload["settings"]
+    res = payload["results"]
+    args.images, args.k, args.runs, args.budget = st["images"], st["k"], st["runs"], st["budget_s"]
+    args.dithers = tuple(sorted({bool(r["dither"]) for r in res}))
+    args.methods = sorted({r["method"] for r in res})
+    _DEFAULT_SPACE = st.get("default_space") or next(
+        (r["label"].split("space=")[1].split(")")[0] for r in res if r["method"] == "kmq"), None)
+    keys = ("method", "label", "image", "k", "dither", "planned_runs")
+    tasks = [Task(r["method"], r["image"], r["k"], bool(r["dither"]), runs=r["planned_runs"],
+                  budget_s=args.budget, timeout_s=st.get("timeout_s", 0),
+                  result={k: v for k, v in r.items() if k not in keys}) for r in res]
+    det, mem, info = payload.get("determinism") or [], payload.get("memory"), payload["machine"]
+    payload["goals"] = compute_goals(tasks, args, det, mem)
+    md = render(info, tasks, args, det, mem, payload["goals"])
+    out = Path(args.out)
+    (out / f"{args.name}.md").write_text(md)
+    (out / f"{args.name}.json").write_text(json.dumps(payload, indent=1, default=float))
+    print(md)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.from_json:
+        return rerender(args)
     t_start = time.perf_counter()
     cache = ImageCache(Path(args.cache))
     info = machine_info()
@@ -675,6 +715,9 @@ def main(argv: list[str] | None = None) -> int:
         _log("memory test: 8181×7221, k=256 …")
         mem = memory_test(cache, args.timeout)
     fp_end = source_fingerprint()
+    seen = sorted({t.result.get("space") for t in tasks if t.method == "kmq" and t.result.get("space")})
+    if seen and seen != [default_space()]:
+        info["kmq default space"] = f"{default_space()} at the start, but the kmq rows ran with {', '.join(seen)}"
     info["kmq_core sources"] = fp_start if fp_start == fp_end else (
         f"CHANGED during the run ({fp_start} → {fp_end}): kmq rows mix versions")
     goals = compute_goals(tasks, args, det, mem)
@@ -689,6 +732,7 @@ def main(argv: list[str] | None = None) -> int:
     payload = {
         "machine": info,
         "settings": {"images": args.images, "k": args.k, "runs": args.runs, "budget_s": args.budget,
+                     "default_space": default_space(),
                      "timeout_s": args.timeout, "metric_step_12mp": BIG_METRIC_STEP},
         "results": [{"method": t.method, "label": t.label, "image": t.image, "k": t.k, "dither": t.dither,
                      "planned_runs": t.runs, **t.result} for t in tasks],

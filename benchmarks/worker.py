@@ -49,6 +49,7 @@ def measure(spec: dict) -> dict:
 
     baseline = _status_kib("VmRSS")
     times, tool_peaks, digests = [], [], []
+    space = None
     result = None
     for _ in range(int(spec["runs"])):
         result = None  # let the previous result go before the next run
@@ -59,6 +60,7 @@ def measure(spec: dict) -> dict:
             tool_peaks.append(int(result))
         if method.family == "kmq":
             digests.append(result_digest(result))
+            space = getattr(result, "space", None)
         if sum(times) > float(spec["budget_s"]):
             break
     peak = max(tool_peaks) if tool_peaks else _status_kib("VmHWM")
@@ -71,6 +73,8 @@ def measure(spec: dict) -> dict:
         "baseline_rss_mb": None if tool_peaks else baseline * 1024 / 1e6,
         "digests": digests,
     }
+    if space is not None:
+        out["space"] = str(space)
     if not spec.get("metrics", True):
         return out
 
