@@ -15,8 +15,10 @@ Public API (pure Python, import it from tests):
   ``$KMQ_IN`` (inside the chroot), the script writes results to ``$KMQ_OUT``, which
   is ``outdir`` on the host. Work folders are removed when the Python process exits
   (set ``KMQ_GIMP_KEEP=1`` to keep them for debugging).
-- :func:`run_in_root` runs any command in the chroot the same way (used for the
-  dialog screenshot under Xvfb).
+- :func:`prepare_gimp_work` sets up such a work folder (profile, inputs, plug-ins)
+  without running anything; :func:`run_in_root` runs any command in the chroot the
+  same way (the dialog test runs GIMP's GUI under Xvfb with it); :func:`read_xwd`
+  reads an ``xwd`` screenshot.
 - :func:`gimp_import_palette` -> ``(name, [(entry_name, (r, g, b)), ...])`` read by
   GIMP's own palette importer (Palettes > Import, the code behind it, via the
   LD_PRELOAD probe in ``tests/gimp/probe``); raises :class:`GimpPaletteError` with

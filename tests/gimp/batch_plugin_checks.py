@@ -165,6 +165,9 @@ run("err_lock", img, lock="#12345g")
 run("err_lock_k", img, k=2, lock="#ff0000,#00ff00,#0000ff")
 run("err_ext", img, k=4, palette_file="pal.xyz")
 dump("err_after", layer, "R'G'B' u8", 3, np.uint8)
+grp_img = load("a.png")
+grp_img.insert_layer(Gimp.GroupLayer.new(grp_img, "group"), None, 0)
+run("err_group", grp_img, k=4)
 
 # ---------------------------------------------------------------- core as a subprocess
 sub_config = {k: v for k, v in installed_config.items() if k != "kmq_core_path"}

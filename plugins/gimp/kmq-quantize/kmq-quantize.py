@@ -403,6 +403,9 @@ def _main():
         drawable = drawables[0]
         if not drawable.is_layer():
             raise PluginError("K-means Quantize works on layers; select a layer, not a mask or channel")
+        if drawable.is_group():
+            raise PluginError("K-means Quantize works on one layer, not on a layer group; select a layer "
+                              "inside the group (or merge the group first)")
         if drawable.is_indexed():
             raise PluginError("The image is indexed: convert it to RGB (Image > Mode > RGB) first")
         fg_bg = None
