@@ -168,9 +168,9 @@ def test_grayscale_layer(session):
     assert all(c[1][0] == c[1][1] == c[1][2] for c in r["palette"])  # a gray palette
 
 
-def _check_selection(session, scenario: str, after_name: str) -> None:
+def _check_selection(session, scenario: str, after_name: str, mask: np.ndarray | None = None) -> None:
     session.ok(scenario)
-    mask = session.npy("sel_mask")[..., 0]
+    mask = session.npy("sel_mask")[..., 0] if mask is None else mask
     before, after = session.npy("rgb_before"), session.npy(after_name)
     ys, xs = np.nonzero(mask)
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
@@ -188,6 +188,15 @@ def _check_selection(session, scenario: str, after_name: str) -> None:
 
 def test_selection_respected(session):
     _check_selection(session, "sel", "sel_after")
+
+
+def test_selection_on_a_moved_layer(session):
+    sel = session.npy("sel_off_mask")[..., 0]  # image coordinates
+    offx, offy = 30, 20
+    mask = np.zeros((SIZE, SIZE), np.uint8)  # in layer coordinates
+    mask[: SIZE - offy, : SIZE - offx] = sel[offy:, offx:]
+    assert mask.sum() == sel.sum()  # the ellipse lies on the layer
+    _check_selection(session, "sel_off", "sel_off_after", mask)
 
 
 def _check_u16(session, scenario: str) -> None:

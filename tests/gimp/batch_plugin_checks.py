@@ -123,6 +123,14 @@ dump("sel_mask", img.get_selection(), "Y u8", 1, np.uint8)
 run("sel", img, k=10)
 dump("sel_after", layer, "R'G'B' u8", 3, np.uint8)
 
+img = load("a.png")   # the same with the layer moved: selection (image coords) vs layer coords
+layer = img.get_layers()[0]
+layer.set_offsets(30, 20)
+img.select_ellipse(Gimp.ChannelOps.REPLACE, 40, 60, 150, 110)
+dump("sel_off_mask", img.get_selection(), "Y u8", 1, np.uint8)
+run("sel_off", img, k=10)
+dump("sel_off_after", layer, "R'G'B' u8", 3, np.uint8)
+
 
 def make_u16(name):
     img = load("b.png")
