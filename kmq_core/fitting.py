@@ -28,9 +28,12 @@ palette reported is the one used.
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 from scipy.spatial import cKDTree
+from threadpoolctl import threadpool_limits
 
 from .colorspace import rgb_to_space, space_to_rgb, to_uint8
 from .errors import KmqError
@@ -60,7 +63,7 @@ MAX_ITER = 20
 TOL = 1e-3
 #: distance floor of the Weiszfeld (mean-distance) steps
 L1_EPS = 0.5
-L1_ITER = 6
+L1_ITER = 4
 #: rgb is for the highest PSNR (what the k-means posts measure): it works on
 #: the exact colours, since cells blur the boundaries that MSE is sensitive to
 RGB_BITS = 8
@@ -121,6 +124,20 @@ def nearest(x: np.ndarray, c: np.ndarray, n: int = 1) -> tuple[np.ndarray, np.nd
     return i.astype(np.intp), d * d
 
 
+def _nearest_fast(x32: np.ndarray, x2: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest centre for the fitting loop: float32 matrix product (or a k-d
+    tree for large problems). Float32 may break near-ties differently from
+    exact arithmetic, which does not matter while centres still move; the
+    final assignment (:func:`nearest`) is exact."""
+    if len(x32) * len(c) > 1 << 22:
+        return nearest(x32, c)
+    c32 = np.asarray(c, np.float32)
+    d = x32 @ (-2.0 * c32.T)
+    d += (c32 * c32).sum(1)[None, :]
+    i = d.argmin(1)
+    return i, np.maximum(d[np.arange(len(i)), i].astype(np.float64) + x2, 0.0)
+
+
 def _weighted_lloyd(x, w, centres, n_fixed, max_iter=MAX_ITER, tol=TOL, l1=False):
     """Weighted Lloyd iterations; the first ``n_fixed`` centres never move.
 
@@ -130,8 +147,10 @@ def _weighted_lloyd(x, w, centres, n_fixed, max_iter=MAX_ITER, tol=TOL, l1=False
     """
     k = len(centres)
     prev = np.inf
+    x32 = np.asarray(x, np.float32)
+    x2 = (x * x).sum(1)
     for _ in range(max_iter):
-        idx, d = nearest(x, centres)
+        idx, d = _nearest_fast(x32, x2, centres)
         inertia = float(w @ (np.sqrt(d) if l1 else d))
         ww = w / np.maximum(np.sqrt(d), L1_EPS) if l1 else w
         sw = np.bincount(idx, weights=ww, minlength=k)
@@ -232,7 +251,7 @@ def _all_grey(colors: np.ndarray) -> bool:
     return bool(len(colors)) and bool((colors[:, 0] == colors[:, 1]).all() and (colors[:, 1] == colors[:, 2]).all())
 
 
-def fit_palette(
+def _fit_palette(
     image: ImageSource,
     k: int,
     *,
@@ -315,6 +334,14 @@ def fit_palette(
     if len(locked):
         pal[: len(locked)] = locked
     return _finish(pal, hist, space, len(locked))
+
+
+@functools.wraps(_fit_palette)
+def fit_palette(*args, **kwargs) -> Palette:
+    # The loop's matrix products are tiny (n×3 by 3×k): BLAS threads cost more
+    # in start-up and spinning than they save, so the fit runs them on one.
+    with threadpool_limits(1, user_api="blas"):
+        return _fit_palette(*args, **kwargs)
 
 
 def _finish(pal: np.ndarray, hist: ColorHistogram, space: str, n_locked: int) -> Palette:
