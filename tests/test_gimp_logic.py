@@ -241,6 +241,18 @@ def test_subprocess_core_missing_interpreter():
         core.process(SMALL.tobytes(), SMALL.shape, "|u1", {"k": 3})
 
 
+def test_subprocess_core_interpreter_not_runnable(tmp_path):
+    fake = tmp_path / "MyEnv" / "python"
+    fake.parent.mkdir()
+    fake.write_text("not a program")  # exists, no run bit
+    core = plugin.SubprocessCore(str(fake), "KMQ_PYTHON")
+    with pytest.raises(plugin.PluginError) as e:
+        core.process(SMALL.tobytes(), SMALL.shape, "|u1", {"k": 3})
+    msg = str(e.value)
+    assert msg.startswith(f"Cannot run the Python for kmq ({fake}, set in KMQ_PYTHON)")
+    assert f"Install kmq in it ({fake} -m pip install kmq)" in msg
+
+
 def test_subprocess_core_interpreter_without_kmq(tmp_path):
     # a real interpreter that cannot import kmq_core (isolated mode, no site-packages)
     wrapper = tmp_path / "bare-python"

@@ -265,8 +265,9 @@ class SubprocessCore:
                                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, env=self._env(), creationflags=flags)
             except OSError as e:
+                hint = self._fix_hint()
                 raise PluginError("Cannot run the Python for kmq (%s, set in %s): %s. %s"
-                                  % (self.python, self.source, e.strerror or e, self._fix_hint().capitalize()))
+                                  % (self.python, self.source, e.strerror or e, hint[:1].upper() + hint[1:]))
             while True:
                 try:
                     out, err = proc.communicate(timeout=0.25)
