@@ -62,7 +62,14 @@ dump("after_ok", layer)
 results["base_type"] = image.get_base_type().value_nick
 signal("ready-for-undo")
 wait("undone")
-time.sleep(0.5)
+before = np.load(os.path.join(OUT, "before.npy"))
+t = time.time()
+while time.time() - t < 20:  # give a busy GUI time to process the key press
+    w, h = layer.get_width(), layer.get_height()
+    raw = layer.get_buffer().get(Gegl.Rectangle.new(0, 0, w, h), 1.0, "R'G'B' u8", Gegl.AbyssPolicy.CLAMP)
+    if np.array_equal(np.frombuffer(raw, np.uint8).reshape(h, w, 3), before):
+        break
+    time.sleep(0.5)
 dump("after_undo", layer)
 with open(os.path.join(OUT, "gui_results.json"), "w") as f:
     json.dump(results, f)

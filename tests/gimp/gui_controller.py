@@ -3,7 +3,6 @@
 # screenshot the plug-in's dialog, Escape (cancel), Return (OK), Ctrl+Z in the image
 # window. Writes progress to stderr; exit 0 when the batch script said "done".
 import os
-import random
 import subprocess
 import sys
 import time
@@ -49,15 +48,30 @@ def press(window, keys):
     log("pressed", keys, "in window", window)
 
 
+def press_until_closed(window, keys, name, tries=5):
+    """Press keys in the dialog until it closes (a busy machine may drop the first press)."""
+    for _ in range(tries):
+        press(window, keys)
+        t = time.time()
+        while time.time() - t < 8:
+            if window not in xdo("search", "--onlyvisible", "--name", name, check=False).split():
+                return
+            time.sleep(0.3)
+    raise RuntimeError("the dialog did not close after %d x %s" % (tries, keys))
+
+
 T0 = time.time()
-disp = None
-for _ in range(50):
-    n = random.randint(40, 99)
-    if not os.path.exists("/tmp/.X%d-lock" % n):
-        disp = ":%d" % n
-        break
-xvfb = subprocess.Popen(["Xvfb", disp, "-ac", "-nolisten", "tcp", "-screen", "0", "1280x1024x24"],
-                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+# let Xvfb pick a free display number itself (-displayfd), so concurrent runs cannot collide
+rfd, wfd = os.pipe()
+xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(wfd), "-ac", "-nolisten", "tcp",
+                         "-screen", "0", "1280x1024x24"],
+                        pass_fds=(wfd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+os.close(wfd)
+with os.fdopen(rfd) as f:
+    number = f.readline().strip()
+if not number:
+    raise SystemExit("Xvfb did not start")
+disp = ":" + number
 os.environ["DISPLAY"] = disp
 gimp = None
 try:
@@ -78,13 +92,12 @@ try:
     subprocess.run(["xwd", "-silent", "-id", dlg, "-out", os.path.join(OUT, "dialog.xwd")], check=True)
     subprocess.run(["xwd", "-silent", "-root", "-out", os.path.join(OUT, "screen.xwd")], check=True)
     log("dialog", dlg, "captured")
-    press(dlg, "Escape")
-    wait_for(lambda: not find_window("K-means Quantize"), "the dialog to close", 30)
+    press_until_closed(dlg, "Escape", "K-means Quantize")
 
     # 2nd dialog: Return = OK (the default button)
     dlg = wait_for(lambda: find_window("K-means Quantize"), "the second dialog")
     time.sleep(1.5)
-    press(dlg, "Return")
+    press_until_closed(dlg, "Return", "K-means Quantize")
     wait_for(lambda: os.path.exists(os.path.join(OUT, "ready-for-undo")), "the plug-in to finish", 120)
 
     # Ctrl+Z in the image window
