@@ -19,12 +19,13 @@ import streamlit as st
 
 from kmq_app import views
 from kmq_app.files import download_name, safe_stem
-from kmq_core import KmqError, Palette, QuantizeResult, quantize
+from kmq_core import KmqError, Palette, QuantizeResult, load_image, quantize, remap
 from kmq_core.auto_k import smallest_k_for_delta_e
 from kmq_core.formats import palette_bytes
 from kmq_core.options import (DEFAULT_DITHER, DEFAULT_K, DEFAULT_SEED, DEFAULT_SPACE, DITHERS, K_MAX,
                               SPACES)
 from kmq_core.palette_ops import default_names, sort_palette
+from kmq_core.progression import lloyd_snapshots
 
 #: upload limit in MB (also in .streamlit/config.toml) and pixel limit of the app
 MAX_UPLOAD_MB = 50
@@ -43,6 +44,8 @@ PALETTE_FORMATS = {
     "png": ("Download .png strip", "-palette.png", "image/png"),
 }
 CURVE_KS = (2, 4, 8, 16, 32, 64, 128, 256)
+#: Lloyd iterations shown at most in the animation
+ANIM_MAX_ITER = 40
 DITHER_NAMES = {"fs": "fs (Floyd–Steinberg)"}
 
 log = logging.getLogger("kmq.app")
@@ -87,6 +90,16 @@ def curve_point(data: bytes, name: str, k: int, space: str, dither: str, seed: i
                  max_pixels=MAX_PIXELS)
     return {"k": k, "PSNR (dB)": r.psnr, "mean ΔE": r.delta_e, "PNG size (kB)": r.png_bytes / 1e3,
             "colours used": r.colors_used}
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def kmeans_steps(data: bytes, name: str, k: int, space: str, seed: int, lock: str) -> tuple[list[str], list, bytes]:
+    """The fit's Lloyd iterations from kmq_core (labels, inertia per step) and their animation."""
+    src = load_image(as_file(data, name), max_pixels=MAX_PIXELS)
+    small = views.shrink(src.pixels[..., :3], views.ANIM_MAX_SIDE)
+    shots = list(lloyd_snapshots(src, k, space=space, seed=seed, lock=lock or None, max_iter=ANIM_MAX_ITER))
+    labels = [remap(small, s.colors, space=space) for s in shots]
+    return [s.label for s in shots], [s.inertia for s in shots], views.progression_gif(labels, [s.colors for s in shots])
 
 
 def add_locked_colour() -> None:
@@ -262,6 +275,24 @@ if st.session_state.get("curve_for") == curve_key:
         x = alt.X("k:Q", scale=alt.Scale(type="log", base=2), axis=alt.Axis(values=list(CURVE_KS)))
         charts = st.columns(3)
         for col, field in zip(charts, ["PSNR (dB)", "mean ΔE", "PNG size (kB)"]):
-            col.altair_chart(alt.Chart(df).mark_line(point=True).encode(x=x, y=alt.Y(f"{field}:Q")).properties(
+            col.altair_chart(alt.Chart(df).mark_line(point=True).encode(x=x, y=alt.Y(f"{field}:Q", scale=alt.Scale(zero=False))).properties(
                 title=field, height=220), width="stretch")
         st.dataframe(df.round(3), hide_index=True)
+
+st.subheader("How k-means got there")
+st.caption("The palette after k-means++ seeding and after each Lloyd iteration of kmq's fit, then the final "
+           "palette (after accent rescue and refinement), each applied to a small copy of the image without "
+           "dithering.")
+steps_key = (name, len(data), k_used, space, seed, lock.strip())
+if st.button("Show the k-means iterations", key="steps"):
+    st.session_state["steps_for"] = steps_key
+if st.session_state.get("steps_for") == steps_key:
+    with st.spinner("Running the fit step by step…"):
+        step_labels, inertia, gif = kmeans_steps(data, name, k_used, space, seed, lock.strip())
+    a, b = st.columns([3, 2])
+    a.image(gif, caption=f"{len(step_labels)} frames: {step_labels[0]} … {step_labels[-1]}")
+    lloyd = pd.DataFrame({"step": range(len(inertia) - 1), "mean squared distance": inertia[:-1]})
+    b.altair_chart(alt.Chart(lloyd).mark_line(point=True).encode(
+        x=alt.X("step:Q", axis=alt.Axis(tickMinStep=1, format="d")),
+        y=alt.Y("mean squared distance:Q", scale=alt.Scale(zero=False)))
+                   .properties(title=f"k-means objective in {space}", height=260), width="stretch")

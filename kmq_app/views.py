@@ -31,6 +31,11 @@ DETAIL_VIEW = 320
 ZOOMS = (1, 2, 4, 8)
 #: height of the before/after slider frame, in pixels
 SLIDER_HEIGHT = 560
+#: longest side of the k-means animation, its palette strip height and frame times (ms)
+ANIM_MAX_SIDE = 360
+ANIM_STRIP = 28
+ANIM_FRAME_MS = 450
+ANIM_LAST_FRAME_MS = 2500
 
 _CHECKER = "repeating-conic-gradient(#cfcfcf 0% 25%, #ffffff 0% 50%) 50% / 16px 16px"
 
@@ -87,6 +92,35 @@ def make_previews(original: np.ndarray, labels: np.ndarray, colors: np.ndarray,
     if original.shape[2] == 4:
         after = np.dstack([after, original[ys[:, None], xs[None, :], 3]])
     return Previews(encode_png(before), encode_png(after), pw, ph)
+
+
+def shrink(pixels: np.ndarray, max_side: int) -> np.ndarray:
+    """An original image scaled down (box filter) so its longest side is at most ``max_side``."""
+    h, w = pixels.shape[:2]
+    size = preview_size(w, h, max_side)
+    return pixels if size == (w, h) else np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BOX))
+
+
+def progression_gif(labels: list[np.ndarray], palettes: list[np.ndarray]) -> bytes:
+    """An animated GIF: per step, the image drawn with that step's palette over a strip of it.
+
+    Each frame is an indexed image with its own colour table, built from the
+    labels directly, so it shows exactly the step's colours (a GIF holds up to
+    256, as many as k can be).
+    """
+    frames = []
+    for lab, colors in zip(labels, palettes):
+        h, w = lab.shape
+        n = len(colors)
+        strip = np.repeat((np.arange(w) * n // w)[None, :], ANIM_STRIP, axis=0)
+        frame = Image.fromarray(np.vstack([lab, strip]).astype(np.uint8), "P")
+        frame.putpalette(np.asarray(colors, np.uint8).ravel().tobytes(), rawmode="RGB")
+        frames.append(frame)
+    buf = io.BytesIO()
+    durations = [ANIM_FRAME_MS] * (len(frames) - 1) + [ANIM_LAST_FRAME_MS]
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0,
+                   optimize=False, disposal=1)
+    return buf.getvalue()
 
 
 def crop_box(shape: tuple[int, ...], x_percent: float, y_percent: float, side: int) -> tuple[slice, slice]:

@@ -261,3 +261,19 @@ def test_too_many_locked_colours_for_k():
     at.slider(key="k").set_value(2)
     at.text_input(key="lock").set_value("#000000, #ffffff, #ff0000").run()
     assert_one_error(at, "3 locked colours do not fit in a palette of k=2")
+
+
+def test_kmeans_animation_on_demand(photo):
+    at = upload(new_app().run(), "astronaut.png", photo)
+
+    def animations():
+        return [i for e in at.get("image") for i in e.proto.imgs if i.url.endswith(".gif")]
+
+    assert not animations()  # run only when asked
+    at.button(key="steps").click().run()
+    assert_no_failure(at)
+    from kmq_core.progression import lloyd_snapshots
+
+    shots = list(lloyd_snapshots(photo, DEFAULT_K, space=DEFAULT_SPACE, seed=DEFAULT_SEED, max_iter=40))
+    [gif] = animations()  # sent as a GIF, so it animates
+    assert gif.caption == f"{len(shots)} frames: seeds (k-means++) … final palette"

@@ -12,6 +12,7 @@ Skipped when Chromium or Playwright is missing, failed instead under CI=true.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -261,6 +262,19 @@ def test_upload_compare_and_download_everything(page, app_url, artifacts, tmp_pa
     assert by_lightness == expected
     gpl = read_palette(_download(page, "Download .gpl", downloads).read_bytes(), "gpl")
     assert gpl.hex == by_lightness
+
+    # on demand: the quality curve and the k-means animation
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name="Compute the curve", exact=True).click()
+    expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(3, timeout=WAIT_MS)
+    _settle(page)
+    page.get_by_role("button", name="Show the k-means iterations", exact=True).click()
+    gif = page.locator("[data-testid=stImage] img[src$='.gif']")
+    expect(gif).to_have_count(1, timeout=WAIT_MS)
+    _settle(page)
+    anim = Image.open(io.BytesIO(page.request.get(app_url + gif.get_attribute("src").removeprefix(app_url)).body()))
+    assert anim.format == "GIF" and anim.n_frames >= 3  # served as an animation, not re-encoded
 
     _screenshot(page, artifacts.local / "app-result.png")
     artifacts("app-result.png")

@@ -1,0 +1,104 @@
+"""Display helpers of the app (kmq_app.views): previews and animation hold palette colours only."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # kmq_app sits beside streamlit_app.py
+
+import io
+import re
+
+import numpy as np
+import pytest
+from PIL import Image, ImageSequence
+from skimage import data
+
+from kmq_app import views
+from kmq_core import quantize, remap
+from kmq_core.progression import lloyd_snapshots
+
+
+def colours(a: np.ndarray) -> set[tuple[int, ...]]:
+    return set(map(tuple, a.reshape(-1, a.shape[-1]).tolist()))
+
+
+@pytest.fixture(scope="module")
+def big():
+    """A 1500×1000 photo (larger than the preview limit) and its quantization at k=12."""
+    px = np.asarray(Image.fromarray(data.astronaut()).resize((1500, 1000), Image.Resampling.BICUBIC))
+    return px, quantize(px, 12)
+
+
+def test_previews_are_scaled_and_the_quantized_one_holds_palette_colours_only(big):
+    px, r = big
+    p = views.make_previews(px, r.labels, r.palette.colors)
+    assert (p.width, p.height) == (1200, 800)
+    before = np.asarray(Image.open(io.BytesIO(p.before)))
+    after = np.asarray(Image.open(io.BytesIO(p.after)))
+    assert before.shape == after.shape == (800, 1200, 3)
+    assert colours(after) <= colours(r.palette.colors)
+    assert len(colours(before)) > 1000  # the original is averaged, as a photo should be
+
+
+def test_previews_keep_alpha_and_small_images_as_they_are():
+    px = np.zeros((20, 30, 4), np.uint8)
+    px[:, :15] = (255, 0, 0, 255)
+    px[:, 15:] = (0, 0, 255, 0)
+    r = quantize(px, 2)
+    p = views.make_previews(px, r.labels, r.palette.colors)
+    after = np.asarray(Image.open(io.BytesIO(p.after)))
+    assert (p.width, p.height) == (30, 20) and after.shape == (20, 30, 4)
+    assert (after[:, :15, 3] == 255).all() and (after[:, 15:, 3] == 0).all()
+
+
+@pytest.mark.parametrize("x, y, side, box", [
+    (50, 50, 100, (slice(450, 550), slice(700, 800))),
+    (0, 0, 100, (slice(0, 100), slice(0, 100))),
+    (100, 100, 100, (slice(900, 1000), slice(1400, 1500))),
+    (50, 50, 5000, (slice(0, 1000), slice(0, 1500))),
+])
+def test_crop_box_stays_inside(x, y, side, box):
+    assert views.crop_box((1000, 1500, 3), x, y, side) == box
+
+
+def test_quantized_crop_is_the_result_image_window(big):
+    px, r = big
+    rows, cols = views.crop_box(px.shape, 30, 70, 80)
+    assert np.array_equal(views.quantized_crop(r.labels, r.palette.colors, None, rows, cols), r.image[rows, cols])
+    assert views.magnify(r.image[rows, cols], 4).shape == (320, 320, 3)
+
+
+def test_animation_frames_show_each_steps_colours_exactly():
+    small = views.shrink(data.coffee(), 120)
+    shots = list(lloyd_snapshots(small, 64))
+    labels = [remap(small, s.colors) for s in shots]
+    gif = Image.open(io.BytesIO(views.progression_gif(labels, [s.colors for s in shots])))
+    assert gif.n_frames == len(shots) > 2
+    for frame, lab, s in zip(ImageSequence.Iterator(gif), labels, shots):
+        rgb = np.asarray(frame.convert("RGB"))
+        assert np.array_equal(rgb[: lab.shape[0]], s.colors[lab])
+        assert colours(rgb[lab.shape[0]:]) == colours(s.colors)  # the strip shows the whole palette
+
+
+def test_slider_html_is_self_contained(big):
+    px, r = big
+    html = views.compare_slider_html(views.make_previews(px[:100, :100], r.labels[:100, :100], r.palette.colors),
+                                     "Original", "k = 12 <b>")
+    assert html.count("data:image/png;base64,") == 2
+    assert not re.search(r"(src|href)=\"(https?:)?//", html)
+    assert "k = 12 &lt;b&gt;" in html and 'type="range"' in html
+
+
+def test_swatches_carry_hex_and_share():
+    html = views.swatches_html(["#ff0000", "#00ff00"], [0.75, 0.25], ["red", "lime"])
+    assert re.findall(r'data-hex="(#[0-9a-f]{6})"', html) == ["#ff0000", "#00ff00"]
+    assert "75.0%" in html and "25.0%" in html
+
+
+@pytest.mark.parametrize("n, text", [(None, "n/a"), (0, "0 B"), (999, "999 B"), (1000, "1.00 kB"),
+                                     (35_600, "35.6 kB"), (99_999, "100 kB"), (123_456, "123 kB"),
+                                     (1_004_888, "1.00 MB")])
+def test_human_bytes(n, text):
+    assert views.human_bytes(n) == text
