@@ -305,6 +305,31 @@ def test_corrupt_upload_shows_an_error(page, app_url, artifacts, tmp_path):
     artifacts("app-corrupt-upload.png")
 
 
+def test_transparency_on_a_checkerboard(page, app_url, artifacts, tmp_path):
+    rgb = data.astronaut()
+    yy, xx = np.mgrid[:512, :512]
+    r = np.hypot(yy - 256, xx - 256)
+    alpha = np.clip((250 - r) * 8, 0, 255).astype(np.uint8)  # a disc with a soft edge, clear corners
+    disc = tmp_path / "disc.png"
+    Image.fromarray(np.dstack([rgb, alpha])).save(disc)
+    page.goto(app_url)
+    _wait_for_result(page, "china.jpg: 640×427 pixels, k = 16")
+    _upload(page, disc)
+    _wait_for_result(page, "disc.png: 512×512 pixels, k = 16")
+    page.get_by_role("tab", name="Side by side").click()
+    _settle(page)
+    images = page.locator("[data-testid=stImage] img")
+    assert images.count() >= 2
+    for i in range(images.count()):
+        assert "conic-gradient" in images.nth(i).evaluate("e => getComputedStyle(e).backgroundImage")
+    layers = page.frame_locator("[data-testid=stIFrame]").locator(".layer")
+    assert layers.count() == 2
+    for i in range(2):
+        assert "conic-gradient" in layers.nth(i).evaluate("e => getComputedStyle(e).backgroundImage")
+    page.get_by_role("tabpanel").screenshot(path=str(artifacts.local / "app-transparency.png"))
+    artifacts("app-transparency.png")
+
+
 def test_twelve_megapixel_upload_time(page, app_url, artifacts, tmp_path):
     """Measurement only: upload to result for a 4000×3000 JPEG at k=64 (printed, saved)."""
     photo = _photo_file(tmp_path, "astronaut-12mp.jpg", (4000, 3000), quality=90)
