@@ -13,7 +13,6 @@ import logging
 from importlib import resources
 
 import altair as alt
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -93,13 +92,15 @@ def curve_point(data: bytes, name: str, k: int, space: str, dither: str, seed: i
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def kmeans_steps(data: bytes, name: str, k: int, space: str, seed: int, lock: str) -> tuple[list[str], list, bytes]:
+def kmeans_steps(data: bytes, name: str, k: int, space: str, seed: int,
+                 lock: str) -> tuple[list[str], list[float | None], bytes]:
     """The fit's Lloyd iterations from kmq_core (labels, inertia per step) and their animation."""
     src = load_image(as_file(data, name), max_pixels=MAX_PIXELS)
     small = views.shrink(src.pixels[..., :3], views.ANIM_MAX_SIDE)
     shots = list(lloyd_snapshots(src, k, space=space, seed=seed, lock=lock or None, max_iter=ANIM_MAX_ITER))
     labels = [remap(small, s.colors, space=space) for s in shots]
-    return [s.label for s in shots], [s.inertia for s in shots], views.progression_gif(labels, [s.colors for s in shots])
+    gif = views.progression_gif(labels, [s.colors for s in shots])
+    return [s.label for s in shots], [s.inertia for s in shots], gif
 
 
 def add_locked_colour() -> None:
@@ -168,7 +169,8 @@ with st.sidebar:
     if k_mode == "k":
         k = st.slider("k (number of colours)", 2, K_MAX, DEFAULT_K, key="k", bind="query-params")
     else:
-        target_de = st.slider("Target mean ΔE (CIEDE2000)", 0.5, 10.0, 2.3, 0.1, key="target_de", bind="query-params",
+        target_de = st.slider("Target mean ΔE (CIEDE2000)", 0.5, 10.0, 2.3, 0.1, key="target_de",
+                              bind="query-params",
                               help="kmq finds the fewest colours whose mean colour difference from the original "
                                    "is at most this. About 1: barely visible side by side; 2.3: just noticeable; "
                                    "above 5: clearly different.")
@@ -199,7 +201,8 @@ if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
     st.error(f"{name} is {len(data) / 1e6:.1f} MB, more than the limit of {MAX_UPLOAD_MB} MB.")
     st.stop()
 try:
-    with st.spinner("Quantizing…" if target_de is None else f"Searching for the smallest k with ΔE ≤ {target_de}…"):
+    busy = "Quantizing…" if target_de is None else f"Searching for the smallest k with ΔE ≤ {target_de}…"
+    with st.spinner(busy):
         result, previews, colors_used = compute(data, name, k, target_de, space, dither, seed, lock.strip())
 except KmqError as e:
     st.error(str(e))
@@ -272,11 +275,13 @@ if st.session_state.get("curve_for") == curve_key:
     bar.empty()
     df = pd.DataFrame(points)
     if len(df):
+        # an exact result (k at least the image's colour count) has an infinite PSNR: no point on the chart
+        plot = df.replace(float("inf"), float("nan"))
         x = alt.X("k:Q", scale=alt.Scale(type="log", base=2), axis=alt.Axis(values=list(CURVE_KS)))
-        charts = st.columns(3)
-        for col, field in zip(charts, ["PSNR (dB)", "mean ΔE", "PNG size (kB)"]):
-            col.altair_chart(alt.Chart(df).mark_line(point=True).encode(x=x, y=alt.Y(f"{field}:Q", scale=alt.Scale(zero=False))).properties(
-                title=field, height=220), width="stretch")
+        for col, field in zip(st.columns(3), ["PSNR (dB)", "mean ΔE", "PNG size (kB)"]):
+            y = alt.Y(f"{field}:Q", scale=alt.Scale(zero=False))
+            chart = alt.Chart(plot).mark_line(point=True).encode(x=x, y=y)
+            col.altair_chart(chart.properties(title=field, height=220), width="stretch")
         st.dataframe(df.round(3), hide_index=True)
 
 st.subheader("How k-means got there")
@@ -292,7 +297,7 @@ if st.session_state.get("steps_for") == steps_key:
     a, b = st.columns([3, 2])
     a.image(gif, caption=f"{len(step_labels)} frames: {step_labels[0]} … {step_labels[-1]}")
     lloyd = pd.DataFrame({"step": range(len(inertia) - 1), "mean squared distance": inertia[:-1]})
-    b.altair_chart(alt.Chart(lloyd).mark_line(point=True).encode(
+    chart = alt.Chart(lloyd).mark_line(point=True).encode(
         x=alt.X("step:Q", axis=alt.Axis(tickMinStep=1, format="d")),
         y=alt.Y("mean squared distance:Q", scale=alt.Scale(zero=False)))
-                   .properties(title=f"k-means objective in {space}", height=260), width="stretch")
+    b.altair_chart(chart.properties(title=f"k-means objective in {space}", height=260), width="stretch")

@@ -103,7 +103,8 @@ def lloyd_snapshots(
         if space == "rgb":
             bits, sample, limit, tol = fitting.RGB_BITS, fitting.RGB_SEED_SAMPLE, fitting.RGB_MAX_ITER, fitting.RGB_TOL
         else:
-            bits, sample, limit, tol = fitting._cell_bits(k, len(hist))[0], fitting.SEED_SAMPLE, fitting.MAX_ITER, fitting.TOL
+            bits = fitting._cell_bits(k, len(hist))[0]  # the coarse cells, where fit_palette's Lloyd runs
+            sample, limit, tol = fitting.SEED_SAMPLE, fitting.MAX_ITER, fitting.TOL
         pts_rgb, w = reduce_histogram(hist, bits)
         x = rgb_to_space(pts_rgb, space).astype(np.float64)
         centres = fitting._seed_with_opencv(x, w, k, fixed, rng, sample)

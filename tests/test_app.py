@@ -242,7 +242,8 @@ def test_too_many_pixels():
     at = upload(new_app().run(), "huge.png", huge)
     assert_no_failure(at)
     assert len(at.error) == 1
-    assert at.error[0].value.startswith("huge.png has 8000×7000 = 56.0 megapixels, more than the limit of 50 megapixels")
+    assert at.error[0].value.startswith(
+        "huge.png has 8000×7000 = 56.0 megapixels, more than the limit of 50 megapixels")
 
 
 def test_too_large_file():
@@ -277,3 +278,16 @@ def test_kmeans_animation_on_demand(photo):
     shots = list(lloyd_snapshots(photo, DEFAULT_K, space=DEFAULT_SPACE, seed=DEFAULT_SEED, max_iter=40))
     [gif] = animations()  # sent as a GIF, so it animates
     assert gif.caption == f"{len(shots)} frames: seeds (k-means++) … final palette"
+
+
+def test_curve_of_a_flat_graphic_with_exact_results():
+    # five colours: from k=8 on the result is exact (PSNR infinite), which must not break the chart
+    colours = np.array([[0, 0, 0], [255, 255, 255], [255, 0, 0], [0, 128, 255], [40, 200, 40]], np.uint8)
+    flat = png_bytes(colours[np.random.default_rng(1).integers(0, 5, size=(30, 40))])
+    at = upload(new_app().run(), "flat.png", flat)
+    assert metrics(at)["PSNR"] == "∞" and metrics(at)["Mean ΔE (CIEDE2000)"] == "0.00"
+    at.button(key="curve").click().run()
+    assert_no_failure(at)
+    df = at.dataframe[0].value
+    assert list(df["colours used"]) == [2, 4, 5, 5, 5, 5, 5, 5]
+    assert np.isinf(df["PSNR (dB)"].iloc[-1])

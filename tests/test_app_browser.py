@@ -176,7 +176,8 @@ def _upload(page, path: Path) -> None:
 def _screenshot(page, path: Path) -> None:
     """A full-page screenshot: the app scrolls inside its main block, so grow the viewport first."""
     height = page.evaluate(
-        "() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], [data-testid=stMainBlockContainer], body')]"
+        "() => Math.max(...[...document.querySelectorAll("
+        "'[data-testid=stMain], [data-testid=stMainBlockContainer], body')]"
         ".map(e => e.scrollHeight))")
     page.set_viewport_size({"width": WIDTH, "height": min(int(height) + 40, 12000)})
     page.wait_for_timeout(300)
@@ -201,7 +202,8 @@ def _shown_hex(page) -> list[str]:
 # ---- tests ---------------------------------------------------------------------------------------
 def test_upload_compare_and_download_everything(page, app_url, artifacts, tmp_path):
     outside = []  # the page must work offline: nothing requested beyond the app's own server
-    page.on("request", lambda r: None if r.url.startswith((app_url, "data:", "blob:", "about:")) else outside.append(r.url))
+    local = (app_url, "data:", "blob:", "about:")
+    page.on("request", lambda r: None if r.url.startswith(local) else outside.append(r.url))
     page.goto(app_url)
     _wait_for_result(page, "china.jpg: 640×427 pixels, k = 16")  # the example, before any upload
     photo = _photo_file(tmp_path, "astronaut.png")
@@ -256,7 +258,8 @@ def test_upload_compare_and_download_everything(page, app_url, artifacts, tmp_pa
     assert expected != shown
     page.get_by_text("by lightness", exact=True).click()
     page.wait_for_function("want => JSON.stringify([...document.querySelectorAll('.kmq-swatch')]"
-                           ".map(e => e.dataset.hex)) === want", arg=json.dumps(expected, separators=(",", ":")), timeout=WAIT_MS)
+                           ".map(e => e.dataset.hex)) === want",
+                           arg=json.dumps(expected, separators=(",", ":")), timeout=WAIT_MS)
     _settle(page)
     by_lightness = _shown_hex(page)
     assert by_lightness == expected
