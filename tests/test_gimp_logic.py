@@ -298,6 +298,23 @@ def test_find_core_nothing_available(tmp_path):
     assert fallback == "/x/py"
 
 
+def test_import_uses_recorded_folder_without_putting_it_on_sys_path(tmp_path):
+    import shutil
+
+    shutil.copytree(REPO / "kmq_core", tmp_path / "site" / "kmq_core",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    code = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('p', {str(PLUGIN_FILE)!r})\n"
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+        f"core = m.find_core({{'kmq_core_path': {str(tmp_path / 'site')!r}}}, {{}})\n"
+        f"print(core.how, core.where, {str(tmp_path / 'site')!r} in sys.path)\n"
+    )
+    p = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["import", str(tmp_path / "site"), "False"]
+
+
 def test_load_config(tmp_path):
     assert plugin.load_config(str(tmp_path)) == {}
     (tmp_path / plugin.CONFIG_NAME).write_text("{broken")

@@ -4,6 +4,9 @@
 #   tests/gimp/build_root.sh [ROOT]        (as root; ROOT defaults to
 #                                           ${KMQ_GIMP_ROOT:-/var/cache/kmq-gimp3-root})
 #
+# The Python packages are kmq_core's dependencies as Debian ships them, so GIMP's own
+# Python can import kmq_core (the plug-in's import path); keep them in step with
+# pyproject.toml (tests/test_gimp_plugin.py fails when the import path breaks).
 # Why a chroot: the host is Debian 12, whose GIMP is 2.10 without Python; Debian 13
 # (trixie) ships GIMP 3.0.4 with Python 3.13 + PyGObject. Two stages on purpose:
 # debootstrap's own resolver cannot handle GIMP's virtual dependencies.
@@ -21,7 +24,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 R=${1:-${KMQ_GIMP_ROOT:-/var/cache/kmq-gimp3-root}}
-PKGS="gimp python3-gi gir1.2-gimp-3.0 python3-numpy python3-opencv python3-skimage python3-pil
+PKGS="gimp python3-gi gir1.2-gimp-3.0 python3-numpy python3-opencv python3-skimage python3-pil python3-scipy python3-threadpoolctl
       xauth xvfb xdotool x11-apps gcc libc6-dev"
 PKGS=$(echo $PKGS)                       # one line
 MARK="$R/.kmq-ready"

@@ -301,6 +301,35 @@ class SubprocessCore:
                 pass
 
 
+def _import_kmq_core(path):
+    """Import the kmq_core package found in ``path`` (if given), else from sys.path.
+
+    Only the package itself is loaded from ``path``: its dependencies (numpy, OpenCV...)
+    must come from GIMP's own Python. Putting the whole folder on sys.path would not
+    do, because ``path`` is often another Python's site-packages, whose compiled
+    modules may not fit GIMP's Python.
+    """
+    import importlib.util
+
+    if "kmq_core" in sys.modules:
+        return sys.modules["kmq_core"]
+    init = os.path.join(path, "kmq_core", "__init__.py") if path else None
+    if not init or not os.path.isfile(init):
+        import kmq_core
+        return kmq_core
+    spec = importlib.util.spec_from_file_location(
+        "kmq_core", init, submodule_search_locations=[os.path.dirname(init)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["kmq_core"] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        for name in [m for m in sys.modules if m == "kmq_core" or m.startswith("kmq_core.")]:
+            del sys.modules[name]
+        raise
+    return module
+
+
 def find_core(config=None, environ=None):
     """Return an ImportedCore or SubprocessCore, or raise PluginError saying what to do."""
     config = load_config() if config is None else config
@@ -310,10 +339,8 @@ def find_core(config=None, environ=None):
         raise PluginError("KMQ_GIMP_CORE must be auto, import or subprocess, got %r" % mode)
     import_error = None
     if mode in ("auto", "import"):
-        path = config.get("kmq_core_path")
-        if path and path not in sys.path:
-            sys.path.insert(0, path)
         try:
+            _import_kmq_core(config.get("kmq_core_path"))
             from kmq_core import gimp_bridge
             return ImportedCore(gimp_bridge)
         except Exception as e:  # ImportError, or a dependency failing to load
