@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 
 import altair as alt
@@ -77,9 +78,14 @@ def compute(data: bytes, name: str, k: int | None, target_de: float | None, spac
         result = quantize(as_file(data, name), k, **opts)
     else:
         _, result = smallest_k_for_delta_e(as_file(data, name), target_de, **opts)
-    _ = result.png, result.mse  # computed now, so that the cache keeps them (an assignment: no Streamlit magic)
-    previews = views.make_previews(result.source.pixels, result.labels, result.palette.colors)
-    return result, previews, result.colors_used
+    # encode the PNG (zlib, which releases the GIL) on the other core while the metrics and previews
+    # are computed here; all of it is done now so that the cache keeps it
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        png = pool.submit(lambda: result.png)
+        previews = views.make_previews(result.source.pixels, result.labels, result.palette.colors)
+        colors_used, _ = result.colors_used, result.mse
+        png.result()
+    return result, previews, colors_used
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
