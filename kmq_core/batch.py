@@ -963,6 +963,11 @@ def _votes_task(item: tuple[str, int | None]):
 
 def add_arguments(parser, add_fit_options) -> None:
     """The ``kmq batch`` arguments (the colour options come from the CLI's shared ``add_fit_options``)."""
+    parser.epilog = (
+        "Rerunning the same command resumes: files whose output is up to date are skipped "
+        f"(records in OUT_DIR/{MANIFEST_NAME}). Each failed file is reported as 'kmq: error: PATH: message' and "
+        "the batch goes on; the exit status is 1 if any file failed. Example: "
+        "kmq batch frames/ out/ -k 64 --shared-palette --palette out/frames.gpl")
     parser.add_argument("in_dir", metavar="IN_DIR", help="folder of images (searched recursively)")
     parser.add_argument("out_dir", metavar="OUT_DIR",
                         help="output folder: IN_DIR/a/b.jpg becomes OUT_DIR/a/b.jpg.png")
