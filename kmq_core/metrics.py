@@ -19,17 +19,20 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from skimage.color import deltaE_ciede2000, rgb2lab
 
 from .histogram import ColorHistogram, row_chunks
 
 
 def _lab(rgb_u8: np.ndarray) -> np.ndarray:
+    from skimage.color import rgb2lab  # imported when needed: it adds ~0.3 s to every start-up
+
     return rgb2lab(np.asarray(rgb_u8, np.uint8).reshape(-1, 1, 3)).reshape(-1, 3)
 
 
 def delta_e2000(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """CIEDE2000 between two arrays of 8-bit sRGB colours (same shape, last axis 3)."""
+    from skimage.color import deltaE_ciede2000
+
     a = np.asarray(a, np.uint8)
     shape = a.shape[:-1]
     return deltaE_ciede2000(_lab(a), _lab(b)).reshape(shape)
