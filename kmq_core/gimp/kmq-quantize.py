@@ -25,6 +25,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 
 PROC = "python-fu-kmq-quantize"
@@ -471,7 +472,9 @@ def _main():
         rect = Gegl.Rectangle.new(x, y, w, h)
 
         Gimp.progress_init("K-means Quantize (k=%d)" % request["k"])
+        t0 = time.time()
         core = find_core()
+        t_find = time.time() - t0
         log("core via %s (%s)" % (core.how, core.where))
         pixels = drawable.get_buffer().get(rect, 1.0, fmt, Gegl.AbyssPolicy.CLAMP)
         mask = None
@@ -480,8 +483,10 @@ def _main():
             sel_rect = Gegl.Rectangle.new(x + offx, y + offy, w, h)
             mask = image.get_selection().get_buffer().get(sel_rect, 1.0, "Y u8", Gegl.AbyssPolicy.NONE)
         Gimp.progress_update(0.1)
+        t_read = time.time() - t0 - t_find
         res = core.process(pixels, (h, w, nch), dtype, request, mask, pulse=Gimp.progress_pulse)
         Gimp.progress_update(0.9)
+        t_core = time.time() - t0 - t_find - t_read
 
         image.undo_group_start()
         try:
@@ -503,8 +508,10 @@ def _main():
         Gimp.progress_update(1.0)
         Gimp.progress_end()
         Gimp.displays_flush()
-        log("done: %d colours, core %.2fs, palette %r, file %r"
-            % (len(res["colors"]), res["seconds"], gimp_name, res["palette_file"]))
+        log("done: %d colours, palette %r, file %r; %dx%d px: finding the core %.2fs, reading %.2fs, "
+            "core %.2fs (k-means %.2fs), writing %.2fs"
+            % (len(res["colors"]), gimp_name, res["palette_file"], w, h, t_find, t_read, t_core,
+               res["seconds"], time.time() - t0 - t_find - t_read - t_core))
         return _with_results(procedure, gimp_name, len(res["colors"]), res["palette_file"])
 
     def _with_results(procedure, palette_name, n_colors, palette_file):
