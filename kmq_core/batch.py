@@ -629,7 +629,9 @@ def options_key(settings: dict, palette: Palette | None) -> str:
 
 def _inputs_digest(files: list[BatchFile], settings: dict) -> str:
     """Fingerprint of the shared palette's inputs: the fit options and every input's size and mtime."""
-    h = hashlib.sha256(json.dumps({k: settings[k] for k in ("k", "space", "seed", "lock")}, sort_keys=True).encode())
+    # max_pixels too: a file refused for its size may be accepted with another limit
+    fit = {k: settings[k] for k in ("k", "space", "seed", "lock", "max_pixels")}
+    h = hashlib.sha256(json.dumps(fit, sort_keys=True).encode())
     h.update(str(OUTPUT_VERSION).encode())
     for f in files:
         try:

@@ -399,6 +399,14 @@ def test_shared_palette_same_for_every_image_and_any_jobs(tmp_path):
     third = run_batch(src, tmp_path / "o1", 12, shared_palette=True, jobs=2)
     assert not np.array_equal(third.palette.colors, a.palette.colors)
     assert set(statuses(third).values()) == {"done", "failed"}
+    # files refused for their size are tried again with another --max-pixels (not taken from the record)
+    limited = run_batch(src, tmp_path / "o1", 12, shared_palette=True, jobs=1, max_pixels=72 * 56 - 1)
+    assert statuses(limited)["new.png"] == "done"
+    assert limited.failed == len(rels) + 1 and "megapixels" in limited.failures[0]["error"]
+    unlimited = run_batch(src, tmp_path / "o1", 12, shared_palette=True, jobs=1)
+    # back to the palette of the third run: its outputs are current again, new.png is redone
+    assert statuses(unlimited) == {**{r: "skipped" for r in rels}, "new.png": "done", "bad.png": "failed"}
+    assert np.array_equal(unlimited.palette.colors, third.palette.colors)
     # a palette file with other colours is not replaced without force
     with pytest.raises(KmqError, match="exists with other colours"):
         run_batch(src, tmp_path / "o1", 12, shared_palette=True, jobs=1, palette_files=[tmp_path / "o1" / "s.gpl"])
