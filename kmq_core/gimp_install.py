@@ -15,7 +15,8 @@ a ``kmq-quantize.json`` recording
 
 The plug-in file is read from the repository checkout
 (``plugins/gimp/kmq-quantize/kmq-quantize.py``) when there is one, else from the
-copy shipped as package data (``kmq_core/gimp/kmq-quantize.py``).
+copy shipped as package data (``kmq_core/gimp/kmq-quantize.py``, a link to the
+same file in the repository, stored as a file in the wheel).
 """
 
 from __future__ import annotations
