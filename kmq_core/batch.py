@@ -928,11 +928,11 @@ def _run(files, src, dst, settings, shared, palette_files, force, progress, mani
     def tasks():
         # decided as each task is handed out, so the claims are written just before the outputs
         for f in stale:
-            replace = force or manifest.owns(f.rel_output)
-            if not replace and not f.output.exists():
-                manifest.claim(f.rel_output)
+            owned = manifest.owns(f.rel_output)
+            if not owned and (force or not f.output.exists()):
+                manifest.claim(f.rel_output)  # from now on the batch may replace it
             yield {"input": str(f.input), "output": str(f.output), "rel": f.rel, "settings": settings,
-                   "palette": palette_rgb, "replace": replace}
+                   "palette": palette_rgb, "replace": force or owned}
 
     done = len(files) - len(stale)
     by_rel = {f.rel: f for f in files}

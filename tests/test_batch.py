@@ -265,14 +265,15 @@ def test_resume_redoes_only_what_is_missing_or_stale(tmp_path):
     assert set(statuses(run_batch(src, out, K, jobs=1, seed=7)).values()) == {"skipped"}
 
 
-def test_resume_after_the_process_is_killed(tmp_path):
-    """kill -9 in the middle of a run: the rerun keeps what was finished and does the rest."""
+@pytest.mark.parametrize("force", [False, True])
+def test_resume_after_the_process_is_killed(tmp_path, force):
+    """kill -9 in the middle of a run (with or without --force): the rerun keeps what was finished."""
     src, out = tmp_path / "in", tmp_path / "out"
     n = 40
     for i in range(n):
         _save(src / f"f{i:02d}.png", _photo(i))
     proc = subprocess.Popen([sys.executable, "-m", "kmq_core.cli", "batch", str(src), str(out), "-k", "4",
-                             "-j", "1", "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "-j", "1", "-q"] + ["--force"] * force, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while len(list(out.glob("*.png"))) < 3 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
