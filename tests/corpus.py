@@ -89,6 +89,25 @@ def tiff_bad_strip_offsets() -> bytes:
     raise AssertionError("no StripOffsets tag")
 
 
+def tiff_wrong_count(tag: int) -> bytes:
+    """A TIFF whose ``tag`` entry claims 127 values instead of 1: Pillow warns (and logs) while opening it."""
+    data = bytearray(encode(Image.fromarray(noisy_rgb(12, 16, seed=5)), "TIFF"))
+    ifd = int.from_bytes(data[4:8], "little")
+    for i in range(int.from_bytes(data[ifd:ifd + 2], "little")):
+        entry = ifd + 2 + 12 * i
+        if int.from_bytes(data[entry:entry + 2], "little") == tag:
+            data[entry + 4:entry + 8] = (127).to_bytes(4, "little")
+            return bytes(data)
+    raise AssertionError(f"no tag {tag}")
+
+
+#: TIFFs that kmq refuses correctly but whose opening makes Pillow emit warnings and log lines
+NOISY_TIFFS = {
+    "width_count.tif": (lambda: tiff_wrong_count(256), "damaged or truncated"),
+    "samples_count.tif": (lambda: tiff_wrong_count(277), "is not an image kmq can read"),
+}
+
+
 def text_as_png() -> bytes:
     return b"This is a shopping list, not a picture.\nmilk\neggs\n"
 

@@ -60,6 +60,15 @@ def test_bad_upload_is_one_error_and_the_app_stays_usable(key):
     assert_works(at, "dot.png", 1, 1)
 
 
+@pytest.mark.parametrize("name", sorted(corpus.NOISY_TIFFS))
+def test_tiff_that_makes_pillow_warn_is_one_error(name):
+    make, message = corpus.NOISY_TIFFS[name]
+    at = upload(new_app(), name, make())
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith(name) and message in errors[0], errors
+
+
 @pytest.mark.parametrize("key", [k for k in sorted(corpus.BAD) if corpus.BAD[k].bug])
 def test_known_loader_bugs_are_still_contained_by_the_app(key):
     """Until the loader bugs are fixed the app's safety net shows one error and keeps going."""

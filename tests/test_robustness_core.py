@@ -58,6 +58,14 @@ def test_bad_file_is_a_kmq_error_naming_the_file(tmp_path, key):
     assert corpus.leftovers(tmp_path) == [item.name]
 
 
+@pytest.mark.parametrize("name", sorted(corpus.NOISY_TIFFS))
+def test_tiff_with_wrong_tag_counts_is_a_kmq_error(tmp_path, name):
+    make, message = corpus.NOISY_TIFFS[name]
+    path = corpus.write(tmp_path, name, make())
+    with pytest.raises(KmqError, match=message):
+        load_image(path)
+
+
 def test_missing_file_folder_and_unreadable_object(tmp_path):
     with pytest.raises(KmqError, match="no such file"):
         quantize(tmp_path / "nope.png", 4)
