@@ -154,6 +154,8 @@ def _settle(page) -> None:
     from playwright.sync_api import expect
 
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=WAIT_MS)
+    # the previous run's elements linger (faded) until the new run has replaced them
+    expect(page.locator("[data-stale=true]")).to_have_count(0, timeout=WAIT_MS)
     page.wait_for_function(
         "() => [...document.querySelectorAll('[data-testid=stImage] img')]"
         ".every(i => i.complete && i.naturalWidth > 0)", timeout=WAIT_MS)
@@ -165,6 +167,7 @@ def _wait_for_result(page, heading: str) -> None:
     expect(page.get_by_role("heading", name=heading)).to_be_visible(timeout=WAIT_MS)
     _settle(page)  # the run has finished, so the previous run's elements are gone
     expect(page.get_by_role("button", name="Download PNG", exact=True)).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_test_id("stIFrame")).to_have_count(1, timeout=WAIT_MS)  # one before/after slider
 
 
 def _upload(page, path: Path) -> None:
