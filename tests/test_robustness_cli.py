@@ -128,6 +128,11 @@ def test_output_equal_to_input_is_refused(tmp_path, capsys):
         assert rc == 1 and assert_one_error_line(err, f"refusing to overwrite the input {src}")
         rc, _, err = run_cli(capsys, "quantize", src, "-o", tmp_path / "x" / ".." / "a.png", *extra)
         assert rc == 1 and assert_one_error_line(err, "refusing to overwrite the input")
+    # the palette outputs too: a swatch PNG named like the input image
+    rc, _, err = run_cli(capsys, "quantize", src, "-o", tmp_path / "o.png", "--palette", src, "--force")
+    assert rc == 1 and assert_one_error_line(err, f"refusing to overwrite the input {src}")
+    rc, _, err = run_cli(capsys, "palette", src, "-o", src, "--force")
+    assert rc == 1 and assert_one_error_line(err, f"refusing to overwrite the input {src}")
     pal = tmp_path / "p.gpl"
     pal.write_bytes(b"GIMP Palette\nName: p\n#\n  1   2   3\tx\n")
     pal_before = corpus.sha256(pal)

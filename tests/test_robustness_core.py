@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -52,7 +53,7 @@ def test_bad_file_is_a_kmq_error_naming_the_file(tmp_path, key):
         msg = str(e.value)
         assert item.message in msg and item.name in msg and "\n" not in msg, msg
     # the same bytes in memory: the same message, with a generic name
-    with pytest.raises(KmqError, match=item.message.split(" (")[0][:20]):
+    with pytest.raises(KmqError, match=re.escape(item.message)):
         load_image(path.read_bytes())
     assert corpus.sha256(path) == before
     assert corpus.leftovers(tmp_path) == [item.name]
@@ -402,7 +403,7 @@ def test_atheris_palette_fuzzer_finds_no_crash(tmp_path):
     r = subprocess.run([sys.executable, str(FUZZ), "--make-seeds", str(seeds)], capture_output=True, text=True)
     assert r.returncode == 0 and len(list(seeds.iterdir())) >= 16, r.stderr
     r = subprocess.run(
-        [sys.executable, str(FUZZ), "-max_total_time=20", "-timeout=10", "-rss_limit_mb=2048",
+        [sys.executable, str(FUZZ), "-max_total_time=20", "-seed=1", "-timeout=10", "-rss_limit_mb=2048",
          f"-artifact_prefix={tmp_path}/", "-print_final_stats=1", str(seeds)],
         capture_output=True, text=True, cwd=tmp_path, timeout=300,
     )
