@@ -46,7 +46,6 @@ PALETTE_FORMATS = {
 CURVE_KS = (2, 4, 8, 16, 32, 64, 128, 256)
 #: Lloyd iterations shown at most in the animation
 ANIM_MAX_ITER = 40
-DITHER_NAMES = {"fs": "fs (Floyd–Steinberg)"}
 
 log = logging.getLogger("kmq.app")
 
@@ -169,8 +168,10 @@ with st.sidebar:
     st.caption(f"PNG, JPEG, WebP, TIFF, BMP or GIF; up to {MAX_UPLOAD_MB} MB and {MAX_PIXELS / 1e6:g} "
                "megapixels. The file stays in memory and is never stored.")
     st.header("Colours")
-    k_mode = st.radio("Number of colours", ["k", "target"], key="k_mode", bind="query-params", horizontal=True,
-                      format_func={"k": "choose k", "target": "smallest k for a target ΔE"}.get)
+    # option values are what the URL shows (?k_mode=...), so they stay short
+    k_mode = st.radio("Number of colours", ["k", "target ΔE"], key="k_mode", bind="query-params", horizontal=True,
+                      help="k: choose the number of colours. target ΔE: kmq picks the smallest k that reaches "
+                           "a quality you set.")
     k = target_de = None
     if k_mode == "k":
         k = st.slider("k (number of colours)", 2, K_MAX, DEFAULT_K, key="k", bind="query-params")
@@ -185,7 +186,6 @@ with st.sidebar:
                          help="The space in which colours are clustered and matched: the perceptual ones "
                               "(de2000, lab, oklab) look best, rgb gives the highest PSNR.")
     dither = st.selectbox("Dithering", DITHERS, index=DITHERS.index(DEFAULT_DITHER), key="dither", bind="query-params",
-                          format_func=lambda d: DITHER_NAMES.get(d, d),
                           help="fs: Floyd–Steinberg error diffusion, which trades flat areas for grain.")
     seed = int(st.number_input("Seed", value=DEFAULT_SEED, step=1, key="seed", bind="query-params",
                                help="Same seed, same result."))

@@ -165,7 +165,7 @@ def test_colour_picker_adds_a_locked_colour():
 
 def test_target_delta_e_chooses_k_in_the_core(photo):
     at = upload(new_app().run(), "astronaut.png", photo)
-    at.radio(key="k_mode").set_value("target").run()
+    at.radio(key="k_mode").set_value("target ΔE").run()
     at.slider(key="target_de").set_value(4.0).run()
     assert_no_failure(at)
     k, r = smallest_k_for_delta_e(photo, 4.0, space=DEFAULT_SPACE, dither=DEFAULT_DITHER, seed=DEFAULT_SEED)
@@ -180,7 +180,7 @@ def test_unreachable_target_is_a_warning_not_a_failure():
     rng = np.random.default_rng(0)
     noisy = png_bytes(rng.integers(0, 256, size=(40, 50, 3), dtype=np.uint8))
     at = upload(new_app().run(), "noise.png", noisy)
-    at.radio(key="k_mode").set_value("target").run()
+    at.radio(key="k_mode").set_value("target ΔE").run()
     at.slider(key="target_de").set_value(0.5).run()
     assert_no_failure(at)
     assert len(at.warning) == 1 and at.warning[0].value.startswith("Even k = 256 leaves a mean ΔE of")
