@@ -310,6 +310,12 @@ def test_corrupt_upload_shows_an_error(page, app_url, artifacts, tmp_path):
     _screenshot(page, artifacts.local / "app-corrupt-upload.png")
     artifacts("app-corrupt-upload.png")
 
+    # over the upload limit: refused by the widget itself, before anything reaches the app
+    big = tmp_path / "huge.png"
+    big.write_bytes(b"\0" * (50 * 1024 * 1024 + 1))
+    _upload(page, big)
+    expect(page.get_by_text("File must be 50.0MB or smaller.")).to_be_visible(timeout=WAIT_MS)
+
 
 def test_transparency_on_a_checkerboard(page, app_url, artifacts, tmp_path):
     rgb = data.astronaut()
