@@ -96,7 +96,7 @@ def test_8181x7221_photo_at_k256_stays_under_4x_its_decoded_size(tmp_path, basel
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "bug: kmq quantize on a 60-megapixel 8-bit grey TIFF peaks at about 940 MB resident, above 4× its decoded "
+    "bug: kmq quantize on a 60-megapixel 8-bit grey TIFF peaks at about 960 MB resident, above 4× its decoded "
     "RGB size (720 MB): the grey image is expanded to RGB and then copied several times "
     "(kmq_core/loading.py _to_8bit/load_image and the pipeline)"))
 def test_60_megapixel_grey_tiff_stays_under_4x_its_decoded_rgb_size(tmp_path, baseline_mb):
