@@ -92,7 +92,10 @@ class ColorHistogram:
         key = (space, pal.tobytes())
         if key not in self._assigned:
             self._assigned.clear()
-            idx, _ = nearest(rgb_to_space(self.colors, space), rgb_to_space(pal, space))
+            target = rgb_to_space(pal, space)
+            idx = np.empty(len(self.codes), np.uint8 if len(pal) <= 256 else np.intp)
+            for s in range(0, len(self.codes), COLOR_CHUNK):  # bounded memory for millions of colours
+                idx[s:s + COLOR_CHUNK], _ = nearest(rgb_to_space(unpack_rgb(self.codes[s:s + COLOR_CHUNK]), space), target)
             self._assigned[key] = idx
         return self._assigned[key]
 
@@ -114,20 +117,40 @@ class ColorHistogram:
         return len(self.codes)
 
 
+#: above this many pixels, count into a fixed 2**24 table instead of merging
+#: sorted chunks, whose size grows with the number of distinct colours
+TABLE_PIXELS = 1 << 23
+#: distinct colours handled per step in passes over the histogram
+COLOR_CHUNK = 1 << 20
+
+
+def _codes_of(block: np.ndarray) -> np.ndarray:
+    codes = pack_rgb(block[..., :3]).ravel()
+    if block.shape[-1] == 4:
+        codes = codes[block[..., 3].ravel() > 0]
+    return codes
+
+
 def color_histogram(pixels: np.ndarray) -> ColorHistogram:
     """Count the distinct colours of an H×W×3|4 uint8 image.
 
     Fully transparent pixels (alpha 0) take no part: their colour is invisible.
+    Small images are counted by sorting; large ones into a table of all 2**24
+    colours (64 MB), so memory stays bounded however many colours there are.
     """
     h, w = pixels.shape[:2]
-    has_alpha = pixels.shape[2] == 4
+    if h * w > TABLE_PIXELS:
+        table = np.zeros(N_CODES, np.uint32)
+        for rows in row_chunks(h, w):
+            codes = _codes_of(pixels[rows])
+            if codes.size:
+                c, n = _unique_counts(codes)
+                table[c] += n.astype(np.uint32)
+        nz = np.flatnonzero(table).astype(np.uint32)
+        return ColorHistogram(nz, table[nz].astype(np.int64))
     parts_c, parts_n = [], []
     for rows in row_chunks(h, w):
-        block = pixels[rows]
-        codes = pack_rgb(block[..., :3]).ravel()
-        if has_alpha:
-            codes = codes[block[..., 3].ravel() > 0]
-        c, n = _unique_counts(codes)
+        c, n = _unique_counts(_codes_of(pixels[rows]))
         parts_c.append(c)
         parts_n.append(n)
     if len(parts_c) == 1:
@@ -150,13 +173,16 @@ def reduce_histogram(hist: ColorHistogram, bits: int) -> tuple[np.ndarray, np.nd
     """
     if bits >= 8:
         return hist.colors.astype(np.float64), hist.counts.astype(np.float64)
-    rgb = hist.colors
     shift = 8 - bits
-    cell = ((rgb[:, 0].astype(np.int64) >> shift) << (2 * bits)) | (
-        (rgb[:, 1].astype(np.int64) >> shift) << bits) | (rgb[:, 2].astype(np.int64) >> shift)
-    uniq, inv = np.unique(cell, return_inverse=True)
-    wts = np.bincount(inv, weights=hist.counts, minlength=len(uniq)).astype(np.float64)
-    means = np.empty((len(uniq), 3))
-    for c in range(3):
-        means[:, c] = np.bincount(inv, weights=hist.counts * rgb[:, c], minlength=len(uniq)) / wts
-    return means, wts
+    n_cells = 1 << (3 * bits)
+    wts = np.zeros(n_cells)
+    sums = np.zeros((3, n_cells))
+    for s in range(0, len(hist), COLOR_CHUNK):
+        rgb = unpack_rgb(hist.codes[s:s + COLOR_CHUNK]).astype(np.int64)
+        cnt = hist.counts[s:s + COLOR_CHUNK].astype(np.float64)
+        cell = ((rgb[:, 0] >> shift) << (2 * bits)) | ((rgb[:, 1] >> shift) << bits) | (rgb[:, 2] >> shift)
+        wts += np.bincount(cell, weights=cnt, minlength=n_cells)
+        for c in range(3):
+            sums[c] += np.bincount(cell, weights=cnt * rgb[:, c], minlength=n_cells)
+    used = np.flatnonzero(wts)
+    return (sums[:, used] / wts[used]).T.copy(), wts[used]

@@ -11,6 +11,7 @@ a decompression bomb is refused without allocating its pixels.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -28,7 +29,11 @@ ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO, np
 # Our own limit (max_pixels) is checked before decoding; Pillow's global bomb
 # check would refuse valid 100 MP images with its own wording, so it is turned
 # off for the open() calls made here only.
-_PIL_OPEN_WARNINGS = (Image.DecompressionBombWarning,)
+# Pillow logs decoder complaints ("More samples per pixel than can be
+# decoded") through logging; without a handler Python prints them on stderr,
+# which would break the one-line error promise. kmq reports problems itself.
+logging.getLogger("PIL").addHandler(logging.NullHandler())
+logging.getLogger("PIL").propagate = False
 
 
 @dataclass
@@ -87,7 +92,6 @@ def as_pixels(array: np.ndarray) -> np.ndarray:
 
 def _open(source) -> tuple[Image.Image, int | None, str | None]:
     name = None
-    size = None
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         name = path.name
@@ -96,37 +100,62 @@ def _open(source) -> tuple[Image.Image, int | None, str | None]:
         if path.is_dir():
             raise KmqError(f"{path} is a folder, not an image")
         try:
-            data = path.read_bytes()
+            # Pillow reads from the file as it decodes: the encoded bytes are
+            # never held in memory beside the decoded pixels
+            fp: BinaryIO = open(path, "rb")
+            size = os.fstat(fp.fileno()).st_size
         except OSError as e:
             raise KmqError(f"cannot read {path}: {e.strerror or e}") from None
-        fp: BinaryIO = io.BytesIO(data)
     elif isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
+        size = len(data)
         fp = io.BytesIO(data)
     elif hasattr(source, "read"):
-        name = Path(getattr(source, "name", "") or "").name or None
+        name = Path(str(getattr(source, "name", "") or "")).name or None
         data = source.read()
         if not isinstance(data, (bytes, bytearray)):
             raise KmqError("the file object must be opened in binary mode")
+        size = len(data)
         fp = io.BytesIO(bytes(data))
     else:
         raise KmqError(f"cannot load an image from {type(source).__name__}")
-    size = len(data)
     if size == 0:
+        fp.close()
         raise KmqError(f"{name or 'the file'} is empty (0 bytes)")
     old = Image.MAX_IMAGE_PIXELS
     try:
         Image.MAX_IMAGE_PIXELS = None
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", _PIL_OPEN_WARNINGS)
+            warnings.simplefilter("ignore")  # Pillow's metadata warnings are not the user's business
             img = Image.open(fp)
     except UnidentifiedImageError:
+        fp.close()
         raise KmqError(f"{name or 'the file'} is not an image kmq can read (PNG, JPEG, WebP, TIFF, BMP, GIF)") from None
-    except (OSError, SyntaxError, ValueError) as e:
-        raise KmqError(f"{name or 'the file'} cannot be read as an image: {e}") from None
+    except MemoryError:
+        fp.close()
+        raise KmqError(f"{name or 'the file'} is too large to open in the memory available") from None
+    except Exception as e:  # Pillow's plug-ins raise many types on hostile headers
+        fp.close()
+        raise KmqError(f"{name or 'the file'} cannot be read as an image ({type(e).__name__}: {e})") from None
     finally:
         Image.MAX_IMAGE_PIXELS = old
     return img, size, name
+
+
+def _pixels_of(img: Image.Image) -> np.ndarray:
+    """Copy a decoded RGB(A) image into numpy a strip at a time.
+
+    ``np.asarray(img)`` goes through ``tobytes()``, which holds the encoded
+    chunks and their join at once: two extra full copies of a 177 MB photo.
+    Strips keep the extra memory to a few megabytes.
+    """
+    w, h = img.size
+    bands = len(img.getbands())
+    out = np.empty((h, w, bands), np.uint8)
+    rows = max(1, (1 << 22) // max(1, w * bands))
+    for y in range(0, h, rows):
+        out[y:y + rows] = np.asarray(img.crop((0, y, w, min(h, y + rows)))).reshape(-1, w, bands)
+    return out
 
 
 def _to_8bit(img: Image.Image, notes: list[str]) -> Image.Image:
@@ -211,24 +240,25 @@ def load_image(source: ImageSource, *, max_pixels: int | None = DEFAULT_MAX_PIXE
             raise KmqError(f"{label} is empty ({w}×{h} pixels)")
         _check_pixels(w, h, max_pixels, label)
         notes: list[str] = []
-        n_frames = getattr(img, "n_frames", 1) or 1
-        if n_frames > 1:
-            notes.append(f"animated image: using the first of {n_frames} frames")
-            img.seek(0)
         src_mode = img.mode
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
+                n_frames = getattr(img, "n_frames", 1) or 1
+                if n_frames > 1:
+                    notes.append(f"animated image: using the first of {n_frames} frames")
+                    img.seek(0)
                 img.load()
-                img = ImageOps.exif_transpose(img) or img
+                # in place: without it Pillow returns a full copy even when there is nothing to turn
+                ImageOps.exif_transpose(img, in_place=True)
                 img = _to_8bit(img, notes)
-                px = np.asarray(img)
+                px = _pixels_of(img)
         except KmqError:
             raise
-        except (OSError, SyntaxError, ValueError, EOFError) as e:
-            raise KmqError(f"{label} is damaged or truncated and cannot be decoded ({e})") from None
         except MemoryError:
             raise KmqError(f"{label} is too large to decode in the memory available") from None
+        except Exception as e:  # truncated or hostile data: Pillow raises OSError, TypeError, IndexError, ...
+            raise KmqError(f"{label} is damaged or truncated and cannot be decoded ({type(e).__name__}: {e})") from None
         px = np.ascontiguousarray(px, dtype=np.uint8)
         if px.ndim == 3 and px.shape[2] == 4 and px[:, :, 3].min() == 255:
             px = np.ascontiguousarray(px[:, :, :3])  # an alpha channel that is all opaque adds nothing
@@ -241,5 +271,5 @@ def _check_pixels(w: int, h: int, max_pixels: int | None, label: str | None) -> 
     if max_pixels is not None and w * h > max_pixels:
         raise KmqError(
             f"{label or 'the image'} has {w}×{h} = {w * h / 1e6:.1f} megapixels, more than the limit of "
-            f"{max_pixels / 1e6:g} megapixels (raise it with --max-pixels if you trust the file)"
+            f"{max_pixels / 1e6:g} megapixels"
         )

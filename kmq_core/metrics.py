@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from .histogram import ColorHistogram, row_chunks
+from .histogram import ColorHistogram, row_chunks, unpack_rgb
 
 
 def _lab(rgb_u8: np.ndarray) -> np.ndarray:
@@ -43,18 +43,20 @@ def psnr_from_mse(mse: float) -> float:
     return math.inf if mse <= 0 else 10.0 * math.log10(255.0**2 / mse)
 
 
-def histogram_errors(hist: ColorHistogram, mapped: np.ndarray) -> tuple[float, float]:
-    """(MSE, mean ΔE2000) when each distinct colour of ``hist`` becomes ``mapped`` (N×3)."""
+def histogram_errors(hist: ColorHistogram, mapped_index: np.ndarray, palette: np.ndarray) -> tuple[float, float]:
+    """(MSE, mean ΔE2000) when each distinct colour of ``hist`` becomes ``palette[mapped_index]``."""
     if len(hist) == 0:
         return 0.0, 0.0
-    src = hist.colors
-    w = hist.counts.astype(np.float64)
-    diff = src.astype(np.float64) - mapped.astype(np.float64)
-    mse = float(w @ (diff**2).mean(1)) / w.sum()
-    de = 0.0
-    for s in range(0, len(src), 1 << 18):
-        de += float(w[s:s + (1 << 18)] @ delta_e2000(src[s:s + (1 << 18)], mapped[s:s + (1 << 18)]))
-    return mse, de / w.sum()
+    sq = de = 0.0
+    step = 1 << 18
+    for s in range(0, len(hist), step):
+        src = unpack_rgb(hist.codes[s:s + step])
+        dst = palette[mapped_index[s:s + step]]
+        w = hist.counts[s:s + step].astype(np.float64)
+        sq += float(w @ ((src.astype(np.float64) - dst) ** 2).mean(1))
+        de += float(w @ delta_e2000(src, dst))
+    total = float(hist.counts.sum())
+    return sq / total, de / total
 
 
 def pixel_errors(original: np.ndarray, result: np.ndarray) -> tuple[float, float]:

@@ -85,8 +85,8 @@ class QuantizeResult:
     @cached_property
     def _errors(self) -> tuple[float, float]:
         if self.dither == "none" and self.histogram is not None:
-            lut = nearest_lut(self.histogram, self.palette.colors, self.space)
-            return histogram_errors(self.histogram, self.palette.colors[lut[self.histogram.codes]])
+            idx = self.histogram.assign(self.palette.colors, self.space)
+            return histogram_errors(self.histogram, idx, self.palette.colors)
         return pixel_errors(self.source.pixels, self.image)
 
     @property

