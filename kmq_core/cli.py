@@ -186,6 +186,10 @@ def _progress(done: int, total: int, name: str, enabled: bool) -> None:
     sys.stderr.flush()
 
 
+def _internal(e: BaseException) -> str:
+    return f"internal error ({type(e).__name__}: {e}); run with --debug for details"
+
+
 def cmd_quantize(args) -> int:
     inputs = expand_inputs(args.inputs)
     if args.output and len(inputs) > 1:
@@ -243,6 +247,10 @@ def cmd_quantize(args) -> int:
                 report(_quantize_one(src, out, settings), src, None)
             except KmqError as e:
                 report(None, src, str(e))
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except Exception as e:  # a bug on one file must not stop the others
+                report(None, src, _internal(e))
             _progress(i, len(jobs), Path(src).name, show)
     else:
         with ProcessPoolExecutor(max_workers=n_workers) as pool:
@@ -253,6 +261,8 @@ def cmd_quantize(args) -> int:
                     report(fut.result(), src, None)
                 except KmqError as e:
                     report(None, src, str(e))
+                except Exception as e:  # a bug on one file must not stop the others
+                    report(None, src, _internal(e))
                 _progress(i, len(jobs), Path(src).name, show)
     if failed and len(jobs) > 1:
         sys.stderr.write(f"kmq: error: {failed} of {len(jobs)} images failed\n")
@@ -357,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # a bug: still one line, with the details behind --debug
         if debug:
             traceback.print_exc()
-        sys.stderr.write(f"kmq: error: internal error ({type(e).__name__}: {e}); run with --debug for details\n")
+        sys.stderr.write(f"kmq: error: {_internal(e)}\n")
         return 1
 
 
