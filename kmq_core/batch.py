@@ -351,6 +351,10 @@ def _limit_threads() -> None:
         pass
 
 
+#: end of an iterator (items may be anything, None included)
+_END = object()
+
+
 def _default_jobs() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -456,9 +460,6 @@ def run_local(fn, items: Iterable, jobs: int) -> Iterator[tuple[object, object, 
         runner.close()
 
 
-_END = object()
-
-
 class DaskRunner:
     """Tasks on a Dask cluster through ``dask.distributed.Client``; Dask is imported here only."""
 
@@ -502,27 +503,33 @@ class DaskRunner:
 
         it = iter(items)
         window = TASKS_PER_WORKER * self.workers
-        owner: dict = {}
+        owner: dict = {}  # future -> item, for the futures in flight
         ac = as_completed(loop=self.client.loop)
-        for item in it:
+
+        def submit(item) -> None:
             fut = self.client.submit(fn, item, pure=False)
-            owner[fut.key] = item
+            owner[fut] = item
             ac.add(fut)
-            if len(owner) >= window:
-                break
-        for fut in ac:
-            item = owner.pop(fut.key)
-            try:
-                result, error = fut.result(), None
-            except Exception as e:  # KilledWorker (the file crashed workers), or a bug
-                result, error = None, f"the Dask task failed ({type(e).__name__}: {e})"
-            fut.release()
-            nxt = next(it, _END)
-            if nxt is not _END:
-                new = self.client.submit(fn, nxt, pure=False)
-                owner[new.key] = nxt
-                ac.add(new)
-            yield item, result, error
+
+        try:
+            for item in it:
+                submit(item)
+                if len(owner) >= window:
+                    break
+            for fut in ac:
+                item = owner.pop(fut)
+                try:
+                    result, error = fut.result(), None
+                except Exception as e:  # KilledWorker (the file crashed workers), or a bug
+                    result, error = None, f"the Dask task failed ({type(e).__name__}: {e})"
+                fut.release()
+                nxt = next(it, _END)
+                if nxt is not _END:
+                    submit(nxt)
+                yield item, result, error
+        finally:
+            if owner:  # interrupted: take back what was handed out
+                self.client.cancel(list(owner))
 
 
 # --------------------------------------------------------------------------- resume records
@@ -532,11 +539,11 @@ class Manifest:
     """``OUT_DIR/.kmq-manifest.jsonl``: what was written, from what, with which options.
 
     One JSON line is appended as each file finishes, so an interrupted run
-    keeps what it finished; a torn last line is ignored. Before an output
-    that does not exist yet is first written, a ``"claim"`` line says that
-    the batch owns that path, so an output written just before an
-    interruption (and not yet recorded) is replaced on resume, while a
-    file the batch never claimed is not. Lines of kind ``"palette"``
+    keeps what it finished; a torn last line is ignored. Before the batch
+    first writes an output path, a ``"claim"`` line says that it owns that
+    path, so an output written just before an interruption (and not yet
+    recorded) is replaced on resume, while a file the batch never claimed
+    is not (without ``--force``). Lines of kind ``"palette"``
     remember the last shared palette and the inputs it came from, so a
     resumed run does not read every image again to refit it.
     """
