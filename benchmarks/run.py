@@ -533,7 +533,7 @@ def compute_goals(tasks: list[Task], args, det: list[dict], mem: dict | None) ->
             if _ok(kt) and _ok(st):
                 diff = kt.result["psnr"] - st.result["psnr"]
                 add("Numeric", where, diff >= 0,
-                    f"kmq rgb {kt.result['psnr']:.2f} dB vs scikit-learn KMeans {st.result['psnr']:.2f} dB: {diff:+.2f} dB")
+                    f"kmq rgb {kt.result['psnr']:.3f} dB vs scikit-learn KMeans {st.result['psnr']:.3f} dB: {diff:+.3f} dB")
             elif _ok(kt) and st is not None:
                 add("Numeric", where, None, f"scikit-learn KMeans {st.result.get('note', 'not measured')}")
             # speed: in-process vs libimagequant
@@ -723,6 +723,7 @@ def main(argv: list[str] | None = None) -> int:
     goals = compute_goals(tasks, args, det, mem)
     elapsed = time.perf_counter() - t_start
     info["benchmark_wall_time_s"] = round(elapsed, 1)
+    info["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     info["command"] = "python -m benchmarks.run " + " ".join(sys.argv[1:] if argv is None else argv)
 
     md = render(info, tasks, args, det, mem, goals)
@@ -749,10 +750,14 @@ def main(argv: list[str] | None = None) -> int:
 def render(info, tasks, args, det, mem, goals) -> list[str] | str:
     lines = [f"# kmq benchmark — {info['date_utc']}", "",
              f"`{info['command']}` · took {info['benchmark_wall_time_s']:.0f} s · "
-             f"load average at start {', '.join(str(x) for x in info['load_average_at_start'])}", "",
+             f"load average (1, 5, 15 min) at start {', '.join(str(x) for x in info['load_average_at_start'])}"
+             + (f", at end {', '.join(str(x) for x in info['load_average_at_end'])}"
+                if info.get("load_average_at_end") else "")
+             + f" on {info['cores']} cores", "",
              "| machine | |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in info.items()
-              if k not in ("command", "benchmark_wall_time_s", "date_utc", "load_average_at_start")]
+              if k not in ("command", "benchmark_wall_time_s", "date_utc", "load_average_at_start",
+                           "load_average_at_end")]
     lines += ["", "Time: median of up to "
               f"{args.runs} runs of the library call (in-process rows) or of the whole command "
               f"(process rows), each measurement in a fresh process; \"(n=…)\" marks fewer runs "
