@@ -24,7 +24,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from . import options as opt
-from .errors import KmqError
+from .errors import KmqError, PixelLimitError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif")
 
@@ -186,6 +186,12 @@ def _progress(done: int, total: int, name: str, enabled: bool) -> None:
     sys.stderr.flush()
 
 
+def _message(e: KmqError) -> str:
+    if isinstance(e, PixelLimitError):
+        return f"{e} (raise it with --max-pixels if you trust the file)"
+    return str(e)
+
+
 def _internal(e: BaseException) -> str:
     return f"internal error ({type(e).__name__}: {e}); run with --debug for details"
 
@@ -246,7 +252,7 @@ def cmd_quantize(args) -> int:
             try:
                 report(_quantize_one(src, out, settings), src, None)
             except KmqError as e:
-                report(None, src, str(e))
+                report(None, src, _message(e))
             except (KeyboardInterrupt, SystemExit):
                 raise
             except Exception as e:  # a bug on one file must not stop the others
@@ -260,7 +266,7 @@ def cmd_quantize(args) -> int:
                 try:
                     report(fut.result(), src, None)
                 except KmqError as e:
-                    report(None, src, str(e))
+                    report(None, src, _message(e))
                 except Exception as e:  # a bug on one file must not stop the others
                     report(None, src, _internal(e))
                 _progress(i, len(jobs), Path(src).name, show)
@@ -355,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     except KmqError as e:
         if debug:
             traceback.print_exc()
-        sys.stderr.write(f"kmq: error: {e}\n")
+        sys.stderr.write(f"kmq: error: {_message(e)}\n")
         return 1
     except KeyboardInterrupt:
         sys.stderr.write("kmq: error: interrupted (nothing half-written was left)\n")

@@ -21,7 +21,7 @@ from typing import BinaryIO, Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import KmqError
+from .errors import KmqError, PixelLimitError
 from .options import DEFAULT_MAX_PIXELS
 
 ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO, np.ndarray]
@@ -269,7 +269,7 @@ def load_image(source: ImageSource, *, max_pixels: int | None = DEFAULT_MAX_PIXE
 
 def _check_pixels(w: int, h: int, max_pixels: int | None, label: str | None) -> None:
     if max_pixels is not None and w * h > max_pixels:
-        raise KmqError(
+        raise PixelLimitError(
             f"{label or 'the image'} has {w}×{h} = {w * h / 1e6:.1f} megapixels, more than the limit of "
             f"{max_pixels / 1e6:g} megapixels"
         )

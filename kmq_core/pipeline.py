@@ -16,7 +16,7 @@ import numpy as np
 from .colorspace import rgb_to_space
 from .errors import KmqError
 from .fitting import fit_palette, nearest
-from .histogram import ColorHistogram, color_histogram
+from .histogram import ColorHistogram, color_histogram, row_chunks
 from .loading import ImageSource, LoadedImage, load_image
 from .metrics import bits_per_pixel, histogram_errors, pixel_errors, psnr_from_mse
 from .options import (DEFAULT_DITHER, DEFAULT_K, DEFAULT_MAX_PIXELS, DEFAULT_SEED, DEFAULT_SPACE,
@@ -24,6 +24,19 @@ from .options import (DEFAULT_DITHER, DEFAULT_K, DEFAULT_MAX_PIXELS, DEFAULT_SEE
 from .palette import Palette
 from .remapping import apply_lut, nearest_lut
 from .saving import atomic_write, encode_indexed_png
+
+
+def label_counts(labels: np.ndarray, alpha: np.ndarray | None, n: int) -> np.ndarray:
+    """Pixels per palette index, visible pixels only, in row chunks
+    (``np.bincount`` widens its input to int64: 8 bytes per pixel at once)."""
+    counts = np.zeros(n, np.int64)
+    h, w = labels.shape
+    for rows in row_chunks(h, w):
+        lab = labels[rows].ravel()
+        if alpha is not None:
+            lab = lab[alpha[rows].ravel() > 0]
+        counts += np.bincount(lab, minlength=n)[:n]
+    return counts
 
 
 @dataclass(eq=False)
@@ -74,13 +87,10 @@ class QuantizeResult:
     def shape(self) -> tuple[int, int]:
         return self.labels.shape
 
-    @property
+    @cached_property
     def colors_used(self) -> int:
-        return int(np.count_nonzero(np.bincount(self.labels[self._visible()].ravel(), minlength=len(self.palette))))
-
-    def _visible(self):
-        a = self.alpha
-        return np.ones(self.labels.shape, bool) if a is None else a > 0
+        """Palette colours that at least one visible pixel uses."""
+        return int(np.count_nonzero(label_counts(self.labels, self.alpha, len(self.palette))))
 
     @cached_property
     def _errors(self) -> tuple[float, float]:
@@ -224,8 +234,7 @@ def quantize(
     else:
         labels = apply_lut(src.pixels, nearest_lut(hist, pal.colors, space))
     if palette is not None:
-        share = np.bincount(labels[src.pixels[..., 3] > 0] if src.has_alpha else labels.ravel(),
-                            minlength=len(pal)).astype(np.float64)
+        share = label_counts(labels, src.pixels[..., 3] if src.has_alpha else None, len(pal)).astype(np.float64)
         pal = Palette(pal.colors, share / max(share.sum(), 1), pal.names, pal.name)
     seconds = time.perf_counter() - t0
     return QuantizeResult(pal, labels, src, k, space, dither, seed, seconds, hist, palette is not None)

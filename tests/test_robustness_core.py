@@ -379,7 +379,6 @@ def test_fuzz_mutated_images_load_or_raise_kmq_error(seed, data):
     _load_or_kmq_error(_mutate(bytearray(SEEDS[seed]), data))
 
 
-@pytest.mark.xfail(strict=True, reason=corpus.BAD["truncated_gif"].bug + "; " + corpus.BAD["tiff_bad_tag"].bug)
 @settings(max_examples=250, deadline=None, derandomize=True, database=None, phases=[Phase.generate],
           suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.sampled_from(BUGGY_SEEDS), data=st.data())

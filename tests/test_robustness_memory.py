@@ -78,10 +78,6 @@ def _check_indexed_png(path: Path, w: int, h: int, k: int) -> None:
         assert len(img.getpalette()) // 3 <= k
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: kmq quantize on an 8181×7221 RGB photo at k=256 peaks at about 1000 MB resident, above the issue's "
-    "bound of 4× the decoded RGB size (709 MB): the pipeline (kmq_core/loading.py, histogram.py, pipeline.py, "
-    "saving.py) holds several full-size copies at once"))
 def test_8181x7221_photo_at_k256_stays_under_4x_its_decoded_size(tmp_path, baseline_mb):
     w, h = 8181, 7221
     src = tmp_path / "photo.png"
@@ -95,10 +91,6 @@ def test_8181x7221_photo_at_k256_stays_under_4x_its_decoded_size(tmp_path, basel
     assert peak < 4 * w * h * 3 / MB
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: kmq quantize on a 60-megapixel 8-bit grey TIFF peaks at about 960 MB resident, above 4× its decoded "
-    "RGB size (720 MB): the grey image is expanded to RGB and then copied several times "
-    "(kmq_core/loading.py _to_8bit/load_image and the pipeline)"))
 def test_60_megapixel_grey_tiff_stays_under_4x_its_decoded_rgb_size(tmp_path, baseline_mb):
     w, h = 8000, 7500
     src = tmp_path / "grey.tif"
