@@ -67,6 +67,7 @@ def artifacts(tmp_path_factory):
             path.write_text(payload, encoding="utf-8")
         elif payload is not None:
             path.write_bytes(payload)
+        public.mkdir(parents=True, exist_ok=True)  # another run may have cleared it meanwhile
         shutil.copyfile(path, public / name)
         return path
 
