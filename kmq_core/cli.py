@@ -230,7 +230,6 @@ def cmd_quantize(args) -> int:
         raise KmqError("two inputs would write the same output file; use --out-dir with distinct names")
     show = not args.quiet and sys.stderr.isatty() and len(jobs) > 1
     failed = 0
-    results: list[dict] = []
 
     def report(info: dict | None, src: str, err: str | None) -> None:
         nonlocal failed

@@ -67,6 +67,9 @@ L1_ITER = 4
 #: rgb is for the highest PSNR (what the k-means posts measure): it works on
 #: the exact colours, since cells blur the boundaries that MSE is sensitive to
 RGB_BITS = 8
+#: ... up to this many distinct colours; beyond (big photos), 7-bit cells keep it to seconds
+RGB_EXACT_MAX = 300_000
+RGB_BITS_MANY = 7
 RGB_MAX_ITER = 100
 RGB_TOL = 1e-6
 RGB_SEED_SAMPLE = 20000
@@ -124,21 +127,22 @@ def nearest(x: np.ndarray, c: np.ndarray, n: int = 1) -> tuple[np.ndarray, np.nd
     return i.astype(np.intp), d * d
 
 
-def _nearest_fast(x32: np.ndarray, x2: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _nearest_fast(x: np.ndarray, x32: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Nearest centre for the fitting loop: float32 matrix product (or a k-d
     tree for large problems). Float32 may break near-ties differently from
     exact arithmetic, which does not matter while centres still move; the
     final assignment (:func:`nearest`) is exact."""
     if len(x32) * len(c) > 1 << 22:
-        return nearest(x32, c)
+        return nearest(x, c)
     c32 = np.asarray(c, np.float32)
     d = x32 @ (-2.0 * c32.T)
     d += (c32 * c32).sum(1)[None, :]
     i = d.argmin(1)
-    return i, np.maximum(d[np.arange(len(i)), i].astype(np.float64) + x2, 0.0)
+    diff = x - np.asarray(c, np.float64)[i]  # the distance itself in float64
+    return i, (diff * diff).sum(1)
 
 
-def _weighted_lloyd(x, w, centres, n_fixed, max_iter=MAX_ITER, tol=TOL, l1=False):
+def _weighted_lloyd(x, w, centres, n_fixed, max_iter=MAX_ITER, tol=TOL, l1=False, on_step=None):
     """Weighted Lloyd iterations; the first ``n_fixed`` centres never move.
 
     With ``l1`` each step moves centres toward the weighted geometric median
@@ -148,10 +152,11 @@ def _weighted_lloyd(x, w, centres, n_fixed, max_iter=MAX_ITER, tol=TOL, l1=False
     k = len(centres)
     prev = np.inf
     x32 = np.asarray(x, np.float32)
-    x2 = (x * x).sum(1)
     for _ in range(max_iter):
-        idx, d = _nearest_fast(x32, x2, centres)
+        idx, d = _nearest_fast(x, x32, centres)
         inertia = float(w @ (np.sqrt(d) if l1 else d))
+        if on_step is not None:
+            on_step(centres, inertia / float(w.sum()))
         ww = w / np.maximum(np.sqrt(d), L1_EPS) if l1 else w
         sw = np.bincount(idx, weights=ww, minlength=k)
         moved = centres.copy()
@@ -259,6 +264,7 @@ def _fit_palette(
     seed: int = DEFAULT_SEED,
     lock=None,
     histogram: ColorHistogram | None = None,
+    on_step=None,
 ) -> Palette:
     """Fit a palette of at most ``k`` colours to an image.
 
@@ -276,6 +282,10 @@ def _fit_palette(
         Colours that must be in the palette unchanged ('#ff0000,#00ff00').
     histogram : ColorHistogram, optional
         The image's histogram, when the caller has it already.
+    on_step : callable, optional
+        Called as ``on_step(centres, inertia)`` with the centres (in ``space``)
+        and their weighted mean squared distance at the seeds and at every
+        iteration of the main Lloyd loop (see :mod:`kmq_core.progression`).
 
     Returns
     -------
@@ -310,14 +320,17 @@ def _fit_palette(
     fixed = rgb_to_space(locked, space).astype(np.float64) if len(locked) else np.zeros((0, 3))
     # coarse to fine: most iterations run on coarse cells, which are cheap;
     # the last few on finer cells, where many clusters share little space
-    coarse_bits, fine_bits = _cell_bits(k, len(hist)) if space != "rgb" else (RGB_BITS, RGB_BITS)
+    if space == "rgb":
+        coarse_bits = fine_bits = RGB_BITS if len(hist) <= RGB_EXACT_MAX else RGB_BITS_MANY
+    else:
+        coarse_bits, fine_bits = _cell_bits(k, len(hist))
     pts_rgb, w = reduce_histogram(hist, coarse_bits)
     x = rgb_to_space(pts_rgb, space).astype(np.float64)
     centres = _seed_with_opencv(x, w, k, fixed, rng, RGB_SEED_SAMPLE if space == "rgb" else SEED_SAMPLE)
     if space == "rgb":
-        centres = _weighted_lloyd(x, w, centres, len(locked), max_iter=RGB_MAX_ITER, tol=RGB_TOL)
+        centres = _weighted_lloyd(x, w, centres, len(locked), max_iter=RGB_MAX_ITER, tol=RGB_TOL, on_step=on_step)
     else:
-        centres = _weighted_lloyd(x, w, centres, len(locked))
+        centres = _weighted_lloyd(x, w, centres, len(locked), on_step=on_step)
     if space != "rgb":  # rgb optimises squared error and nothing else
         lab_x = x if space == "lab" else rgb_to_space(pts_rgb, "lab").astype(np.float64)
         centres = _rescue_accents(x, w, centres, len(locked), lab_x, space)

@@ -13,9 +13,8 @@ from functools import cached_property
 
 import numpy as np
 
-from .colorspace import rgb_to_space
 from .errors import KmqError
-from .fitting import fit_palette, nearest
+from .fitting import fit_palette
 from .histogram import ColorHistogram, color_histogram, row_chunks
 from .loading import ImageSource, LoadedImage, load_image
 from .metrics import bits_per_pixel, histogram_errors, pixel_errors, psnr_from_mse

@@ -4,12 +4,11 @@
 histogram reduced to weighted cells; k-means++ seeding with a short
 ``cv2.kmeans`` run on a sample; weighted Lloyd iterations over all cells;
 then accent rescue and a few mean-distance steps on finer cells.
-:func:`lloyd_snapshots` calls the same functions of :mod:`kmq_core.fitting`
-with the same random generator, but stops after every Lloyd iteration to
-yield the centres, and ends with the palette ``fit_palette`` itself returns,
-so the last snapshot is exactly the palette :func:`kmq_core.quantize` uses.
-Nothing here is a separate imitation of k-means: the iterations are the
-engine's own ``_weighted_lloyd``, run one step per call.
+:func:`lloyd_snapshots` runs that fit once and yields the centres it had
+at the seeds and after each Lloyd iteration, then the palette ``fit_palette``
+returns, so the last snapshot is exactly the palette :func:`kmq_core.quantize` uses.
+Nothing here is a separate imitation of k-means: ``fit_palette`` itself
+reports its centres at every step through its ``on_step`` hook.
 """
 
 from __future__ import annotations
@@ -20,9 +19,9 @@ from typing import Iterator
 import numpy as np
 
 from . import fitting
-from .colorspace import rgb_to_space, space_to_rgb, to_uint8
+from .colorspace import space_to_rgb, to_uint8
 from .errors import KmqError
-from .histogram import color_histogram, pack_rgb, reduce_histogram
+from .histogram import color_histogram
 from .loading import ImageSource, load_image
 from .options import DEFAULT_MAX_PIXELS, DEFAULT_SEED, DEFAULT_SPACE, check_k, check_space
 
@@ -93,43 +92,17 @@ def lloyd_snapshots(
     hist = color_histogram(load_image(image, max_pixels=max_pixels).pixels)
     if len(hist) == 0:
         raise KmqError("the image is fully transparent: there are no colours to fit")
-    final = fitting.fit_palette(None, k, space=space, seed=seed, lock=lock, histogram=hist)
-
-    rest = hist.codes[~np.isin(hist.codes, pack_rgb(locked))] if len(locked) else hist.codes
-    if len(rest) > k - len(locked):  # otherwise the palette is the image's colours: no k-means
-        # the same set-up as fit_palette: generator, cells, seeding
-        rng = np.random.default_rng((int(seed) if seed is not None else 0) & 0xFFFFFFFF)
-        fixed = rgb_to_space(locked, space).astype(np.float64) if len(locked) else np.zeros((0, 3))
-        if space == "rgb":
-            bits, sample, limit, tol = fitting.RGB_BITS, fitting.RGB_SEED_SAMPLE, fitting.RGB_MAX_ITER, fitting.RGB_TOL
-        else:
-            bits = fitting._cell_bits(k, len(hist))[0]  # the coarse cells, where fit_palette's Lloyd runs
-            sample, limit, tol = fitting.SEED_SAMPLE, fitting.MAX_ITER, fitting.TOL
-        pts_rgb, w = reduce_histogram(hist, bits)
-        x = rgb_to_space(pts_rgb, space).astype(np.float64)
-        centres = fitting._seed_with_opencv(x, w, k, fixed, rng, sample)
-
-        def snap(step: int, stage: str, c: np.ndarray) -> tuple[Snapshot, float]:
-            _, d = fitting.nearest(x, c)
-            inertia = float(w @ d) / float(w.sum())
-            rgb = to_uint8(space_to_rgb(c, space))
-            if len(locked):
-                rgb[: len(locked)] = locked
-            return Snapshot(step, stage, rgb, inertia), inertia
-
-        shot, prev = snap(0, "seeds", centres)
-        yield shot
-        for step in range(1, (limit if max_iter is None else min(limit, max_iter)) + 1):
-            centres = fitting._weighted_lloyd(x, w, centres, len(locked), max_iter=1)
-            shot, inertia = snap(step, "lloyd", centres)
-            yield shot
-            if prev - inertia <= tol * prev:
-                break
-            prev = inertia
-        last = step + 1
-    else:
-        last = 0
-    yield Snapshot(last, "final", final.colors.copy(), None)
+    steps: list[tuple[np.ndarray, float]] = []
+    final = fitting.fit_palette(None, k, space=space, seed=seed, lock=lock, histogram=hist,
+                                on_step=lambda c, inertia: steps.append((c.copy(), inertia)))
+    if max_iter is not None:
+        steps = steps[: max_iter + 1]
+    for step, (centres, inertia) in enumerate(steps):
+        rgb = to_uint8(space_to_rgb(centres, space))
+        if len(locked):
+            rgb[: len(locked)] = locked
+        yield Snapshot(step, "seeds" if step == 0 else "lloyd", rgb, inertia)
+    yield Snapshot(len(steps), "final", final.colors.copy(), None)
 
 
 __all__ = ["Snapshot", "lloyd_snapshots"]
