@@ -12,6 +12,7 @@ import json
 import os
 import pty
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -296,6 +297,39 @@ def test_resume_after_the_process_is_killed(tmp_path, force):
     assert again.skipped >= written - 2 and again.done == n - again.skipped
     assert output_pngs(out) == {f"f{i:02d}.png.png" for i in range(n)}
     assert set(statuses(run_batch(src, out, 4, jobs=1)).values()) == {"skipped"}
+
+
+def test_ctrl_c_stops_workers_quickly_with_one_line(tmp_path):
+    """Ctrl-C (SIGINT to the process group) with worker processes: exit 130, one line, no hang, resumable."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    n = 60
+    for i in range(n):
+        _save(src / f"f{i:02d}.png", _photo(i))
+    proc = subprocess.Popen([sys.executable, "-m", "kmq_core.cli", "batch", str(src), str(out), "-k", "4", "-j", "2",
+                             "-q"], start_new_session=True, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    manifest = out / batch.MANIFEST_NAME
+
+    def recorded() -> int:
+        try:
+            return manifest.read_text().count('{"output":')
+        except FileNotFoundError:
+            return 0
+
+    deadline = time.monotonic() + 60
+    while recorded() < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    assert proc.returncode == 130, err
+    assert err == "kmq: error: interrupted (nothing half-written was left)\n"
+    assert len(list(out.glob("*.png"))) < n
+    again = run_batch(src, out, 4, jobs=2)
+    assert again.failed == 0 and again.skipped >= 1 and again.done + again.skipped == n
 
 
 def test_unknown_existing_output_needs_force(tmp_path):
