@@ -63,11 +63,11 @@ import numpy as np
 
 from .errors import KmqError
 from .histogram import ColorHistogram, color_histogram, pack_rgb
+from .loading import IMAGE_EXTENSIONS
 from .options import (DEFAULT_DITHER, DEFAULT_K, DEFAULT_MAX_PIXELS, DEFAULT_SEED, DEFAULT_SPACE, DITHERS,
                       check_dither, check_k, check_space)
 from .palette import Palette
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif")
 #: resume records, one JSON line per finished file (in OUT_DIR)
 MANIFEST_NAME = ".kmq-manifest.jsonl"
 #: default summary files (in OUT_DIR), ``.json`` and ``.csv``

@@ -25,8 +25,7 @@ from pathlib import Path
 
 from . import options as opt
 from .errors import KmqError, PixelLimitError
-
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif")
+from .loading import IMAGE_EXTENSIONS
 
 
 class _Parser(argparse.ArgumentParser):

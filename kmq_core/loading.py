@@ -24,6 +24,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .errors import KmqError, PixelLimitError
 from .options import DEFAULT_MAX_PIXELS
 
+#: file name endings kmq looks for when given a folder
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif")
+
 ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO, np.ndarray]
 
 # Our own limit (max_pixels) is checked before decoding; Pillow's global bomb
