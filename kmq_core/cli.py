@@ -120,6 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     except ImportError:
         pass
 
+    # 'palette convert' and 'palette show' are reached through 'palette': keep their
+    # internal names out of the command list (argparse would print "==SUPPRESS==")
+    sub._choices_actions = [a for a in sub._choices_actions if a.dest not in ("palette-convert", "palette-show")]
+
     gimp = sub.add_parser("gimp", help="install or remove the GIMP 3 plug-in")
     gimp.add_argument("action", choices=("install", "uninstall"))
     gimp.add_argument("--dir", help="GIMP 3 plug-ins folder (default: your profile's)")
