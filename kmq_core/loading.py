@@ -139,7 +139,7 @@ def _open(source) -> tuple[Image.Image, int | None, str | None]:
         raise KmqError(f"{name or 'the file'} is too large to open in the memory available") from None
     except Exception as e:  # Pillow's plug-ins raise many types on hostile headers
         fp.close()
-        raise KmqError(f"{name or 'the file'} cannot be read as an image ({type(e).__name__}: {e})") from None
+        raise KmqError(f"{name or 'the file'} cannot be read as an image: {e}") from None
     finally:
         Image.MAX_IMAGE_PIXELS = old
     return img, size, name
@@ -261,7 +261,7 @@ def load_image(source: ImageSource, *, max_pixels: int | None = DEFAULT_MAX_PIXE
         except MemoryError:
             raise KmqError(f"{label} is too large to decode in the memory available") from None
         except Exception as e:  # truncated or hostile data: Pillow raises OSError, TypeError, IndexError, ...
-            raise KmqError(f"{label} is damaged or truncated and cannot be decoded ({type(e).__name__}: {e})") from None
+            raise KmqError(f"{label} is damaged or truncated and cannot be decoded ({e})") from None
         px = np.ascontiguousarray(px, dtype=np.uint8)
         if px.ndim == 3 and px.shape[2] == 4 and px[:, :, 3].min() == 255:
             px = np.ascontiguousarray(px[:, :, :3])  # an alpha channel that is all opaque adds nothing
