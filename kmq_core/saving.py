@@ -26,9 +26,18 @@ from .errors import KmqError
 
 
 def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+    try:  # Linux: read it without changing it (os.umask would race with threads)
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
+def _exists(out: Path) -> KmqError:
+    return KmqError(f"{out} already exists: use --force to overwrite it")
 
 
 def check_output(path: str | os.PathLike, *, force: bool = False, inputs=()) -> Path:
@@ -43,7 +52,7 @@ def check_output(path: str | os.PathLike, *, force: bool = False, inputs=()) -> 
     if out.is_dir():
         raise KmqError(f"{out} is a folder: give a file name for the output")
     if out.exists() and not force:
-        raise KmqError(f"{out} exists: use --force to overwrite it")
+        raise _exists(out)
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
         raise KmqError(f"the folder {parent} does not exist")
@@ -53,35 +62,50 @@ def check_output(path: str | os.PathLike, *, force: bool = False, inputs=()) -> 
 def atomic_write(path: str | os.PathLike, data: bytes, *, force: bool = True, inputs=()) -> Path:
     """Write ``data`` to ``path`` through a temporary file and a rename.
 
-    Nothing is left behind when writing fails (full disk, no permission).
+    The bytes go to a temporary file in the target's folder, are flushed and
+    fsync'ed, then renamed onto the target (``os.replace``; a hard link when
+    ``force`` is False, so a file that appeared meanwhile is never replaced),
+    so readers see the old file or the whole new one. Nothing is left behind
+    when writing fails (full disk, no permission, Ctrl-C).
     """
     out = check_output(path, force=force, inputs=inputs)
     parent = out.parent if str(out.parent) else Path(".")
-    tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=parent)
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        if out.exists() and not force:  # appeared while we wrote
-            raise KmqError(f"{out} exists: use --force to overwrite it")
-        os.replace(tmp, out)
-        tmp = None
-    except KmqError:
-        raise
     except OSError as e:
-        reason = e.strerror or str(e)
-        if e.errno == 28:
-            reason = "no space left on the device"
-        raise KmqError(f"cannot write {out}: {reason}") from None
-    finally:
-        if tmp is not None:
-            try:
+        raise KmqError(f"cannot write {out}: {e.strerror or e}") from None
+    try:
+        try:
+            os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            if force:
+                os.replace(tmp, out)
+            else:
+                try:
+                    os.link(tmp, out)
+                except FileExistsError:
+                    raise _exists(out) from None
                 os.unlink(tmp)
-            except OSError:
-                pass
+        except OSError as e:
+            reason = "no space left on the device" if e.errno == 28 else (e.strerror or str(e))
+            raise KmqError(f"cannot write {out}: {reason}") from None
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass
     return out
 
 

@@ -49,7 +49,7 @@ def test_default_output_name_and_no_overwrite(photo):
     target = photo.with_name("photo one-k4.png")
     assert code == 0 and target.exists(), err
     code, out, err = run("quantize", photo, "-k", 4)
-    assert code == 1 and err == f"kmq: error: {target} exists: use --force to overwrite it\n"
+    assert code == 1 and err == f"kmq: error: {target} already exists: use --force to overwrite it\n"
     assert run("quantize", photo, "-k", 4, "--force")[0] == 0
 
 

@@ -21,12 +21,12 @@ renamed over the target), so a failed write never leaves half a palette.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from types import ModuleType
 
 from ..errors import KmqError
 from ..palette import Palette
+from ..saving import atomic_write
 from . import aco, act, ase, css, gpl, hexlist, json_, swatch_png
 from ._common import MAX_FILE_BYTES
 
@@ -111,19 +111,8 @@ def palette_bytes(p: Palette, format: str) -> bytes:
     return _module(format).write(p)
 
 
-def _umask() -> int:
-    try:  # Linux: read it without changing it (os.umask would race with threads)
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    return 0o022
-
-
 def write_palette(p: Palette, path: str | os.PathLike, format: str | None = None, force: bool = True) -> Path:
-    """Write a palette file atomically.
+    """Write a palette file atomically (see :func:`kmq_core.saving.atomic_write`).
 
     Parameters
     ----------
@@ -139,56 +128,9 @@ def write_palette(p: Palette, path: str | os.PathLike, format: str | None = None
     -------
     Path
         The file written.
-
-    Notes
-    -----
-    The bytes go to a temporary file in the target's folder, are flushed and
-    fsync'ed, then renamed onto the target (``os.replace``, or a hard link
-    when ``force`` is False so an existing file is never replaced), so readers
-    see either the old file or the whole new one. On any failure the
-    temporary file is removed.
     """
     path = Path(path)
-    data = palette_bytes(p, format or format_for(path))
-    folder = path.parent
-    if not force and path.exists():
-        raise KmqError(f"{os.fspath(path)!r} already exists (use --force to overwrite)")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise KmqError(f"cannot write to {os.fspath(folder)!r}: {exc.strerror or exc}") from None
-    try:
-        try:
-            os.fchmod(fd, 0o666 & ~_umask())
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            if force:
-                os.replace(tmp, path)
-            else:
-                try:
-                    os.link(tmp, path)  # fails if the target appeared meanwhile
-                except FileExistsError:
-                    raise KmqError(f"{os.fspath(path)!r} already exists (use --force to overwrite)") from None
-                os.unlink(tmp)
-        except OSError as exc:
-            raise KmqError(f"cannot write {os.fspath(path)!r}: {exc.strerror or exc}") from None
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
-    return path
+    return atomic_write(path, palette_bytes(p, format or format_for(path)), force=force)
 
 
 __all__ = ["FORMATS", "format_for", "palette_bytes", "read_palette", "write_palette"]
