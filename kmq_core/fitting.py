@@ -183,7 +183,7 @@ def _seed_with_opencv(x, w, k, fixed, rng, sample=SEED_SAMPLE) -> np.ndarray:
     n_free = k - len(fixed)
     m = min(len(x), max(sample, 16 * k))
     p = w / w.sum()
-    pick = rng.choice(len(x), size=m, replace=len(x) < m or True, p=p)
+    pick = rng.choice(len(x), size=m, replace=True, p=p)  # a pixel sample: heavy cells recur
     sample = np.ascontiguousarray(x[pick], dtype=np.float32)
     n_distinct = len(np.unique(pick))
     n_free_eff = min(n_free, n_distinct)

@@ -156,11 +156,12 @@ def color_histogram(pixels: np.ndarray) -> ColorHistogram:
     if len(parts_c) == 1:
         return ColorHistogram(parts_c[0], parts_n[0])
     allc = np.concatenate(parts_c)
-    alln = np.concatenate(parts_n)
     order = np.argsort(allc, kind="stable")
-    allc, alln = allc[order], alln[order]
-    u, first = np.unique(allc, return_index=True)
-    return ColorHistogram(u, np.add.reduceat(alln, first) if len(allc) else alln)
+    allc, alln = allc[order], np.concatenate(parts_n)[order]
+    if not len(allc):
+        return ColorHistogram(allc, alln)
+    starts = np.flatnonzero(np.concatenate([[True], allc[1:] != allc[:-1]]))  # sorted already: no second sort
+    return ColorHistogram(allc[starts], np.add.reduceat(alln, starts))
 
 
 def reduce_histogram(hist: ColorHistogram, bits: int) -> tuple[np.ndarray, np.ndarray]:

@@ -29,9 +29,6 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", "
 
 ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO, np.ndarray]
 
-# Our own limit (max_pixels) is checked before decoding; Pillow's global bomb
-# check would refuse valid 100 MP images with its own wording, so it is turned
-# off for the open() calls made here only.
 # Pillow logs decoder complaints ("More samples per pixel than can be
 # decoded") through logging; without a handler Python prints them on stderr,
 # which would break the one-line error promise. kmq reports problems itself.
@@ -125,6 +122,8 @@ def _open(source) -> tuple[Image.Image, int | None, str | None]:
     if size == 0:
         fp.close()
         raise KmqError(f"{name or 'the file'} is empty (0 bytes)")
+    # our own limit (max_pixels) is checked before decoding; Pillow's global
+    # bomb check would refuse valid 100 MP images with its own wording
     old = Image.MAX_IMAGE_PIXELS
     try:
         Image.MAX_IMAGE_PIXELS = None

@@ -21,7 +21,7 @@ from .metrics import bits_per_pixel, histogram_errors, pixel_errors, psnr_from_m
 from .options import (DEFAULT_DITHER, DEFAULT_K, DEFAULT_MAX_PIXELS, DEFAULT_SEED, DEFAULT_SPACE,
                       check_dither, check_k, check_space)
 from .palette import Palette
-from .remapping import apply_lut, nearest_lut
+from .remapping import remap
 from .saving import atomic_write, encode_indexed_png
 
 
@@ -219,19 +219,8 @@ def quantize(
         pal = fit_palette(None, k, space=space, seed=seed, lock=lock, histogram=hist)
     else:
         pal = palette if isinstance(palette, Palette) else Palette(np.asarray(palette, np.uint8).reshape(-1, 3))
-        if len(pal) == 0:
-            raise KmqError("the palette is empty")
-        if len(pal) > 256:
-            raise KmqError(f"an indexed image holds at most 256 colours; the palette has {len(pal)}")
         k = len(pal)
-    if len(hist) == 0:
-        labels = np.zeros(src.pixels.shape[:2], np.uint8)
-    elif dither == "fs":
-        from .dithering import floyd_steinberg
-
-        labels = floyd_steinberg(src.pixels, pal.colors)
-    else:
-        labels = apply_lut(src.pixels, nearest_lut(hist, pal.colors, space))
+    labels = remap(src.pixels, pal, space=space, dither=dither, histogram=hist)  # checks the palette's size
     if palette is not None:
         share = label_counts(labels, src.pixels[..., 3] if src.has_alpha else None, len(pal)).astype(np.float64)
         pal = Palette(pal.colors, share / max(share.sum(), 1), pal.names, pal.name)

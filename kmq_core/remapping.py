@@ -81,9 +81,7 @@ def remap(
         from .dithering import floyd_steinberg
 
         return floyd_steinberg(pixels, colors)
+    # transparent pixels are not in the histogram: they get label 0, which is
+    # valid and irrelevant (the saved PNG makes them transparent)
     hist = histogram if histogram is not None else color_histogram(pixels)
-    if pixels.shape[2] == 4 and (pixels[..., 3] == 0).any():
-        # transparent pixels were left out of the histogram; their label is
-        # irrelevant (the saved PNG makes them transparent) but must be valid
-        pass
     return apply_lut(pixels, nearest_lut(hist, colors, space))
