@@ -762,9 +762,9 @@ def _write_palette_files(pal: Palette, files: Iterable[str], force: bool) -> Non
 
 
 def _named(pal: Palette, name: str) -> Palette:
-    from .palette_ops import default_names
+    from .palette_ops import name_colors
 
-    return Palette(pal.colors, pal.weights, tuple(default_names(pal.colors)), name)
+    return name_colors(pal).renamed(name)
 
 
 def run_batch(

@@ -167,9 +167,12 @@ def _quantize_one(src: str, out: str, settings: dict) -> dict:
     res = quantize(src, settings["k"], space=settings["space"], dither=settings["dither"], seed=settings["seed"],
                    lock=settings["lock"], palette=palette, max_pixels=settings["max_pixels"])
     res.save(out, force=settings["force"], inputs=[src])
-    for pf in settings["palettes"]:
-        p = res.palette.renamed(Path(src).stem)
-        write_palette(p, pf, force=settings["force"])
+    if settings["palettes"]:
+        from .palette_ops import name_colors  # the same colour names as 'kmq palette' and the app
+
+        p = name_colors(res.palette).renamed(Path(src).stem)
+        for pf in settings["palettes"]:
+            write_palette(p, pf, force=settings["force"])
     info = {"input": src, "output": out, **(res.to_dict() if settings["json"] else {
         "colors_used": res.colors_used, "png_bytes": res.png_bytes, "input_bytes": res.input_bytes,
         "seconds": round(res.seconds, 3)})}
@@ -282,7 +285,7 @@ def cmd_palette(args) -> int:
     from .formats import format_for, write_palette
     from .formats.terminal import render
     from .loading import load_image
-    from .palette_ops import default_names, sort_palette
+    from .palette_ops import name_colors, sort_palette
     from .saving import check_output
 
     for f in args.output:
@@ -290,10 +293,7 @@ def cmd_palette(args) -> int:
         check_output(f, force=args.force, inputs=[args.input])
     src = load_image(args.input, max_pixels=args.max_pixels)
     pal = fit_palette(src.pixels, args.k, space=args.space, seed=args.seed, lock=args.lock)
-    pal = sort_palette(pal, args.sort)
-    from .palette import Palette
-
-    pal = Palette(pal.colors, pal.weights, default_names(pal.colors), args.name or Path(args.input).stem)
+    pal = name_colors(sort_palette(pal, args.sort)).renamed(args.name or Path(args.input).stem)
     for f in args.output:
         write_palette(pal, f, force=args.force)
     if not args.output:

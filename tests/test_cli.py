@@ -12,6 +12,7 @@ from sklearn.datasets import load_sample_image
 
 from kmq_core.cli import main
 from kmq_core.formats import read_palette
+from kmq_core.palette_ops import default_names
 
 
 @pytest.fixture()
@@ -38,6 +39,8 @@ def test_quantize_writes_indexed_png_and_palettes(tmp_path, photo):
     assert info["colors_used"] == len(img.getcolors())
     pal = read_palette(tmp_path / "p.ase")
     assert pal.hex == info["palette"] == read_palette(tmp_path / "p.gpl").hex
+    # the same colour names as 'kmq palette' and the app give
+    assert list(pal.names) == default_names(pal.colors) == list(read_palette(tmp_path / "p.gpl").names)
     used = {tuple(c) for _, c in img.convert("RGB").getcolors()}
     assert used <= {tuple(c) for c in pal.colors}
     for key in ("psnr", "delta_e2000", "bits_per_pixel", "input_bytes", "png_bytes", "seconds"):
