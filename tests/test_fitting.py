@@ -94,6 +94,28 @@ def test_rgb_mse_close_to_a_long_full_kmeans(china):
     assert ours.mse <= ref_mse * 1.01, (ours.mse, ref_mse)
 
 
+def test_rgb_polish_never_raises_the_error_and_ends_at_a_fixed_point(china):
+    """The 8-bit Lloyd polish of rgb palettes lowers (or keeps) the squared error."""
+    from kmq_core.fitting import _polish_rgb
+    from kmq_core.histogram import color_histogram
+
+    hist = color_histogram(china[::2, ::2])
+    x, w = hist.colors.astype(np.float64), hist.counts.astype(np.float64)
+
+    def sse(pal):
+        d = ((x[:, None, :] - pal[None].astype(np.float64)) ** 2).sum(2).min(1)
+        return float(w @ d)
+
+    rng = np.random.default_rng(1)
+    start = hist.colors[rng.choice(len(hist), 16, replace=False)]  # a poor palette: room to improve
+    one = _polish_rgb(hist, start, 0, rounds=1)
+    done = _polish_rgb(hist, start, 0, rounds=200)
+    assert sse(done) <= sse(one) < sse(start)
+    assert np.array_equal(_polish_rgb(hist, done, 0, rounds=1), done)
+    locked = _polish_rgb(hist, start, 2, rounds=200)
+    assert np.array_equal(locked[:2], start[:2])
+
+
 def test_default_beats_plain_kmeans_perceptually(china):
     """The default space has a lower mean ΔE2000 than k-means in RGB (what the posts do)."""
     img = china[::2, ::2]
