@@ -14,7 +14,8 @@ from functools import cached_property
 import numpy as np
 
 from .errors import KmqError
-from .fitting import fit_palette
+from .dithering import floyd_steinberg, refine_for_dither
+from .fitting import as_lock, fit_palette
 from .histogram import ColorHistogram, color_histogram, row_chunks
 from .loading import ImageSource, LoadedImage, load_image
 from .metrics import bits_per_pixel, histogram_errors, pixel_errors, psnr_from_mse
@@ -36,6 +37,35 @@ def label_counts(labels: np.ndarray, alpha: np.ndarray | None, n: int) -> np.nda
             lab = lab[alpha[rows].ravel() > 0]
         counts += np.bincount(lab, minlength=n)[:n]
     return counts
+
+
+def _refine_for_dither(pixels: np.ndarray, pal: Palette, locked: np.ndarray) -> tuple[Palette, np.ndarray]:
+    """The fitted palette moved for Floyd–Steinberg (see
+    :func:`kmq_core.dithering.refine_for_dither`), locked colours kept;
+    duplicates merged, weights = shares of the dithered labels, most used first."""
+    colors = pal.colors
+    fixed = (colors[:, None, :] == locked[None, :, :]).all(-1).any(-1) if len(locked) else None
+    colors, refined = refine_for_dither(pixels, colors, fixed=fixed)
+    if refined is None:
+        refined = floyd_steinberg(pixels, colors)
+    alpha = pixels[..., 3] if pixels.shape[2] == 4 else None
+    # rounding can make two colours equal: their pixels go to the first copy;
+    # then unused colours that are not locked are dropped, the rest ordered by share
+    _, first, inverse = np.unique(colors, axis=0, return_index=True, return_inverse=True)
+    canonical = first[inverse.reshape(-1)].astype(np.uint8)
+    refined = canonical[refined]
+    share = label_counts(refined, alpha, len(colors)).astype(np.float64)
+    keep = canonical == np.arange(len(colors))
+    keep &= (share > 0) | (fixed if fixed is not None else False)
+    if not keep.any():
+        keep[0] = True
+    idx = np.flatnonzero(keep)
+    order = idx[np.argsort(-share[idx], kind="stable")]
+    new_index = np.zeros(len(colors), np.uint8)
+    new_index[order] = np.arange(len(order))
+    labels = new_index[refined]
+    share = share[order]
+    return Palette(colors[order], share / max(share.sum(), 1)), labels
 
 
 @dataclass(eq=False)
@@ -220,7 +250,11 @@ def quantize(
     else:
         pal = palette if isinstance(palette, Palette) else Palette(np.asarray(palette, np.uint8).reshape(-1, 3))
         k = len(pal)
-    labels = remap(src.pixels, pal, space=space, dither=dither, histogram=hist)  # checks the palette's size
+    if dither == "fs" and palette is None:
+        # refining dithers as it goes: the plain dither of the fitted palette is not needed
+        pal, labels = _refine_for_dither(src.pixels, pal, as_lock(lock))
+    else:
+        labels = remap(src.pixels, pal, space=space, dither=dither, histogram=hist)  # checks the palette's size
     if palette is not None:
         share = label_counts(labels, src.pixels[..., 3] if src.has_alpha else None, len(pal)).astype(np.float64)
         pal = Palette(pal.colors, share / max(share.sum(), 1), pal.names, pal.name)

@@ -16,3 +16,68 @@ def test_labels_stay_below_palette_size_and_rgba_ok():
     pal = np.array([[255, 0, 0], [0, 0, 255], [255, 0, 0]], np.uint8)
     labels = floyd_steinberg(img, pal)
     assert labels.shape == (20, 20) and labels.max() < 3
+
+
+# --- refine_for_dither --------------------------------------------------------
+
+import pytest  # noqa: E402
+
+from benchmarks.images import photo  # noqa: E402
+from benchmarks.metrics import blur  # noqa: E402
+from kmq_core import quantize  # noqa: E402
+from kmq_core.dithering import refine_for_dither  # noqa: E402
+from kmq_core.fitting import fit_palette  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def chelsea():
+    return photo("chelsea")[::2, ::2].copy()  # 150×226: fast
+
+
+def _blurred_sse(img, out):
+    d = blur(img) - blur(out)
+    return float((d.astype(np.float64) ** 2).sum())
+
+
+def test_refined_palette_dithers_closer_to_the_image(chelsea):
+    pal = fit_palette(chelsea, 16, seed=0).colors
+    before = _blurred_sse(chelsea, pal[floyd_steinberg(chelsea, pal)])
+    colors, labels = refine_for_dither(chelsea, pal)
+    assert colors.shape == pal.shape and colors.dtype == np.uint8
+    assert np.array_equal(labels, floyd_steinberg(chelsea, colors))
+    assert _blurred_sse(chelsea, colors[labels]) < 0.9 * before
+
+
+def test_refinement_is_deterministic_and_keeps_fixed_colours(chelsea):
+    pal = fit_palette(chelsea, 8, seed=0).colors
+    fixed = np.zeros(len(pal), bool)
+    fixed[[0, 3]] = True
+    a = refine_for_dither(chelsea, pal, fixed=fixed)
+    b = refine_for_dither(chelsea, pal, fixed=fixed)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert np.array_equal(a[0][fixed], pal[fixed])
+
+
+def test_large_images_are_refined_on_row_bands(chelsea):
+    pal = fit_palette(chelsea, 8, seed=0).colors
+    colors, labels = refine_for_dither(chelsea, pal, max_pixels=chelsea.shape[1] * 70)
+    assert labels is None and colors.shape == pal.shape
+
+
+def test_alpha_and_256_colours(chelsea):
+    rgba = np.dstack([chelsea, np.where(np.arange(chelsea.shape[1]) < 40, 0, 255).astype(np.uint8)[None].repeat(len(chelsea), 0)])
+    pal = np.random.default_rng(0).integers(0, 256, (256, 3), dtype=np.uint8)
+    colors, labels = refine_for_dither(rgba, pal)
+    assert colors.shape == (256, 3) and labels.dtype == np.uint8 and labels.shape == chelsea.shape[:2]
+
+
+def test_quantize_fs_uses_the_refined_palette(chelsea):
+    r = quantize(chelsea, 16, dither="fs", lock="#ff0000")
+    assert np.array_equal(r.image, r.palette.colors[r.labels])
+    assert "#ff0000" in r.palette.hex
+    assert abs(r.palette.weights.sum() - 1) < 1e-9
+    assert np.all(np.diff(r.palette.weights[r.palette.weights > 0]) <= 0)  # most used first
+    plain = quantize(chelsea, 16, lock="#ff0000")
+    assert _blurred_sse(chelsea, r.image) < _blurred_sse(chelsea, plain.palette.colors[floyd_steinberg(chelsea, plain.palette.colors)])
+    again = quantize(chelsea, 16, dither="fs", lock="#ff0000")
+    assert np.array_equal(again.labels, r.labels) and again.png == r.png
