@@ -23,7 +23,12 @@ def floyd_steinberg(pixels: np.ndarray, colors: np.ndarray) -> np.ndarray:
     # colour so they can never be picked over a real one with a lower index.
     flat = np.vstack([colors, np.repeat(colors[:1], 256 - n, axis=0)]).ravel()
     pal_img.putpalette(flat.tobytes())
-    rgb = Image.fromarray(np.ascontiguousarray(pixels[..., :3]), "RGB")
+    rgb = pixels[..., :3]
+    if pixels.shape[-1] == 4 and not pixels[..., 3].all():
+        # fully transparent pixels take a palette colour: their hidden RGB
+        # (often garbage) would otherwise diffuse error into visible neighbours
+        rgb = np.where(pixels[..., 3:] == 0, colors[0], rgb)
+    rgb = Image.fromarray(np.ascontiguousarray(rgb), "RGB")
     out = rgb.quantize(palette=pal_img, dither=Image.Dither.FLOYDSTEINBERG)
     labels = np.asarray(out, dtype=np.uint8)
     if n < 256 and labels.max(initial=0) >= n:
@@ -172,12 +177,16 @@ def refine_for_dither(
     # transparent pixels get an extra label k, whose row and column are dropped
     n = k + (visible is not None)
     img = rgb.astype(np.float32)
+    if visible is not None:
+        # transparent pixels are black in the model, as their label's colour
+        # is: their hidden RGB must not leak into the blur of their neighbours
+        img[~visible] = 0.0
     target = _gauss(img, BLUR_SIGMA)
     g2_image = _gauss(img, BLUR_SIGMA * np.sqrt(2.0))
     keep = np.zeros(k, bool) if fixed is None else np.asarray(fixed, bool).reshape(k)
 
     def dither(pal):
-        lab = floyd_steinberg(rgb, pal)
+        lab = floyd_steinberg(sub, pal)
         # int16: with k = 256 the extra label does not fit in uint8
         return lab if visible is None else np.where(visible, lab, np.int16(k))
 

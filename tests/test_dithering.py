@@ -81,3 +81,22 @@ def test_quantize_fs_uses_the_refined_palette(chelsea):
     assert _blurred_sse(chelsea, r.image) < _blurred_sse(chelsea, plain.palette.colors[floyd_steinberg(chelsea, plain.palette.colors)])
     again = quantize(chelsea, 16, dither="fs", lock="#ff0000")
     assert np.array_equal(again.labels, r.labels) and again.png == r.png
+
+
+def test_hidden_rgb_under_transparent_pixels_changes_nothing(chelsea):
+    """What lies under alpha 0 neither leaks into the dither nor into the refined palette."""
+    h, w = chelsea.shape[:2]
+    alpha = np.where((np.arange(w)[None, :] // 16 + np.arange(h)[:, None] // 16) % 3 == 0, 0, 255).astype(np.uint8)
+    black = np.dstack([np.where(alpha[..., None] == 0, 0, chelsea), alpha])
+    noise = np.random.default_rng(3).integers(0, 256, chelsea.shape, dtype=np.uint8)
+    noisy = np.dstack([np.where(alpha[..., None] == 0, noise, chelsea), alpha])
+    a, b = quantize(black, 16, dither="fs"), quantize(noisy, 16, dither="fs")
+    assert len(a.palette) == 16
+    assert np.array_equal(a.palette.colors, b.palette.colors)
+    visible = alpha > 0
+    assert np.array_equal(a.labels[visible], b.labels[visible])
+    # and the refinement still helps the visible pixels
+    plain = fit_palette(black, 16).colors
+    flat = plain[floyd_steinberg(black, plain)]
+    mask = visible[..., None]
+    assert _blurred_sse(chelsea * mask, a.palette.colors[a.labels] * mask) < _blurred_sse(chelsea * mask, flat * mask)
