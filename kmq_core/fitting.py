@@ -21,6 +21,10 @@ The pipeline, after libimagequant and Celebi (2011, arXiv 1101.0395):
 5. Locked colours are fixed centres that take part in assignment but never
    move.
 
+6. In ``rgb`` (judged by PSNR alone) three k-means++ starts run on the
+   exact colours and the one with the least squared error is kept; Lloyd
+   steps with the palette held in whole 8-bit values then finish it.
+
 All of it happens in the chosen colour space; the palette is rounded to 8-bit
 sRGB at the end and the final centre values are re-derived so that the
 palette reported is the one used.
