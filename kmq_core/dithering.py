@@ -19,10 +19,10 @@ def floyd_steinberg(pixels: np.ndarray, colors: np.ndarray) -> np.ndarray:
     colors = np.asarray(colors, np.uint8).reshape(-1, 3)
     n = len(colors)
     pal_img = Image.new("P", (1, 1))
-    # Pillow's palette is always 256 entries; unused slots repeat the first
-    # colour so they can never be picked over a real one with a lower index.
-    flat = np.vstack([colors, np.repeat(colors[:1], 256 - n, axis=0)]).ravel()
-    pal_img.putpalette(flat.tobytes())
+    # exactly n entries: Pillow's nearest-colour cache then searches only
+    # those (padding to 256 with copies of one colour made each cache fill
+    # scan the copies: 27 ms instead of 4.5 ms for a 300×451 photo at k=16)
+    pal_img.putpalette(colors.tobytes())
     rgb = pixels[..., :3]
     if pixels.shape[-1] == 4 and not pixels[..., 3].all():
         # fully transparent pixels take a palette colour: their hidden RGB
@@ -31,8 +31,7 @@ def floyd_steinberg(pixels: np.ndarray, colors: np.ndarray) -> np.ndarray:
     rgb = Image.fromarray(np.ascontiguousarray(rgb), "RGB")
     out = rgb.quantize(palette=pal_img, dither=Image.Dither.FLOYDSTEINBERG)
     labels = np.asarray(out, dtype=np.uint8)
-    if n < 256 and labels.max(initial=0) >= n:
-        # duplicates of colour 0 in the padding: fold them back
+    if labels.max(initial=0) >= n:  # never seen; a Pillow that pads its palette would do it
         labels = np.where(labels >= n, 0, labels).astype(np.uint8)
     return labels
 
