@@ -67,7 +67,12 @@ MAX_ITER = 20
 TOL = 1e-3
 #: distance floor of the Weiszfeld (mean-distance) steps
 L1_EPS = 0.5
+#: "many clusters": above this k some steps change (see SEED_ITER_MANY, L1_ITER_MANY)
+MANY_K = 64
 L1_ITER = 4
+#: ... and above MANY_K, where they gain most (flower k=256: mean ΔE2000 1.360 ->
+#: 1.351 with 8) and cost least against the rest of the fit
+L1_ITER_MANY = 8
 #: rgb is for the highest PSNR (what the k-means posts measure): it works on
 #: the exact colours, since cells blur the boundaries that MSE is sensitive to
 RGB_BITS = 8
@@ -88,8 +93,7 @@ KDTREE_PARALLEL_MIN = 20_000
 SEED_SAMPLE = 4096
 #: Lloyd steps cv2.kmeans takes on that sample (the weighted loop refines after)
 SEED_ITER = 8
-#: ... and above this k, where each step costs most and the loop refines anyway
-SEED_ITER_MANY_K = 64
+#: ... and above MANY_K, where each step costs most and the loop refines anyway
 SEED_ITER_MANY = 2
 
 
@@ -215,7 +219,7 @@ def _seed_with_opencv(x, w, k, fixed, rng, sample=SEED_SAMPLE) -> np.ndarray:
     elif n_free_eff >= n_distinct:
         free = x[np.unique(pick)]
     else:
-        steps = SEED_ITER if k <= SEED_ITER_MANY_K else SEED_ITER_MANY
+        steps = SEED_ITER if k <= MANY_K else SEED_ITER_MANY
         criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, steps, 1e-3)
         _, _, free = cv2.kmeans(sample, n_free_eff, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
         free = free.astype(np.float64)
@@ -400,7 +404,8 @@ def _fit_palette(
         pts_rgb, w = reduce_histogram(hist, fine_bits)
         x = rgb_to_space(pts_rgb, space).astype(np.float64)
     if space != "rgb" and L1_ITER:
-        centres = _weighted_lloyd(x, w, centres, len(locked), max_iter=L1_ITER, l1=True)
+        centres = _weighted_lloyd(x, w, centres, len(locked), max_iter=L1_ITER if k <= MANY_K else L1_ITER_MANY,
+                                  l1=True)
     pal = to_uint8(space_to_rgb(centres, space))
     if space == "rgb":
         pal = _polish_rgb(hist, pal, len(locked))
