@@ -198,10 +198,10 @@ def _weighted_lloyd(x, w, centres, n_fixed, max_iter=MAX_ITER, tol=TOL, l1=False
     return centres
 
 
-def _mean_distance(x, w, centres, squared=False) -> float:
-    """Weighted mean (squared) distance of the points to their nearest centre."""
+def _mean_squared_distance(x, w, centres) -> float:
+    """Weighted mean squared distance of the points to their nearest centre."""
     _, d = nearest(x, centres)
-    return float(w @ (d if squared else np.sqrt(d))) / float(w.sum())
+    return float(w @ d) / float(w.sum())
 
 
 def _seed_with_opencv(x, w, k, fixed, rng, sample=SEED_SAMPLE) -> np.ndarray:
@@ -379,8 +379,6 @@ def _fit_palette(
         coarse_bits, fine_bits = _cell_bits(k, len(hist))
     pts_rgb, w = reduce_histogram(hist, coarse_bits)
     x = rgb_to_space(pts_rgb, space).astype(np.float64)
-    # in rgb several k-means++ starts, the one with the lowest weighted mean
-    # squared distance kept; on_step sees the first
     if space == "rgb":
         # several k-means++ starts run to convergence, the one with the lowest
         # squared error kept (rgb is judged by PSNR alone, where the starts'
@@ -390,7 +388,7 @@ def _fit_palette(
             centres = _seed_with_opencv(x, w, k, fixed, rng, RGB_SEED_SAMPLE)
             centres = _weighted_lloyd(x, w, centres, len(locked), max_iter=RGB_MAX_ITER, tol=RGB_TOL,
                                       on_step=on_step if start == 0 else None)
-            score = _mean_distance(x, w, centres, squared=True)
+            score = _mean_squared_distance(x, w, centres)
             if best is None or score < best[0]:
                 best = (score, centres)
         centres = best[1]
