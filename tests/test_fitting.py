@@ -128,6 +128,31 @@ def test_rgb_polish_never_raises_the_error_and_ends_at_a_fixed_point(china):
     assert np.array_equal(locked[:2], start[:2])
 
 
+def test_bounded_lloyd_matches_plain_lloyd(china):
+    """Hamerly's bounds skip distance searches, never change where Lloyd goes."""
+    from kmq_core.fitting import _lloyd_bounded, _weighted_lloyd
+    from kmq_core.histogram import color_histogram
+
+    hist = color_histogram(china[::2, ::2])
+    x, w = hist.colors.astype(np.float64), hist.counts.astype(np.float64)
+    rng = np.random.default_rng(3)
+    # a poor start (many steps, centres that move far) with two locked centres
+    # and one far-away centre that empties in the first step
+    start = x[rng.choice(len(x), 24, replace=False)]
+    start[-1] = (400.0, 400.0, 400.0)
+    seen = []
+    for n_fixed in (0, 2):
+        plain = _weighted_lloyd(x, w, start.copy(), n_fixed, max_iter=60, tol=0.0)
+        bounded = _lloyd_bounded(x, w, start.copy(), n_fixed, max_iter=60, tol=0.0,
+                                 on_step=lambda c, inertia: seen.append(inertia))
+        np.testing.assert_allclose(bounded, plain, atol=1e-6)
+        assert np.array_equal(bounded[:n_fixed], start[:n_fixed])
+    # the error it reports from cluster sums is the true one, and falls
+    true = float(w @ ((x[:, None, :] - start[None]) ** 2).sum(2).min(1)) / float(w.sum())
+    assert seen[0] == pytest.approx(true, rel=1e-9)
+    assert all(b <= a * (1 + 1e-12) for a, b in zip(seen[1:60], seen[2:60]))
+
+
 def test_default_beats_plain_kmeans_perceptually(china):
     """The default space has a lower mean ΔE2000 than k-means in RGB (what the posts do)."""
     img = china[::2, ::2]
