@@ -100,3 +100,30 @@ def test_hidden_rgb_under_transparent_pixels_changes_nothing(chelsea):
     flat = plain[floyd_steinberg(black, plain)]
     mask = visible[..., None]
     assert _blurred_sse(chelsea * mask, a.palette.colors[a.labels] * mask) < _blurred_sse(chelsea * mask, flat * mask)
+
+
+def test_least_squares_recovers_the_palette_of_an_exact_image():
+    """When the image is palette[labels] exactly, the normal equations give the palette back.
+
+    Both sides must treat the image border alike (zero outside); mirrored
+    borders on one side only pushed the solution outwards by ~1 %.
+    """
+    from kmq_core.dithering import _normal_equations, _pair_blur
+
+    rng = np.random.default_rng(5)
+    pal = rng.integers(0, 256, (12, 3)).astype(np.float64)
+    labels = rng.integers(0, 12, (37, 53)).astype(np.uint8)
+    img = pal[labels].astype(np.float32)
+    a, b, _ = _normal_equations(labels, 12, _pair_blur(img))
+    np.testing.assert_allclose(np.linalg.solve(a, b), pal, atol=1e-3)
+
+
+def test_rounds_continue_while_they_pay_and_tol_stops_them(chelsea):
+    pal = fit_palette(chelsea, 16, seed=0).colors
+    errs = []
+    for rounds, tol in ((2, 0.0), (12, 0.005), (12, 0.5)):
+        colors, labels = refine_for_dither(chelsea, pal, rounds=rounds, tol=tol)
+        errs.append(_blurred_sse(chelsea, colors[labels]))
+    two, many, stopped = errs
+    assert many < 0.95 * two  # later rounds still gain on this image
+    assert stopped >= two  # a 50 % tolerance stops after the first round
