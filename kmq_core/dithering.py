@@ -90,11 +90,10 @@ def _pair_offsets(sigma: float, radius: int) -> list[tuple[int, int, float]]:
 _OFFSETS = _pair_offsets(BLUR_SIGMA, _RADIUS)
 
 
-def _gauss(img: np.ndarray, sigma: float, border: str = "reflect") -> np.ndarray:
+def _gauss(img: np.ndarray, sigma: float) -> np.ndarray:
     import cv2
 
-    mode = cv2.BORDER_REFLECT_101 if border == "reflect" else cv2.BORDER_CONSTANT
-    return cv2.GaussianBlur(img, (0, 0), sigma, borderType=mode)
+    return cv2.GaussianBlur(img, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
 
 
 def _row_strips(arr: np.ndarray, max_pixels: int) -> np.ndarray:
