@@ -102,6 +102,15 @@ def _fill_empty(lab_u, w, pal, idx, dist):
     return pal, idx, dist
 
 
+def _members(idx: np.ndarray, n: int):
+    """(entry, indices of the colours assigned to it) for each entry that has any."""
+    order = np.argsort(idx, kind="stable")
+    bounds = np.searchsorted(idx[order], np.arange(n + 1))
+    for j in range(n):
+        if bounds[j + 1] > bounds[j]:
+            yield j, order[bounds[j]:bounds[j + 1]]
+
+
 def _recentre(lab_u, w, pal, idx, rng, sample: int) -> np.ndarray:
     """Each entry -> a (local) minimiser of the count-weighted ΔE2000 sum to its members.
 
@@ -113,12 +122,7 @@ def _recentre(lab_u, w, pal, idx, rng, sample: int) -> np.ndarray:
     from skimage.color import deltaE_ciede2000
 
     pal = pal.copy()
-    order = np.argsort(idx, kind="stable")
-    bounds = np.searchsorted(idx[order], np.arange(len(pal) + 1))
-    for j in range(len(pal)):
-        members = order[bounds[j]:bounds[j + 1]]
-        if len(members) == 0:
-            continue
+    for j, members in _members(idx, len(pal)):
         m_lab, m_w = lab_u[members], w[members]
         if len(members) > sample:
             pick = rng.choice(len(members), size=sample, p=m_w / m_w.sum())
@@ -153,12 +157,7 @@ def _lattice_descent(lab_u, w, pal8, idx, max_steps: int = 20) -> np.ndarray:
     from skimage.color import deltaE_ciede2000
 
     pal8 = pal8.copy()
-    order = np.argsort(idx, kind="stable")
-    bounds = np.searchsorted(idx[order], np.arange(len(pal8) + 1))
-    for j in range(len(pal8)):
-        members = order[bounds[j]:bounds[j + 1]]
-        if len(members) == 0:
-            continue
+    for j, members in _members(idx, len(pal8)):
         m_lab, m_w = lab_u[members], w[members]
         for _ in range(max_steps):
             cand = np.clip(pal8[j].astype(np.int16) + _STEPS, 0, 255).astype(np.uint8)
