@@ -127,3 +127,20 @@ def test_rounds_continue_while_they_pay_and_tol_stops_them(chelsea):
     two, many, stopped = errs
     assert many < 0.95 * two  # later rounds still gain on this image
     assert stopped >= two  # a 50 % tolerance stops after the first round
+
+
+def test_one_round_is_the_least_squares_palette_of_the_first_dither():
+    """refine_for_dither's step solves the same normal equations as above (border and kernel alike)."""
+    from kmq_core.dithering import _gauss, _normal_equations, _pair_blur
+
+    rng = np.random.default_rng(0)
+    noise = np.clip(rng.normal(128, 40, (24, 32, 3)), 0, 255).astype(np.float32)
+    img = np.clip(np.rint(_gauss(noise, 3.0)), 0, 255).astype(np.uint8)  # a small smooth image
+    pal = np.array([[60, 60, 60], [200, 200, 200], [128, 90, 160], [100, 170, 110]], np.uint8)
+    ridge = 1e-6
+    colors, _ = refine_for_dither(img, pal, rounds=1, tol=0.0, ridge=ridge)
+    a, b, cnt = _normal_equations(floyd_steinberg(img, pal), len(pal), _pair_blur(img.astype(np.float32)))
+    d = ridge * cnt + 1e-6 * cnt.max()
+    expected = np.clip(np.rint(np.linalg.solve(a + np.diag(d), b + d[:, None] * pal)), 0, 255)
+    assert not np.array_equal(expected, pal)  # the step moves the palette ...
+    assert np.array_equal(colors, expected)  # ... and refine keeps exactly that solution
