@@ -132,16 +132,16 @@ def _pair_blur(img: np.ndarray) -> np.ndarray:
     return cv2.filter2D(img, -1, _PAIR_KERNEL, borderType=cv2.BORDER_CONSTANT)
 
 
-def _normal_equations(labels: np.ndarray, n: int, g2_image: np.ndarray):
+def _normal_equations(labels: np.ndarray, n: int, g2_image: np.ndarray, pool=None):
     """A (n×n) and b (n×3) of min_P ||G*(I − P[L])||² for fixed labels L.
 
     A_ij = Σ_d g2(d)·#{x: L(x)=i, L(x+d)=j} (one bincount per offset),
     b_j = Σ_{x: L(x)=j} (G*G*I)(x); also returns the pixel count per label.
-    The bincounts run on a small thread pool: numpy releases the GIL in
-    them, and this is the refinement's largest cost (2× faster on 2 cores).
+    The bincounts run on ``pool`` (an executor) when given: numpy releases
+    the GIL in them, and this is the refinement's largest cost (2× faster on
+    2 cores).
     """
-    from concurrent.futures import ThreadPoolExecutor
-
+    mapper = map if pool is None else pool.map
     h, w = labels.shape
     li = labels.astype(np.int32)  # n*n <= 257**2 fits; int32 halves the memory traffic
     lk = li * np.int32(n)
@@ -156,11 +156,8 @@ def _normal_equations(labels: np.ndarray, n: int, g2_image: np.ndarray):
     def rhs(c):
         return np.bincount(flat, weights=g2_image[..., c].ravel(), minlength=n)
 
-    with ThreadPoolExecutor(max_workers=min(_WORKERS, len(_OFFSETS))) as pool:
-        b_parts = [pool.submit(rhs, c) for c in range(3)]
-        a = np.sum(list(pool.map(pairs, _OFFSETS)), axis=0)
-        b = np.stack([f.result() for f in b_parts], axis=1)
-    a = a.reshape(n, n)
+    a = np.sum(list(mapper(pairs, _OFFSETS)), axis=0).reshape(n, n)
+    b = np.stack(list(mapper(rhs, range(3))), axis=1)
     a = a + a.T
     return a, b, np.bincount(flat, minlength=n).astype(np.float64)
 
@@ -213,6 +210,8 @@ def refine_for_dither(
         refinement did not dither the whole image (it ran on row bands, or
         every pixel is transparent): the caller dithers it.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from threadpoolctl import threadpool_limits
 
     colors = np.asarray(colors, np.uint8).reshape(-1, 3)
@@ -245,20 +244,21 @@ def refine_for_dither(
             d *= visible[..., None]
         return float(np.einsum("ijk,ijk->", d, d, dtype=np.float64))
 
-    cur = colors
-    lab = dither(cur)
-    best_err, best, best_lab = blurred_error(cur, lab), cur, lab
-    # tiny n×n solves: BLAS threads cost more than they save (as in fitting)
-    with threadpool_limits(1, user_api="blas"):
+    best = colors
+    best_lab = dither(best)
+    best_err = blurred_error(best, best_lab)
+    # tiny n×n solves: BLAS threads cost more than they save (as in fitting);
+    # one thread pool for the pair counts of every round
+    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(_WORKERS) as pool:
         for _ in range(rounds):
-            a, b, cnt = _normal_equations(lab, n, g2_image)
+            a, b, cnt = _normal_equations(best_lab, n, g2_image, pool)
             a, b, cnt = a[:k, :k], b[:k], cnt[:k]
             d = ridge * cnt + 1e-6 * max(cnt.max(), 1.0)
             d[keep] = 1e12
-            new = np.linalg.solve(a + np.diag(d), b + d[:, None] * cur)
+            new = np.linalg.solve(a + np.diag(d), b + d[:, None] * best)
             new = np.clip(np.rint(new), 0, 255).astype(np.uint8)
             new[keep] = colors[keep]
-            if np.array_equal(new, cur):
+            if np.array_equal(new, best):
                 break
             new_lab = dither(new)
             err = blurred_error(new, new_lab)
@@ -268,7 +268,6 @@ def refine_for_dither(
             best_err, best, best_lab = err, new, new_lab
             if not enough:
                 break
-            cur, lab = new, new_lab
     if not whole:
         return best, None
     if visible is not None:
