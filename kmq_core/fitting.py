@@ -171,6 +171,15 @@ def _nearest_fast(x: np.ndarray, x32: np.ndarray, c: np.ndarray) -> tuple[np.nda
     return i, (diff * diff).sum(1)
 
 
+def _refill_empty(moved, empty, n_fixed, x, w, d) -> None:
+    """Each empty free centre (``empty``: a mask) jumps to the point served
+    worst, by weight times squared distance ``d`` (which it updates)."""
+    for j in np.flatnonzero(empty[n_fixed:]) + n_fixed:
+        far = int(np.argmax(w * d))
+        moved[j] = x[far]
+        d[far] = 0.0
+
+
 def _weighted_lloyd(x, w, centres, n_fixed, max_iter=MAX_ITER, tol=TOL, l1=False, on_step=None):
     """Weighted Lloyd iterations; the first ``n_fixed`` centres never move.
 
@@ -193,13 +202,7 @@ def _weighted_lloyd(x, w, centres, n_fixed, max_iter=MAX_ITER, tol=TOL, l1=False
         for c in range(3):
             moved[live, c] = np.bincount(idx, weights=ww * x[:, c], minlength=k)[live] / sw[live]
         moved[:n_fixed] = centres[:n_fixed]
-        # an empty centre jumps to the point that is served worst
-        for j in np.flatnonzero(~live):
-            if j < n_fixed:
-                continue
-            far = int(np.argmax(w * d))
-            moved[j] = x[far]
-            d[far] = 0.0
+        _refill_empty(moved, ~live, n_fixed, x, w, d)
         centres = moved
         if prev < np.inf and prev - inertia <= tol * prev and live.all():
             break
@@ -273,13 +276,9 @@ def _lloyd_bounded(x, w, centres, n_fixed, max_iter=MAX_ITER, tol=TOL, on_step=N
         live = sw > 0
         moved[live] = s1[live] / sw[live, None]
         moved[:n_fixed] = centres[:n_fixed]
-        empty = [j for j in np.flatnonzero(~live) if j >= n_fixed]
+        empty = not live[n_fixed:].all()
         if empty:
-            d = _sqdist(x, centres[idx])
-            for j in empty:
-                far = int(np.argmax(w * d))
-                moved[j] = x[far]
-                d[far] = 0.0
+            _refill_empty(moved, ~live, n_fixed, x, w, _sqdist(x, centres[idx]))
         shift = np.sqrt(_sqdist(moved, centres))
         centres = moved
         if prev < np.inf and prev - inertia <= tol * prev and live.all():

@@ -147,6 +147,8 @@ def test_bounded_lloyd_matches_plain_lloyd(china):
                                  on_step=lambda c, inertia: seen.append(inertia))
         np.testing.assert_allclose(bounded, plain, atol=1e-6)
         assert np.array_equal(bounded[:n_fixed], start[:n_fixed])
+        # the emptied centre was moved onto the colours (to the worst served one)
+        assert bounded.max() <= 255 and plain.max() <= 255
     # the error it reports from cluster sums is the true one, and falls
     true = float(w @ ((x[:, None, :] - start[None]) ** 2).sum(2).min(1)) / float(w.sum())
     assert seen[0] == pytest.approx(true, rel=1e-9)
