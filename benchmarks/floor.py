@@ -182,10 +182,11 @@ def polish(rgb: np.ndarray, start: np.ndarray, rounds: int = 10, tol: float = 1e
     under ΔE2000-nearest assignment, re-centring rounds run). A local
     optimum: a floor for palettes near the start, not a proof for all.
     """
-    p = np.asarray(rgb, np.uint8).reshape(-1, 3)
-    packed = (p[:, 0].astype(np.uint32) << 16) | (p[:, 1].astype(np.uint32) << 8) | p[:, 2]
-    u, inverse, counts = np.unique(packed, return_inverse=True, return_counts=True)
-    rgb_u = np.stack([(u >> 16) & 255, (u >> 8) & 255, u & 255], axis=1).astype(np.uint8)
+    from kmq_core.histogram import pack_rgb, unpack_rgb
+
+    u, inverse, counts = np.unique(pack_rgb(np.asarray(rgb, np.uint8).reshape(-1, 3)),
+                                   return_inverse=True, return_counts=True)
+    rgb_u = unpack_rgb(u)
     lab_u = _lab(rgb_u)
     w = counts.astype(np.float64)
     total = w.sum()
