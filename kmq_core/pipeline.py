@@ -69,6 +69,16 @@ def _refine_for_dither(pixels: np.ndarray, pal: Palette, locked: np.ndarray) -> 
     return Palette(colors[order], share / max(share.sum(), 1)), labels
 
 
+def check_png_name(path) -> None:
+    """Refuse an output name whose extension is not ``.png`` (none is fine)."""
+    from pathlib import Path
+
+    name = Path(str(path)).name
+    suffix = Path(name).suffix
+    if suffix and suffix.lower() != ".png":
+        raise KmqError(f"{name}: kmq writes indexed PNG files only; give a name ending in .png")
+
+
 @dataclass(eq=False)
 class QuantizeResult:
     """What :func:`quantize` returns.
@@ -184,11 +194,7 @@ class QuantizeResult:
         An existing file is replaced only with ``force=True``; ``strip`` drops
         the metadata carried over from the input.
         """
-        from pathlib import Path
-
-        suffix = Path(str(path)).suffix
-        if suffix and suffix.lower() != ".png":
-            raise KmqError(f"{Path(str(path)).name}: kmq writes indexed PNG files only; give a name ending in .png")
+        check_png_name(path)
         data = self.png if not strip else self.encode(strip=True)
         atomic_write(path, data, force=force, inputs=inputs)
         return len(data)

@@ -71,7 +71,11 @@ def test_several_inputs_and_a_bad_one(tmp_path, photo):
     code, stdout, err = run("quantize", photo, bad, other, "-k", 6, "--out-dir", outdir, "--json")
     assert code == 1
     assert sorted(p.name for p in outdir.iterdir()) == ["other-k6.png", "photo one-k6.png"]
-    assert len(stdout.strip().splitlines()) == 2
+    objects = [json.loads(line) for line in stdout.strip().splitlines()]
+    assert len(objects) == 3  # the failure is an object too
+    failed = [o for o in objects if "error" in o]
+    assert len(failed) == 1 and failed[0]["input"] == str(bad) and "not an image" in failed[0]["error"]
+    assert failed[0]["exit_status"] == 1 and failed[0]["output"] is None
     lines = err.strip().splitlines()
     assert lines[0].startswith("kmq: error: ") and "bad.png" in lines[0] and "not an image" in lines[0]
     assert lines[-1] == "kmq: error: 1 of 3 images failed"
