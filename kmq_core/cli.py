@@ -555,6 +555,11 @@ def main(argv: list[str] | None = None) -> int:
             break
         if not a.startswith("-"):
             break
+    # pngquant's extensions start with a dash ('--ext -fs8.png'), which argparse would take for an option
+    for i in range(len(argv) - 1):
+        if argv[i] == "--ext":
+            argv[i:i + 2] = [f"--ext={argv[i + 1]}"]
+            break
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
