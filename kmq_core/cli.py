@@ -291,7 +291,12 @@ def _quantize_one(src: str, out: str, settings: dict, data: bytes | None = None)
     for pf in settings["palettes"]:
         check_output(pf, force=settings["force"], inputs=[src])
     palette = read_palette(settings["palette_in"]) if settings["palette_in"] else None
-    source = data if data is not None else src
+    source = src
+    if data is not None:  # stdin: a named in-memory file, so messages say "stdin"
+        import io
+
+        source = io.BytesIO(data)
+        source.name = "stdin"
     opts = dict(space=settings["space"], dither=settings["dither"], seed=settings["seed"], lock=settings["lock"],
                 max_pixels=settings["max_pixels"], profile=settings["profile"])
     warnings: list[str] = []
