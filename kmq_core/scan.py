@@ -1,0 +1,256 @@
+"""Per-pixel passes that depend on the pixels before them, compiled with numba.
+
+Error diffusion, the rate-aware choice of labels and the dither map's run
+lengths each visit the pixels in order, every step using what the previous
+ones decided. numpy cannot vectorise that and a Python loop takes minutes on
+a photo, so these loops are compiled with numba (``cache=True``: compiled
+once per machine, then loaded from numba's cache). Pillow's C
+Floyd–Steinberg has no strength map, no serpentine scan and no error limit,
+and no library offers the other two passes, hence this module.
+
+Every function works on one band of rows at a time and carries its state
+(the diffused error, the last row of labels) in arrays the caller keeps, so
+a 100-megapixel image never needs more than a band of float colours.
+
+Nearest colours are found from a guess (the undithered label, which is
+usually right or close) with the triangle inequality over each colour's
+neighbours sorted by distance: once the next neighbour of the guess is
+farther than ``d(target, guess) + best``, no farther colour can win.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+def neighbour_table(palette: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each palette colour, the others by distance: (order n×n int32, distance n×n float32).
+
+    Column 0 is the colour itself (distance 0).
+    """
+    p = np.asarray(palette, np.float64)
+    d = np.sqrt(np.maximum(((p[:, None, :] - p[None, :, :]) ** 2).sum(-1), 0.0))
+    order = np.argsort(d, axis=1, kind="stable").astype(np.int32)
+    return order, np.take_along_axis(d, order, axis=1).astype(np.float32)
+
+
+@njit(cache=True, nogil=True)
+def _nearest(t0, t1, t2, guess, pal, order, dist):
+    """Index of the palette colour nearest to (t0, t1, t2), searched from ``guess``."""
+    d0 = t0 - pal[guess, 0]
+    d1 = t1 - pal[guess, 1]
+    d2 = t2 - pal[guess, 2]
+    dg = np.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
+    best = guess
+    bd = dg
+    n = pal.shape[0]
+    for m in range(1, n):
+        if dist[guess, m] >= dg + bd:
+            break
+        c = order[guess, m]
+        d0 = t0 - pal[c, 0]
+        d1 = t1 - pal[c, 1]
+        d2 = t2 - pal[c, 2]
+        d = np.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
+        if d < bd:
+            bd = d
+            best = c
+    return best
+
+
+@njit(cache=True, nogil=True)
+def diffuse_band(x, guess, strength, visible, pal, order, dist, err, row0, max_err, min_err, out):
+    """Floyd–Steinberg on one band: serpentine, with a strength map and error limits.
+
+    Parameters
+    ----------
+    x : (h, w, 3) float32, the band's pixels in the working colour space.
+    guess : (h, w) uint8, undithered labels (where the search starts).
+    strength : (h, w) float32 0..1, how much diffused error each pixel takes.
+    visible : (h, w) bool; invisible pixels keep their guess and pass no error.
+    pal, order, dist : the palette in the same space and its neighbour table.
+    err : (2, w + 2, 3) float32, the error carried into this row and the next
+        (kept between bands; zeros at the start).
+    row0 : int, the image row of the band's first row (sets the scan direction).
+    max_err : float, squared length above which diffused error is damped
+        (no far-off colour appears in a smooth area: libimagequant does this too).
+    min_err : float, squared length below which a pixel is not dithered at all
+        (smooth areas that need no dither stay one colour, which costs no bytes).
+    out : (h, w) uint8, the labels.
+    """
+    h, w = guess.shape
+    for yy in range(h):
+        cur = (row0 + yy) & 1
+        nxt = 1 - cur
+        for i in range(w + 2):
+            err[nxt, i, 0] = 0.0
+            err[nxt, i, 1] = 0.0
+            err[nxt, i, 2] = 0.0
+        forward = ((row0 + yy) & 1) == 0
+        for t in range(w):
+            xx = t if forward else w - 1 - t
+            g = guess[yy, xx]
+            if not visible[yy, xx]:
+                out[yy, xx] = g
+                continue
+            s = strength[yy, xx]
+            e0 = err[cur, xx + 1, 0] * s
+            e1 = err[cur, xx + 1, 1] * s
+            e2 = err[cur, xx + 1, 2] * s
+            ee = e0 * e0 + e1 * e1 + e2 * e2
+            if ee < min_err:
+                e0 = 0.0
+                e1 = 0.0
+                e2 = 0.0
+            elif ee > max_err:
+                e0 *= 0.8
+                e1 *= 0.8
+                e2 *= 0.8
+            p0 = x[yy, xx, 0] + e0
+            p1 = x[yy, xx, 1] + e1
+            p2 = x[yy, xx, 2] + e2
+            c = _nearest(p0, p1, p2, g, pal, order, dist)
+            out[yy, xx] = c
+            q0 = p0 - pal[c, 0]
+            q1 = p1 - pal[c, 1]
+            q2 = p2 - pal[c, 2]
+            # a pixel passes on error only as much as it takes: edges and
+            # noise (strength ~0) must not spill their error into smooth areas
+            f = s * 0.75 if q0 * q0 + q1 * q1 + q2 * q2 > max_err else s
+            q0 *= f
+            q1 *= f
+            q2 *= f
+            if forward:
+                a, b = xx + 2, xx  # ahead in this row; behind-below
+            else:
+                a, b = xx, xx + 2
+            err[cur, a, 0] += q0 * 0.4375
+            err[cur, a, 1] += q1 * 0.4375
+            err[cur, a, 2] += q2 * 0.4375
+            err[nxt, b, 0] += q0 * 0.1875
+            err[nxt, b, 1] += q1 * 0.1875
+            err[nxt, b, 2] += q2 * 0.1875
+            err[nxt, xx + 1, 0] += q0 * 0.3125
+            err[nxt, xx + 1, 1] += q1 * 0.3125
+            err[nxt, xx + 1, 2] += q2 * 0.3125
+            err[nxt, a, 0] += q0 * 0.0625
+            err[nxt, a, 1] += q1 * 0.0625
+            err[nxt, a, 2] += q2 * 0.0625
+    return out
+
+
+@njit(cache=True, nogil=True)
+def ordered_band(x, guess, strength, visible, pal, order, dist, spacing, matrix, row0, out):
+    """Ordered (threshold-matrix) dithering on one band, along lightness.
+
+    Each pixel's lightness moves by ``(M[y, x] − ½) · spacing · strength``,
+    ``spacing`` being the distance from its undithered colour to the nearest
+    other palette colour (the local step of the palette), then takes the
+    nearest colour. The pattern depends on the pixel's position only, so a
+    still area dithers the same in every frame and repeats every few rows,
+    which deflate stores cheaply.
+    """
+    h, w = guess.shape
+    mh, mw = matrix.shape
+    for yy in range(h):
+        my = (row0 + yy) % mh
+        for xx in range(w):
+            g = guess[yy, xx]
+            s = strength[yy, xx]
+            if not visible[yy, xx] or s <= 0.0:
+                out[yy, xx] = g
+                continue
+            off = (matrix[my, xx % mw] - 0.5) * spacing[g] * s
+            out[yy, xx] = _nearest(x[yy, xx, 0] + off, x[yy, xx, 1], x[yy, xx, 2], g, pal, order, dist)
+    return out
+
+
+#: squared working-space distance below which a pixel counts as exactly a palette colour
+#: (float round-off between the image's and the palette's conversions; one 8-bit level is ~0.1)
+EXACT_SQ = 1e-4
+
+
+@njit(cache=True, nogil=True)
+def rate_aware_band(x, labels, nearest, weight, free, pal, lam, cap, above, out):
+    """Prefer the label of the left or upper neighbour when the eye cannot tell.
+
+    Where ``free``, a pixel takes its left neighbour's label (else the upper
+    one's) when that colour's squared error is within ``min(lam / weight,
+    cap)`` of the nearest colour's: runs and repeated rows, which deflate
+    stores in a fraction of the bytes, at a cost below the masking
+    threshold that ``weight`` (:func:`kmq_core.contrast.masking_weights`)
+    stands for. ``above`` is the previous band's last row of labels (−1: none).
+    A pixel whose colour the palette holds exactly keeps it (pixel art, flat
+    graphics and shared sprite palettes stay lossless).
+    Elsewhere ``labels`` (e.g. dithered) are kept as they are.
+    """
+    h, w = labels.shape
+    for yy in range(h):
+        for xx in range(w):
+            best = labels[yy, xx]
+            if free[yy, xx]:
+                nb = nearest[yy, xx]
+                d0 = x[yy, xx, 0] - pal[nb, 0]
+                d1 = x[yy, xx, 1] - pal[nb, 1]
+                d2 = x[yy, xx, 2] - pal[nb, 2]
+                e0 = d0 * d0 + d1 * d1 + d2 * d2
+                if e0 <= EXACT_SQ:  # a colour the palette has exactly stays exact
+                    out[yy, xx] = best
+                    continue
+                tol = lam / max(weight[yy, xx], 1e-3)
+                if tol > cap:
+                    tol = cap
+                lim = e0 + tol
+                chosen = False
+                if xx > 0:
+                    c = out[yy, xx - 1]
+                    d0 = x[yy, xx, 0] - pal[c, 0]
+                    d1 = x[yy, xx, 1] - pal[c, 1]
+                    d2 = x[yy, xx, 2] - pal[c, 2]
+                    if d0 * d0 + d1 * d1 + d2 * d2 <= lim:
+                        best = c
+                        chosen = True
+                if not chosen:
+                    c = out[yy - 1, xx] if yy > 0 else above[xx]
+                    if c >= 0:
+                        d0 = x[yy, xx, 0] - pal[c, 0]
+                        d1 = x[yy, xx, 1] - pal[c, 1]
+                        d2 = x[yy, xx, 2] - pal[c, 2]
+                        if d0 * d0 + d1 * d1 + d2 * d2 <= lim:
+                            best = c
+            out[yy, xx] = best
+    return out
+
+
+@njit(cache=True, nogil=True)
+def flat_runs(labels, edges, above, below, out):
+    """Scale the edge map by how uniform the undithered labels are around each pixel.
+
+    Along each row, a run of equal labels whose pixels above and below share
+    the label is a flat area that would show a false contour: dithering stays
+    on. Short runs (busy areas) get ``1 − 2.5 / (2.5 + run + neighbours)`` of
+    it, as libimagequant's dither map does. ``above``/``below``: the rows just
+    outside the band (−1 where there is none).
+    """
+    h, w = labels.shape
+    for y in range(h):
+        start = 0
+        while start < w:
+            lab = labels[y, start]
+            end = start + 1
+            while end < w and labels[y, end] == lab:
+                end += 1
+            count = 2.5 + (end - start)
+            for i in range(start, end):
+                up = labels[y - 1, i] if y > 0 else above[i]
+                dn = labels[y + 1, i] if y + 1 < h else below[i]
+                if up == lab:
+                    count += 1.0
+                if dn == lab:
+                    count += 1.0
+            f = 1.0 - 2.5 / count
+            for i in range(start, end):
+                out[y, i] = edges[y, i] * f
+            start = end
+    return out
