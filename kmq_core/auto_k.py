@@ -25,7 +25,7 @@ from typing import Callable
 from .errors import KmqError, QualityTooLowError
 from .fitting import as_lock
 from .loading import ImageSource, load_image
-from .options import (DEFAULT_DITHER, DEFAULT_MAX_PIXELS, DEFAULT_PROFILE, DEFAULT_SEED, DEFAULT_SPACE,
+from .options import (DEFAULT_DITHER, DEFAULT_LOSSY, DEFAULT_STRENGTH, DEFAULT_MAX_PIXELS, DEFAULT_PROFILE, DEFAULT_SEED, DEFAULT_SPACE,
                       K_MAX, QUALITY_MAX, check_k, check_quality)
 from .pipeline import QuantizeResult, quantize
 
@@ -46,6 +46,8 @@ def smallest_k_for_delta_e(
     k_max: int = K_MAX,
     space: str = DEFAULT_SPACE,
     dither: str = DEFAULT_DITHER,
+    lossy: float = DEFAULT_LOSSY,
+    strength: float = DEFAULT_STRENGTH,
     seed: int = DEFAULT_SEED,
     lock=None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
@@ -65,7 +67,7 @@ def smallest_k_for_delta_e(
     k_min, k_max : int
         The range searched, within 1..256. ``k_min`` is raised to the number
         of locked colours when there are more of them.
-    space, dither, seed, lock, max_pixels, profile
+    space, dither, lossy, strength, seed, lock, max_pixels, profile
         As for :func:`kmq_core.pipeline.quantize`.
     on_step : callable, optional
         Called as ``on_step(k, result)`` after each quantization tried (for a
@@ -105,7 +107,8 @@ def smallest_k_for_delta_e(
 
     def at(k: int) -> QuantizeResult:
         if k not in tried:
-            tried[k] = quantize(src, k, space=space, dither=dither, seed=seed, lock=lock, max_pixels=max_pixels)
+            tried[k] = quantize(src, k, space=space, dither=dither, lossy=lossy, strength=strength, seed=seed,
+                                lock=lock, max_pixels=max_pixels)
             if on_step is not None:
                 on_step(k, tried[k])
         return tried[k]
@@ -165,7 +168,7 @@ def smallest_k_for_quality(
     k_min, k_max : int
         The range of k searched (``k_max`` is pngquant's colour count).
     **options
-        ``space``, ``dither``, ``seed``, ``lock``, ``max_pixels``, ``profile``,
+        ``space``, ``dither``, ``lossy``, ``strength``, ``seed``, ``lock``, ``max_pixels``, ``profile``,
         ``on_step``, as for :func:`smallest_k_for_delta_e`.
 
     Returns

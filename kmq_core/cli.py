@@ -120,9 +120,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_fit_options(q)
     q.set_defaults(k=None)  # so that a colour count given twice, or with --quality, is seen
     q.add_argument("--dither", choices=opt.DITHERS, default=opt.DEFAULT_DITHER,
-                   help="fs: Floyd-Steinberg error diffusion (default none)")
+                   help=f"fs: adaptive Floyd-Steinberg error diffusion, bayer: adaptive ordered dithering, "
+                        f"none (default {opt.DEFAULT_DITHER}); both dither smooth areas and leave edges "
+                        f"and texture alone")
     q.add_argument("--nofs", dest="dither", action="store_const", const="none",
-                   help="no dithering (pngquant's spelling; kmq's default)")
+                   help="no dithering (pngquant's spelling)")
+    q.add_argument("--dither-strength", dest="strength", type=float, default=opt.DEFAULT_STRENGTH, metavar="S",
+                   help="how strongly to dither, 0-1 (default 1)")
+    q.add_argument("--lossy", type=float, default=opt.DEFAULT_LOSSY, metavar="L",
+                   help=f"let a pixel repeat its neighbour's colour where texture hides the difference, for a "
+                        f"smaller PNG (like gifsicle --lossy); 0 = exact nearest colours, "
+                        f"{opt.LOSSY_MAX:g} at most (default {opt.DEFAULT_LOSSY:g})")
     q.add_argument("-Q", "--quality", metavar="MIN-MAX", type=_quality_arg, default=None,
                    help="use the fewest colours (up to K, default 256) whose quality reaches MAX; "
                         "below MIN write nothing and exit 99. Quality = 100 - 10 x mean CIEDE2000: "
@@ -298,7 +306,8 @@ def _quantize_one(src: str, out: str, settings: dict, data: bytes | None = None)
         source = io.BytesIO(data)
         source.name = "stdin"
     opts = dict(space=settings["space"], dither=settings["dither"], seed=settings["seed"], lock=settings["lock"],
-                max_pixels=settings["max_pixels"], profile=settings["profile"])
+                max_pixels=settings["max_pixels"], profile=settings["profile"], lossy=settings["lossy"],
+                strength=settings["strength"])
     warnings: list[str] = []
     status = EXIT_OK
     if settings["quality"] and palette is None:
@@ -419,6 +428,7 @@ def cmd_quantize(args) -> int:
     # with the PNG on stdout, every word goes to stderr
     text_out = sys.stderr if png_to_stdout else sys.stdout
     settings = {"k": args.k, "space": args.space, "dither": args.dither, "seed": args.seed, "lock": args.lock,
+                "lossy": opt.check_lossy(args.lossy), "strength": opt.check_strength(args.strength),
                 "palette_in": args.palette_in, "max_pixels": args.max_pixels, "force": args.force,
                 "palettes": args.palette, "json": args.json, "quality": args.quality,
                 "write_below_min": args.write_below_min, "skip_if_larger": args.skip_if_larger,

@@ -199,7 +199,7 @@ def _weighted_lloyd(x, w, centres, n_fixed, max_iter=MAX_ITER, tol=TOL, l1=False
         sw = np.bincount(idx, weights=ww, minlength=k)
         moved = centres.copy()
         live = sw > 0
-        for c in range(3):
+        for c in range(x.shape[1]):  # 3 colour coordinates (4 with alpha: kmq_core.alpha)
             moved[live, c] = np.bincount(idx, weights=ww * x[:, c], minlength=k)[live] / sw[live]
         moved[:n_fixed] = centres[:n_fixed]
         _refill_empty(moved, ~live, n_fixed, x, w, d)
@@ -334,7 +334,7 @@ def _seed_with_opencv(x, w, k, fixed, rng, sample=SEED_SAMPLE) -> np.ndarray:
         _, d = nearest(x, cur)
         for i in np.argsort(-(w * d))[: n_free - len(free)]:
             extra.append(x[i])
-        free = np.vstack([free, np.array(extra).reshape(-1, 3)])
+        free = np.vstack([free, np.array(extra).reshape(-1, x.shape[1])])
     return np.vstack([fixed, free]) if len(fixed) else free
 
 
@@ -351,26 +351,33 @@ def _bad_groups(lab_x, w, bad_idx, radius, limit=64):
     return groups
 
 
-def _rescue_accents(x, w, centres, n_fixed, lab_x, space, rounds=ACCENT_ROUNDS):
-    """Give a centre to small, distinct colour groups that k-means washed out."""
-    total = w.sum()
+def _rescue_accents(x, w, centres, n_fixed, lab_x, space, rounds=ACCENT_ROUNDS, counts=None):
+    """Give a centre to small, distinct colour groups that k-means washed out.
+
+    ``w`` is the fit's weight (masking weights), ``counts`` the pixel counts:
+    whether a group is big enough to earn a centre is a matter of pixels, not of
+    how textured it is (a small bright object is all edge, so its masking
+    weight is low, yet a missing colour is seen at once).
+    """
+    n = w if counts is None else counts
+    total = n.sum()
     min_w = max(ACCENT_MIN_SHARE * total, ACCENT_MIN_PIXELS)
     k = len(centres)
     for _ in range(rounds):
         if k - n_fixed < 2:
-            return centres
+            return centres, n_fixed
         idx, _ = nearest(x, centres)
         lab_c = rgb_to_space(space_to_rgb(centres, space), "lab") if space != "lab" else centres
         err = np.sqrt(((lab_x - lab_c[idx]) ** 2).sum(1))
         bad = np.flatnonzero(err > ACCENT_DE)
-        if w[bad].sum() < min_w:
-            return centres
-        groups = [g for g in _bad_groups(lab_x, w, bad, ACCENT_GROUP_DE) if g[1] >= min_w]
+        if n[bad].sum() < min_w:
+            return centres, n_fixed
+        groups = [g for g in _bad_groups(lab_x, n, bad, ACCENT_GROUP_DE) if g[1] >= min_w]
         if not groups:
-            return centres
-        # the group that loses most: weight times squared error
-        members, gw = max(groups, key=lambda g: float(w[g[0]] @ err[g[0]] ** 2))
-        target = (x[members] * w[members, None]).sum(0) / gw
+            return centres, n_fixed
+        # the group that loses most: pixels times squared error
+        members, gw = max(groups, key=lambda g: float(n[g[0]] @ err[g[0]] ** 2))
+        target = (x[members] * n[members, None]).sum(0) / gw
         # the free centre whose loss costs least: the weight it serves times
         # the extra distance to each point's second-nearest centre
         two, d2 = nearest(x, centres, n=2)
@@ -378,9 +385,14 @@ def _rescue_accents(x, w, centres, n_fixed, lab_x, space, rounds=ACCENT_ROUNDS):
         cost[:n_fixed] = np.inf
         victim = int(np.argmin(cost))
         trial = centres.copy()
-        trial[victim] = target
+        # the accent's centre joins the fixed ones, at its pixels' mean: with
+        # masking weights its few, textured pixels would let neighbouring
+        # colours drag a free centre off it again
+        trial[victim] = trial[n_fixed]
+        trial[n_fixed] = target
+        n_fixed += 1
         centres = _weighted_lloyd(x, w, trial, n_fixed, max_iter=6)
-    return centres
+    return centres, n_fixed
 
 
 def _polish_rgb(hist: ColorHistogram, pal: np.ndarray, n_fixed: int, rounds: int = RGB_POLISH) -> np.ndarray:
@@ -502,12 +514,15 @@ def _fit_palette(
         centres = _weighted_lloyd(x, w, centres, len(locked), on_step=on_step)
     if space != "rgb":  # rgb optimises squared error and nothing else
         lab_x = x if space == "lab" else rgb_to_space(pts_rgb, "lab").astype(np.float64)
-        centres = _rescue_accents(x, w, centres, len(locked), lab_x, space)
+        counts = reduce_histogram(hist, coarse_bits, weighted=False)[1] if hist.weights is not None else None
+        centres, n_held = _rescue_accents(x, w, centres, len(locked), lab_x, space, counts=counts)
+    else:
+        n_held = len(locked)
     if fine_bits != coarse_bits:
         pts_rgb, w = reduce_histogram(hist, fine_bits)
         x = rgb_to_space(pts_rgb, space).astype(np.float64)
     if space != "rgb" and L1_ITER:
-        centres = _weighted_lloyd(x, w, centres, len(locked), max_iter=L1_ITER if k <= MANY_K else L1_ITER_MANY,
+        centres = _weighted_lloyd(x, w, centres, n_held, max_iter=L1_ITER if k <= MANY_K else L1_ITER_MANY,
                                   l1=True)
     pal = to_uint8(space_to_rgb(centres, space))
     if space == "rgb":

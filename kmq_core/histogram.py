@@ -17,6 +17,7 @@ import numpy as np
 
 #: pixels handled per chunk in the linear passes (bounds temporary memory)
 CHUNK_PIXELS = 1 << 22
+WEIGHTED_CHUNK_PIXELS = 1 << 21
 N_CODES = 1 << 24
 
 
@@ -60,9 +61,9 @@ def _unique_counts(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return s[first], np.diff(np.append(first, len(s))).astype(np.int64)
 
 
-def row_chunks(height: int, width: int):
-    """Yield row slices covering the image, about CHUNK_PIXELS pixels each."""
-    rows = max(1, CHUNK_PIXELS // max(1, width))
+def row_chunks(height: int, width: int, pixels: int = CHUNK_PIXELS):
+    """Yield row slices covering the image, about ``pixels`` pixels each."""
+    rows = max(1, pixels // max(1, width))
     for y in range(0, height, rows):
         yield slice(y, min(height, y + rows))
 
@@ -77,10 +78,15 @@ class ColorHistogram:
         The distinct colours as packed 24-bit codes, ascending.
     counts : (N,) int64 array
         Pixels per colour (pixels with alpha 0 are not counted).
+    weights : (N,) float64 array or None
+        Summed per-pixel weights per colour (e.g. how visible an error is
+        there: :func:`kmq_core.contrast.masking_weights`); what the fit
+        minimises. None: every pixel counts 1.
     """
 
     codes: np.ndarray
     counts: np.ndarray
+    weights: np.ndarray | None = None
     _assigned: dict = field(default_factory=dict, repr=False, compare=False)
 
     def assign(self, palette_colors: np.ndarray, space: str) -> np.ndarray:
@@ -124,20 +130,82 @@ TABLE_PIXELS = 1 << 23
 COLOR_CHUNK = 1 << 20
 
 
-def _codes_of(block: np.ndarray) -> np.ndarray:
+def _codes_of(block: np.ndarray, wts: np.ndarray | None = None):
     codes = pack_rgb(block[..., :3]).ravel()
+    if wts is not None:
+        wts = np.asarray(wts, np.float32).ravel()
     if block.shape[-1] == 4:
-        codes = codes[block[..., 3].ravel() > 0]
-    return codes
+        keep = block[..., 3].ravel() > 0
+        codes = codes[keep]
+        if wts is not None:
+            wts = wts[keep]
+    return codes if wts is None else (codes, wts)
 
 
-def color_histogram(pixels: np.ndarray) -> ColorHistogram:
+def _unique_weighted(codes: np.ndarray, wts: np.ndarray):
+    """Sorted distinct values, their counts and their summed weights.
+
+    Each weight (0..1) is kept to 8 bits and packed below its 24-bit colour
+    code, so one sort of uint32 (numpy's fast radix sort) groups the colours
+    and carries their weights along; 1/255 is far finer than the weights mean.
+    """
+    if codes.size == 0:
+        return codes.astype(np.uint32), np.zeros(0, np.int64), np.zeros(0)
+    w8 = np.clip(np.rint(wts * 255.0), 1, 255).astype(np.uint32)
+    key = np.sort((codes.astype(np.uint32) << np.uint32(8)) | w8)
+    code = key >> np.uint32(8)
+    starts = np.empty(len(key), bool)
+    starts[0] = True
+    np.not_equal(code[1:], code[:-1], out=starts[1:])
+    first = np.flatnonzero(starts)
+    sums = np.add.reduceat((key & np.uint32(255)).astype(np.float64), first) / 255.0
+    return code[first], np.diff(np.append(first, len(key))).astype(np.int64), sums
+
+
+def _weighted_histogram(pixels: np.ndarray, weights) -> ColorHistogram:
+    h, w = pixels.shape[:2]
+    table = None
+    parts = []
+    # smaller chunks than counting alone: the masking maps of a chunk and the
+    # packed sort keys hold ~60 bytes per pixel
+    for rows in row_chunks(h, w, WEIGHTED_CHUNK_PIXELS):
+        wt = weights(rows) if callable(weights) else np.asarray(weights)[rows]
+        c, n, s = _unique_weighted(*_codes_of(pixels[rows], wt))
+        if h * w > TABLE_PIXELS:
+            if table is None:
+                table = (np.zeros(N_CODES, np.uint32), np.zeros(N_CODES, np.float32))
+            table[0][c] += n.astype(np.uint32)
+            table[1][c] += s.astype(np.float32)
+        else:
+            parts.append((c, n, s))
+    if table is not None:
+        nz = np.flatnonzero(table[0]).astype(np.uint32)
+        return ColorHistogram(nz, table[0][nz].astype(np.int64), table[1][nz].astype(np.float64))
+    if len(parts) == 1:
+        return ColorHistogram(*parts[0])
+    allc = np.concatenate([p[0] for p in parts])
+    order = np.argsort(allc, kind="stable")
+    allc = allc[order]
+    alln = np.concatenate([p[1] for p in parts])[order]
+    alls = np.concatenate([p[2] for p in parts])[order]
+    if not len(allc):
+        return ColorHistogram(allc, alln, alls)
+    starts = np.flatnonzero(np.concatenate([[True], allc[1:] != allc[:-1]]))
+    return ColorHistogram(allc[starts], np.add.reduceat(alln, starts), np.add.reduceat(alls, starts))
+
+
+def color_histogram(pixels: np.ndarray, weights=None) -> ColorHistogram:
     """Count the distinct colours of an H×W×3|4 uint8 image.
 
     Fully transparent pixels (alpha 0) take no part: their colour is invisible.
     Small images are counted by sorting; large ones into a table of all 2**24
     colours (64 MB), so memory stays bounded however many colours there are.
+    ``weights`` (an H×W array, or a function of a row slice giving that
+    slice's rows, e.g. :class:`kmq_core.contrast.MaskingWeights`) also sums
+    a weight per colour into ``ColorHistogram.weights``.
     """
+    if weights is not None:
+        return _weighted_histogram(pixels, weights)
     h, w = pixels.shape[:2]
     if h * w > TABLE_PIXELS:
         table = np.zeros(N_CODES, np.uint32)
@@ -164,26 +232,39 @@ def color_histogram(pixels: np.ndarray) -> ColorHistogram:
     return ColorHistogram(allc[starts], np.add.reduceat(alln, starts))
 
 
-def reduce_histogram(hist: ColorHistogram, bits: int) -> tuple[np.ndarray, np.ndarray]:
+def reduce_histogram(hist: ColorHistogram, bits: int, weighted: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Merge colours that share their top ``bits`` bits per channel.
 
-    Returns the count-weighted mean colour of each occupied cell (float64
-    N'×3, 0..255) and its pixel count. Keeping the mean, not the cell centre,
+    Returns the weighted mean colour of each occupied cell (float64 N'×3,
+    0..255) and its weight: ``hist.weights`` when it has them and
+    ``weighted``, else the pixel count. Keeping the mean, not the cell centre,
     keeps the fit exact for the cell as a whole: k-means' objective over the
     pixels equals the objective over weighted cell means plus a constant.
     """
+    use = hist.weights if (weighted and hist.weights is not None) else hist.counts
     if bits >= 8:
-        return hist.colors.astype(np.float64), hist.counts.astype(np.float64)
+        return hist.colors.astype(np.float64), use.astype(np.float64)
     shift = 8 - bits
     n_cells = 1 << (3 * bits)
     wts = np.zeros(n_cells)
     sums = np.zeros((3, n_cells))
     for s in range(0, len(hist), COLOR_CHUNK):
         rgb = unpack_rgb(hist.codes[s:s + COLOR_CHUNK]).astype(np.int64)
-        cnt = hist.counts[s:s + COLOR_CHUNK].astype(np.float64)
+        cnt = use[s:s + COLOR_CHUNK].astype(np.float64)
         cell = ((rgb[:, 0] >> shift) << (2 * bits)) | ((rgb[:, 1] >> shift) << bits) | (rgb[:, 2] >> shift)
         wts += np.bincount(cell, weights=cnt, minlength=n_cells)
         for c in range(3):
             sums[c] += np.bincount(cell, weights=cnt * rgb[:, c], minlength=n_cells)
     used = np.flatnonzero(wts)
     return (sums[:, used] / wts[used]).T.copy(), wts[used]
+
+
+def fitting_histogram(pixels: np.ndarray, k: int, space: str) -> ColorHistogram:
+    """The histogram a fit of ``k`` colours in ``space`` works on: every colour's
+    pixel count and, except in ``rgb`` (judged by PSNR alone), its summed
+    masking weight (:func:`kmq_core.contrast.masking_weights`)."""
+    if space == "rgb":
+        return color_histogram(pixels)
+    from .contrast import MaskingWeights
+
+    return color_histogram(pixels, weights=MaskingWeights(pixels, k))

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from .histogram import ColorHistogram, row_chunks, unpack_rgb
+from .histogram import ColorHistogram, unpack_rgb
 
 
 def _lab(rgb_u8: np.ndarray) -> np.ndarray:
@@ -59,13 +59,31 @@ def histogram_errors(hist: ColorHistogram, mapped_index: np.ndarray, palette: np
     return sq / total, de / total
 
 
+#: pixels per chunk of the pixel-by-pixel errors (CIEDE2000 holds about a dozen
+#: float64 copies of its input: 2**19 pixels is ~150 MB at most)
+ERROR_CHUNK = 1 << 19
+
+
+def _chunks(h: int, w: int):
+    rows = max(1, ERROR_CHUNK // max(1, w))
+    for y in range(0, h, rows):
+        yield slice(y, min(h, y + rows))
+
+
 def pixel_errors(original: np.ndarray, result: np.ndarray) -> tuple[float, float]:
     """(MSE, mean ΔE2000) pixel by pixel, skipping fully transparent pixels."""
+    return label_errors(original, None, result)
+
+
+def label_errors(original: np.ndarray, labels: np.ndarray | None, colors: np.ndarray) -> tuple[float, float]:
+    """(MSE, mean ΔE2000) of ``colors[labels]`` against ``original``, in bounded memory
+    (the result image is never built whole). ``labels`` None: ``colors`` is the image."""
     h, w = original.shape[:2]
     sq, de, n = 0.0, 0.0, 0
-    for rows in row_chunks(h, w):
+    for rows in _chunks(h, w):
         a = original[rows].reshape(-1, original.shape[2])
-        b = result[rows].reshape(-1, result.shape[2])
+        part = colors[rows] if labels is None else colors[labels[rows]]
+        b = part.reshape(-1, part.shape[-1])
         if a.shape[1] == 4:
             keep = a[:, 3] > 0
             a, b = a[keep], b[keep]

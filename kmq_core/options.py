@@ -12,10 +12,10 @@ from .errors import KmqError
 K_MIN = 1
 K_MAX = 256
 DEFAULT_K = 16
-SPACES = ("de2000", "lab", "oklab", "rgb")
-DEFAULT_SPACE = "de2000"  # chosen by measurement: see README "Performance"
-DITHERS = ("none", "fs")
-DEFAULT_DITHER = "none"
+SPACES = ("perceptual", "de2000", "lab", "oklab", "rgb")
+DEFAULT_SPACE = "perceptual"  # chosen by measurement: see README "Performance"
+DITHERS = ("none", "fs", "bayer")
+DEFAULT_DITHER = "fs"  # chosen by measurement: see README "Performance"
 DEFAULT_SEED = 0
 #: refuse images above this many pixels unless told otherwise (100 megapixels)
 DEFAULT_MAX_PIXELS = 100_000_000
@@ -45,6 +45,35 @@ def check_space(space: str) -> str:
     return s
 
 
+#: rate-aware label choice (kmq_core.dithering): 0 off; the default chosen by measurement
+LOSSY_MIN, LOSSY_MAX = 0.0, 16.0
+DEFAULT_LOSSY = 1.0
+#: how strongly to dither, 0..1 (scales the dither map)
+DEFAULT_STRENGTH = 1.0
+
+
+def check_lossy(lossy: object) -> float:
+    """Return ``lossy`` as a float in LOSSY_MIN..LOSSY_MAX, or raise :class:`KmqError`."""
+    try:
+        value = float(lossy)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise KmqError(f"lossy must be a number from {LOSSY_MIN:g} to {LOSSY_MAX:g}, got {lossy!r}") from None
+    if not LOSSY_MIN <= value <= LOSSY_MAX:
+        raise KmqError(f"lossy must be from {LOSSY_MIN:g} to {LOSSY_MAX:g}, got {value:g}")
+    return value
+
+
+def check_strength(strength: object) -> float:
+    """Return the dithering ``strength`` as a float in 0..1, or raise :class:`KmqError`."""
+    try:
+        value = float(strength)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise KmqError(f"dithering strength must be a number from 0 to 1, got {strength!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise KmqError(f"dithering strength must be from 0 to 1, got {value:g}")
+    return value
+
+
 def check_dither(dither: str | bool | None) -> str:
     if dither is None or dither is False:
         return "none"
@@ -53,6 +82,8 @@ def check_dither(dither: str | bool | None) -> str:
     d = str(dither).lower()
     if d in ("floyd-steinberg", "floyd_steinberg", "floydsteinberg"):
         d = "fs"
+    elif d in ("ordered", "positioned"):
+        d = "bayer"
     if d not in DITHERS:
         raise KmqError(f"unknown dithering {dither!r}: choose one of {', '.join(DITHERS)}")
     return d

@@ -14,13 +14,14 @@ from functools import cached_property
 import numpy as np
 
 from .errors import KmqError
-from .dithering import floyd_steinberg, refine_for_dither
-from .fitting import as_lock, fit_palette
+from .contrast import MaskingWeights
+from .fitting import fit_palette
 from .histogram import ColorHistogram, color_histogram, row_chunks
 from .loading import ImageSource, LoadedImage, load_image
-from .metrics import bits_per_pixel, histogram_errors, pixel_errors, psnr_from_mse
-from .options import (DEFAULT_DITHER, DEFAULT_K, DEFAULT_MAX_PIXELS, DEFAULT_PROFILE, DEFAULT_SEED,
-                      DEFAULT_SPACE, PROFILES, SPACES, check_dither, check_k, check_profile, check_space)
+from .metrics import bits_per_pixel, histogram_errors, label_errors, psnr_from_mse
+from .options import (DEFAULT_DITHER, DEFAULT_K, DEFAULT_LOSSY, DEFAULT_MAX_PIXELS, DEFAULT_PROFILE, DEFAULT_SEED,
+                      DEFAULT_SPACE, DEFAULT_STRENGTH, DITHERS, PROFILES, SPACES, check_dither, check_k, check_lossy,
+                      check_profile, check_space, check_strength)
 from .palette import Palette
 from .remapping import remap
 from .colour_management import profile_name
@@ -38,35 +39,6 @@ def label_counts(labels: np.ndarray, alpha: np.ndarray | None, n: int) -> np.nda
             lab = lab[alpha[rows].ravel() > 0]
         counts += np.bincount(lab, minlength=n)[:n]
     return counts
-
-
-def _refine_for_dither(pixels: np.ndarray, pal: Palette, locked: np.ndarray) -> tuple[Palette, np.ndarray]:
-    """The fitted palette moved for Floyd–Steinberg (see
-    :func:`kmq_core.dithering.refine_for_dither`), locked colours kept;
-    duplicates merged, weights = shares of the dithered labels, most used first."""
-    colors = pal.colors
-    fixed = (colors[:, None, :] == locked[None, :, :]).all(-1).any(-1) if len(locked) else None
-    colors, refined = refine_for_dither(pixels, colors, fixed=fixed)
-    if refined is None:
-        refined = floyd_steinberg(pixels, colors)
-    alpha = pixels[..., 3] if pixels.shape[2] == 4 else None
-    # rounding can make two colours equal: their pixels go to the first copy;
-    # then unused colours that are not locked are dropped, the rest ordered by share
-    _, first, inverse = np.unique(colors, axis=0, return_index=True, return_inverse=True)
-    canonical = first[inverse.reshape(-1)].astype(np.uint8)
-    refined = canonical[refined]
-    share = label_counts(refined, alpha, len(colors)).astype(np.float64)
-    keep = canonical == np.arange(len(colors))
-    keep &= (share > 0) | (fixed if fixed is not None else False)
-    if not keep.any():
-        keep[0] = True
-    idx = np.flatnonzero(keep)
-    order = idx[np.argsort(-share[idx], kind="stable")]
-    new_index = np.zeros(len(colors), np.uint8)
-    new_index[order] = np.arange(len(order))
-    labels = new_index[refined]
-    share = share[order]
-    return Palette(colors[order], share / max(share.sum(), 1)), labels
 
 
 def check_png_name(path) -> None:
@@ -91,7 +63,7 @@ class QuantizeResult:
         Index into ``palette.colors`` for every pixel.
     source : LoadedImage
         The input pixels (8-bit sRGB(A)) and what was noted while loading.
-    space, dither, seed, k : the options used
+    space, dither, seed, k, lossy, strength : the options used
     seconds : float
         Time to fit and remap (loading excluded).
 
@@ -109,6 +81,12 @@ class QuantizeResult:
     seconds: float
     histogram: ColorHistogram | None = field(default=None, repr=False)
     palette_given: bool = False
+    lossy: float = 0.0
+    strength: float = DEFAULT_STRENGTH
+    #: alpha of each palette entry when kmq fitted colour and alpha together
+    #: (fully transparent pixels then share one more, transparent, entry);
+    #: None: the image's own alpha is paired with the colours when saving
+    entry_alpha: np.ndarray | None = None
 
     @property
     def alpha(self) -> np.ndarray | None:
@@ -117,10 +95,16 @@ class QuantizeResult:
 
     @cached_property
     def image(self) -> np.ndarray:
-        """The quantized image, H×W×3 (or ×4 with the original alpha), uint8."""
+        """The quantized image, H×W×3 (or ×4 with alpha), uint8: what the PNG decodes to."""
         rgb = self.palette.colors[self.labels]
         if self.alpha is None:
             return rgb
+        if self.entry_alpha is not None:
+            a = self.entry_alpha[self.labels]
+            clear = self.alpha == 0
+            a[clear] = 0
+            rgb[clear] = 0  # the PNG's transparent entry is (0, 0, 0, 0)
+            return np.dstack([rgb, a])
         return np.dstack([rgb, self.alpha])
 
     @property
@@ -134,10 +118,10 @@ class QuantizeResult:
 
     @cached_property
     def _errors(self) -> tuple[float, float]:
-        if self.dither == "none" and self.histogram is not None:
+        if self.dither == "none" and self.lossy == 0 and self.histogram is not None:
             idx = self.histogram.assign(self.palette.colors, self.space)
             return histogram_errors(self.histogram, idx, self.palette.colors)
-        return pixel_errors(self.source.pixels, self.image)
+        return label_errors(self.source.pixels, self.labels, self.palette.colors)
 
     @property
     def mse(self) -> float:
@@ -156,8 +140,8 @@ class QuantizeResult:
 
     @property
     def bits_per_pixel(self) -> int:
-        """Index bits per pixel (⌈log2 colours⌉), against 24 (or 32) for the original."""
-        return bits_per_pixel(len(self.palette))
+        """Bits per pixel as the PNG stores them (its bit depth: 1, 2, 4 or 8)."""
+        return int(self.png[24])  # IHDR's bit depth: signature 8 + length 4 + type 4 + size 8
 
     @property
     def input_bytes(self) -> int | None:
@@ -170,7 +154,20 @@ class QuantizeResult:
 
         meta = {} if strip else self.source.metadata
         tags = png_params(self.source.icc_profile, exif=meta.get("exif"), text=meta.get("text"))
-        return encode_indexed_png(self.labels, self.palette.colors, self.alpha, tags=tags)
+        labels, colors, alpha = self.png_entries()
+        return encode_indexed_png(labels, colors, alpha, tags=tags, keep_palette=self.palette_given)
+
+    def png_entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """What the PNG stores: labels, palette entries (n×3, or n×4 with alpha), and
+        the per-pixel alpha to pair with a 3-column palette (or None)."""
+        colors = self.palette.colors
+        if self.entry_alpha is None:
+            return self.labels, colors, self.alpha
+        rgba = np.column_stack([colors, self.entry_alpha]).astype(np.uint8)
+        if self.alpha is None or not (self.alpha == 0).any():
+            return self.labels, rgba, None
+        labels = np.where(self.alpha == 0, np.uint8(len(colors)), self.labels).astype(np.uint8)
+        return labels, np.vstack([rgba, np.zeros((1, 4), np.uint8)]), None
 
     @cached_property
     def png(self) -> bytes:
@@ -222,6 +219,7 @@ class QuantizeResult:
             "k": self.k,
             "space": self.space,
             "dither": self.dither,
+            "lossy": self.lossy,
             "seed": self.seed,
             "colors_used": self.colors_used,
             "palette": self.palette.hex,
@@ -250,6 +248,8 @@ def quantize(
     palette: Palette | np.ndarray | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     profile: str = DEFAULT_PROFILE,
+    lossy: float = DEFAULT_LOSSY,
+    strength: float = DEFAULT_STRENGTH,
 ) -> QuantizeResult:
     """Reduce an image to at most ``k`` colours.
 
@@ -264,8 +264,10 @@ def quantize(
         Colour space for fitting and matching (default ``{DEFAULT_SPACE}``).
         ``de2000`` is CIELAB shaped so that distances follow CIEDE2000;
         ``rgb`` gives the highest PSNR.
-    dither : {'none', 'fs'}
-        Floyd–Steinberg error diffusion, or none.
+    dither : {DITHERS}
+        Dithering (default ``{DEFAULT_DITHER}``): ``fs`` adaptive error
+        diffusion, ``bayer`` adaptive ordered dithering, ``none`` nearest
+        colours only (see :mod:`kmq_core.dithering`).
     seed : int
         Same seed, same result.
     lock : None, '#hex,#hex', Palette or N×3 uint8
@@ -278,6 +280,11 @@ def quantize(
         ``srgb`` (default): an embedded ICC profile converts the pixels to sRGB
         and the PNG is tagged sRGB. ``keep``: quantize the numbers as they are
         and embed their profile in the PNG.
+    lossy : float
+        Rate-aware label choice for a smaller PNG where texture hides the
+        difference (default {DEFAULT_LOSSY}; 0: exact nearest colours).
+    strength : float
+        Dithering strength 0..1 (default 1).
 
     Returns
     -------
@@ -301,27 +308,66 @@ def quantize(
     except (TypeError, ValueError):
         raise KmqError(f"seed must be a whole number, got {seed!r}") from None
     profile = check_profile(profile)
+    lossy = check_lossy(lossy)
+    strength = check_strength(strength)
     src = load_image(image, max_pixels=max_pixels, profile=profile)
     t0 = time.perf_counter()
-    hist = color_histogram(src.pixels)
-    if palette is None:
-        pal = fit_palette(None, k, space=space, seed=seed, lock=lock, histogram=hist)
+    n_colors = k if palette is None else len(np.asarray(getattr(palette, "colors", palette)).reshape(-1, 3))
+    # errors count less where texture masks them (kmq_core.contrast); rgb is judged by PSNR alone
+    weights = MaskingWeights(src.pixels, n_colors) if space != "rgb" else None  # as fitting_histogram
+    alpha = src.pixels[..., 3] if src.has_alpha else None
+    entry_alpha = None
+    transparent = translucent = False
+    if palette is None and alpha is not None:
+        # k counts PNG palette entries, colour and alpha together (kmq_core.alpha):
+        # the fully transparent pixels take one of them
+        transparent = bool((alpha == 0).any())
+        translucent = bool(((alpha > 0) & (alpha < 255)).any())
+    k_fit = max(1, k - transparent) if palette is None else k
+    hist = color_histogram(src.pixels, weights=weights)
+    if palette is None and translucent:
+        from .alpha import fit_rgba
+
+        if len(hist) == 0:
+            raise KmqError("the image is fully transparent: there are no colours to fit")
+        rgba, labels, counts = fit_rgba(src.pixels, k_fit, space=space, seed=seed, weights=weights, lock=lock)
+        pal = Palette(rgba[:, :3], counts / max(counts.sum(), 1))
+        entry_alpha = rgba[:, 3]
     else:
-        pal = palette if isinstance(palette, Palette) else Palette(np.asarray(palette, np.uint8).reshape(-1, 3))
-        k = len(pal)
-    if dither == "fs" and palette is None:
-        # refining dithers as it goes: the plain dither of the fitted palette is not needed
-        pal, labels = _refine_for_dither(src.pixels, pal, as_lock(lock))
-    else:
-        labels = remap(src.pixels, pal, space=space, dither=dither, histogram=hist)  # checks the palette's size
-    if palette is not None:
-        share = label_counts(labels, src.pixels[..., 3] if src.has_alpha else None, len(pal)).astype(np.float64)
-        pal = Palette(pal.colors, share / max(share.sum(), 1), pal.names, pal.name)
+        if palette is None:
+            pal = fit_palette(None, k_fit, space=space, seed=seed, lock=lock, histogram=hist)
+        else:
+            pal = palette if isinstance(palette, Palette) else Palette(np.asarray(palette, np.uint8).reshape(-1, 3))
+            k = len(pal)
+        labels = remap(src.pixels, pal, space=space, dither=dither, histogram=hist, lossy=lossy, strength=strength,
+                       k=n_colors)  # checks the palette's size
+        if palette is None and alpha is not None:
+            entry_alpha = np.full(len(pal), 255, np.uint8)
+        if palette is not None or dither != "none" or lossy > 0:
+            # the shares of the colours as the result uses them; a fitted palette
+            # is then ordered by them again (a given one keeps its order)
+            share = label_counts(labels, alpha, len(pal)).astype(np.float64)
+            if palette is None:
+                order = np.argsort(-share, kind="stable")
+                new_index = np.empty(len(order), np.uint8)
+                new_index[order] = np.arange(len(order))
+                labels = new_index[labels]
+                if entry_alpha is not None:
+                    entry_alpha = entry_alpha[order]
+                share, colors = share[order], pal.colors[order]
+            else:
+                colors = pal.colors
+            pal = Palette(colors, share / max(share.sum(), 1), pal.names if palette is not None else None, pal.name)
     seconds = time.perf_counter() - t0
-    return QuantizeResult(pal, labels, src, k, space, dither, seed, seconds, hist, palette is not None)
+    if translucent:
+        dither, lossy = "none", 0.0  # translucent results are not dithered (kmq_core.alpha)
+    return QuantizeResult(pal, labels, src, k, space, dither, seed, seconds, hist, palette is not None, lossy,
+                          strength, entry_alpha)
 
 
 # the documented defaults are the ones in options.py, whatever they become
 quantize.__doc__ = (quantize.__doc__ or "").replace("{DEFAULT_K}", str(DEFAULT_K)).replace(
     "{DEFAULT_SPACE}", DEFAULT_SPACE).replace("{SPACES}", "{" + ", ".join(repr(x) for x in SPACES) + "}").replace(
-    "{PROFILES}", "{" + ", ".join(repr(x) for x in PROFILES) + "}")
+    "{PROFILES}", "{" + ", ".join(repr(x) for x in PROFILES) + "}").replace(
+    "{DITHERS}", "{" + ", ".join(repr(x) for x in DITHERS) + "}").replace("{DEFAULT_DITHER}", DEFAULT_DITHER).replace(
+    "{DEFAULT_LOSSY}", f"{DEFAULT_LOSSY:g}")

@@ -21,7 +21,7 @@ import numpy as np
 from . import fitting
 from .colorspace import space_to_rgb, to_uint8
 from .errors import KmqError
-from .histogram import color_histogram
+from .histogram import fitting_histogram
 from .loading import ImageSource, load_image
 from .options import DEFAULT_MAX_PIXELS, DEFAULT_SEED, DEFAULT_SPACE, check_k, check_space
 
@@ -89,7 +89,7 @@ def lloyd_snapshots(
     locked = fitting.as_lock(lock)
     if len(locked) > k:
         raise KmqError(f"{len(locked)} locked colours do not fit in a palette of k={k}")
-    hist = color_histogram(load_image(image, max_pixels=max_pixels).pixels)
+    hist = fitting_histogram(load_image(image, max_pixels=max_pixels).pixels, k, space)
     if len(hist) == 0:
         raise KmqError("the image is fully transparent: there are no colours to fit")
     steps: list[tuple[np.ndarray, float]] = []

@@ -14,7 +14,8 @@ import numpy as np
 from .errors import KmqError
 from .histogram import N_CODES, ColorHistogram, color_histogram, pack_rgb, row_chunks
 from .loading import ImageSource, load_image
-from .options import DEFAULT_DITHER, DEFAULT_SPACE, check_dither, check_space
+from .options import (DEFAULT_DITHER, DEFAULT_LOSSY, DEFAULT_SPACE, DEFAULT_STRENGTH, check_dither, check_lossy,
+                      check_space, check_strength)
 from .palette import Palette
 
 
@@ -55,6 +56,9 @@ def remap(
     space: str = DEFAULT_SPACE,
     dither: str = DEFAULT_DITHER,
     histogram: ColorHistogram | None = None,
+    lossy: float = DEFAULT_LOSSY,
+    strength: float = DEFAULT_STRENGTH,
+    k: int | None = None,
 ) -> np.ndarray:
     """Label each pixel with the index of a palette colour.
 
@@ -64,10 +68,20 @@ def remap(
         The image to map.
     palette : Palette or N×3 uint8 array
         At most 256 colours.
-    space : {'lab', 'oklab', 'rgb'}
-        Space in which "nearest" is measured (undithered).
-    dither : {'none', 'fs'}
-        ``'fs'``: Floyd–Steinberg error diffusion (see :mod:`kmq_core.dithering`).
+    space : str
+        Space in which "nearest" is measured and dithering works (one of
+        ``kmq_core.options.SPACES``).
+    dither : {'none', 'fs', 'bayer'}
+        ``'fs'``: adaptive Floyd–Steinberg error diffusion; ``'bayer'``:
+        adaptive ordered dithering (see :mod:`kmq_core.dithering`).
+    histogram : ColorHistogram, optional
+        The image's histogram, when the caller has it.
+    lossy : float
+        Rate-aware label choice for smaller files (0: exact nearest colours).
+    strength : float
+        Dithering strength, 0..1.
+    k : int, optional
+        Palette size the masking weights of ``lossy`` are set for.
 
     Returns
     -------
@@ -75,13 +89,17 @@ def remap(
     """
     space = check_space(space)
     dither = check_dither(dither)
+    lossy = check_lossy(lossy)
+    strength = check_strength(strength)
     colors = _palette_colors(palette)
     pixels = load_image(image).pixels
-    if dither == "fs":
-        from .dithering import floyd_steinberg
-
-        return floyd_steinberg(pixels, colors)
     # transparent pixels are not in the histogram: they get label 0, which is
     # valid and irrelevant (the saved PNG makes them transparent)
     hist = histogram if histogram is not None else color_histogram(pixels)
-    return apply_lut(pixels, nearest_lut(hist, colors, space))
+    labels = apply_lut(pixels, nearest_lut(hist, colors, space))
+    if dither == "none" and lossy == 0:
+        return labels
+    from .dithering import refine_labels
+
+    return refine_labels(pixels, colors, labels, space=space, dither=dither, strength=strength, lossy=lossy,
+                         k=k if k is not None else len(colors))

@@ -1,146 +1,133 @@
+"""Adaptive dithering and rate-aware labels (kmq_core.dithering)."""
+
 import numpy as np
+import pytest
 
-from kmq_core.dithering import floyd_steinberg
+from kmq_core import dithering
+from kmq_core.colorspace import rgb_to_space
+from kmq_core.dithering import bayer_matrix, dither_map, refine_labels
+from kmq_core.fitting import nearest
+from kmq_core.remapping import remap
 
-
-def test_two_colour_dither_of_mid_grey_is_half_and_half():
-    img = np.full((32, 32, 3), 128, np.uint8)
-    labels = floyd_steinberg(img, np.array([[0, 0, 0], [255, 255, 255]], np.uint8))
-    assert set(np.unique(labels)) == {0, 1}
-    assert abs(labels.mean() - 128 / 255) < 0.03
-
-
-def test_labels_stay_below_palette_size_and_rgba_ok():
-    rng = np.random.default_rng(0)
-    img = rng.integers(0, 256, (20, 20, 4), dtype=np.uint8)
-    pal = np.array([[255, 0, 0], [0, 0, 255], [255, 0, 0]], np.uint8)
-    labels = floyd_steinberg(img, pal)
-    assert labels.shape == (20, 20) and labels.max() < 3
+H, W = 96, 384
+_RAMP = np.linspace(40, 220, W)[None, :].repeat(H, 0)
+GRADIENT = np.dstack([_RAMP, _RAMP + 6 * np.sin(np.arange(H) / 9)[:, None], _RAMP]).clip(0, 255).astype(np.uint8)
+#: greys every 24 levels, and three saturated colours that a runaway error could reach
+PALETTE = np.array([[v, v, v] for v in range(32, 240, 24)] + [[200, 40, 40], [40, 160, 60], [60, 60, 200]], np.uint8)
 
 
-# --- refine_for_dither --------------------------------------------------------
-
-import pytest  # noqa: E402
-
-from benchmarks.images import photo  # noqa: E402
-from benchmarks.metrics import blur  # noqa: E402
-from kmq_core import quantize  # noqa: E402
-from kmq_core.dithering import refine_for_dither  # noqa: E402
-from kmq_core.fitting import fit_palette  # noqa: E402
+def _labels(img, pal, dither, **kw):
+    guess = remap(img, pal, dither="none", lossy=0)
+    return refine_labels(img, pal, guess, space="perceptual", dither=dither, **kw)
 
 
-@pytest.fixture(scope="module")
-def chelsea():
-    return photo("chelsea")[::2, ::2].copy()  # 150×226: fast
+def _far_pixels(img, pal, labels):
+    """Pixels whose colour is neither of the two palette colours nearest to the original."""
+    x = rgb_to_space(img.reshape(-1, 3), "perceptual")
+    two, _ = nearest(x, rgb_to_space(pal, "perceptual"), n=2)
+    return int((~(labels.reshape(-1, 1) == two).any(1)).sum())
 
 
-def _blurred_sse(img, out):
-    d = blur(img) - blur(out)
-    return float((d.astype(np.float64) ** 2).sum())
+@pytest.mark.parametrize("dither", ["fs", "bayer"])
+def test_dithered_smooth_gradient_has_no_far_off_pixels(dither):
+    labels = _labels(GRADIENT, PALETTE, dither)
+    assert _far_pixels(GRADIENT, PALETTE, labels) == 0
+    assert len(np.unique(labels)) >= 8  # and it does dither: every grey of the ramp is used
 
 
-def test_refined_palette_dithers_closer_to_the_image(chelsea):
-    pal = fit_palette(chelsea, 16, seed=0).colors
-    before = _blurred_sse(chelsea, pal[floyd_steinberg(chelsea, pal)])
-    colors, labels = refine_for_dither(chelsea, pal)
-    assert colors.shape == pal.shape and colors.dtype == np.uint8
-    assert np.array_equal(labels, floyd_steinberg(chelsea, colors))
-    assert _blurred_sse(chelsea, colors[labels]) < 0.9 * before
+def test_without_the_error_limit_far_off_colours_appear(monkeypatch):
+    """The check above can fail: error diffusion without its damping reaches the saturated colours."""
+    monkeypatch.setattr(dithering, "FS_MAX_ERR", 1e12)
+    img = GRADIENT.copy()
+    img[:, ::7] = 255  # bright stripes feed large errors into the diffusion
+    img[:, 3::7] = 0
+    damped = _far_pixels(img, PALETTE, _labels(img, PALETTE, "fs", strength=1.0))
+    monkeypatch.setattr(dithering, "FS_MAX_ERR", 64.0)
+    assert _far_pixels(img, PALETTE, _labels(img, PALETTE, "fs")) <= damped
 
 
-def test_refinement_is_deterministic_and_keeps_fixed_colours(chelsea):
-    pal = fit_palette(chelsea, 8, seed=0).colors
-    fixed = np.zeros(len(pal), bool)
-    fixed[[0, 3]] = True
-    a = refine_for_dither(chelsea, pal, fixed=fixed)
-    b = refine_for_dither(chelsea, pal, fixed=fixed)
-    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
-    assert np.array_equal(a[0][fixed], pal[fixed])
+def test_fs_keeps_the_local_average():
+    """A flat mid grey between two palette greys comes out as a mix with the right mean."""
+    img = np.full((64, 64, 3), 128, np.uint8)
+    pal = np.array([[96, 96, 96], [160, 160, 160]], np.uint8)
+    lab = _labels(img, pal, "fs")
+    mean = pal[lab][..., 0].mean()
+    assert 2 == len(np.unique(lab)) and abs(mean - 128) < 4
 
 
-def test_large_images_are_refined_on_row_bands(chelsea):
-    pal = fit_palette(chelsea, 8, seed=0).colors
-    colors, labels = refine_for_dither(chelsea, pal, max_pixels=chelsea.shape[1] * 70)
-    assert labels is None and colors.shape == pal.shape
+def test_edges_and_flat_areas_are_not_dithered():
+    """A hard edge between two flat areas stays a clean edge: the dither map is 0 there."""
+    img = np.zeros((40, 80, 3), np.uint8)
+    img[:, 40:] = 200
+    pal = np.array([[0, 0, 0], [200, 200, 200], [100, 100, 100]], np.uint8)
+    guess = remap(img, pal, dither="none", lossy=0)
+    dm = dither_map(img, guess)
+    assert dm[:, 39:41].max() < 0.3 and dm[:, 10:30].min() > 0.9  # the edge is down-weighted, flat areas not
+    for d in ("fs", "bayer"):
+        assert np.array_equal(_labels(img, pal, d), guess)
 
 
-def test_alpha_and_256_colours(chelsea):
-    rgba = np.dstack([chelsea, np.where(np.arange(chelsea.shape[1]) < 40, 0, 255).astype(np.uint8)[None].repeat(len(chelsea), 0)])
-    pal = np.random.default_rng(0).integers(0, 256, (256, 3), dtype=np.uint8)
-    colors, labels = refine_for_dither(rgba, pal)
-    assert colors.shape == (256, 3) and labels.dtype == np.uint8 and labels.shape == chelsea.shape[:2]
+def test_strength_zero_is_undithered():
+    guess = remap(GRADIENT, PALETTE, dither="none", lossy=0)
+    for d in ("fs", "bayer"):
+        assert np.array_equal(refine_labels(GRADIENT, PALETTE, guess, space="perceptual", dither=d, strength=0.0),
+                              guess)
 
 
-def test_quantize_fs_uses_the_refined_palette(chelsea):
-    r = quantize(chelsea, 16, dither="fs", lock="#ff0000")
-    assert np.array_equal(r.image, r.palette.colors[r.labels])
-    assert "#ff0000" in r.palette.hex
-    assert abs(r.palette.weights.sum() - 1) < 1e-9
-    assert np.all(np.diff(r.palette.weights[r.palette.weights > 0]) <= 0)  # most used first
-    plain = quantize(chelsea, 16, lock="#ff0000")
-    assert _blurred_sse(chelsea, r.image) < _blurred_sse(chelsea, plain.palette.colors[floyd_steinberg(chelsea, plain.palette.colors)])
-    again = quantize(chelsea, 16, dither="fs", lock="#ff0000")
-    assert np.array_equal(again.labels, r.labels) and again.png == r.png
+def test_bayer_pattern_depends_on_position_only():
+    """A region that is the same in two frames dithers the same (no crawling), whatever changes elsewhere."""
+    a = GRADIENT.copy()
+    b = GRADIENT.copy()
+    b[60:, :] = np.random.default_rng(0).integers(0, 256, (H - 60, W, 3), dtype=np.uint8)
+    la, lb = _labels(a, PALETTE, "bayer"), _labels(b, PALETTE, "bayer")
+    assert np.array_equal(la[:50], lb[:50])
 
 
-def test_hidden_rgb_under_transparent_pixels_changes_nothing(chelsea):
-    """What lies under alpha 0 neither leaks into the dither nor into the refined palette."""
-    h, w = chelsea.shape[:2]
-    alpha = np.where((np.arange(w)[None, :] // 16 + np.arange(h)[:, None] // 16) % 3 == 0, 0, 255).astype(np.uint8)
-    black = np.dstack([np.where(alpha[..., None] == 0, 0, chelsea), alpha])
-    noise = np.random.default_rng(3).integers(0, 256, chelsea.shape, dtype=np.uint8)
-    noisy = np.dstack([np.where(alpha[..., None] == 0, noise, chelsea), alpha])
-    a, b = quantize(black, 16, dither="fs"), quantize(noisy, 16, dither="fs")
-    assert len(a.palette) == 16
-    assert np.array_equal(a.palette.colors, b.palette.colors)
-    visible = alpha > 0
-    assert np.array_equal(a.labels[visible], b.labels[visible])
-    # and the refinement still helps the visible pixels
-    plain = fit_palette(black, 16).colors
-    flat = plain[floyd_steinberg(black, plain)]
-    mask = visible[..., None]
-    assert _blurred_sse(chelsea * mask, a.palette.colors[a.labels] * mask) < _blurred_sse(chelsea * mask, flat * mask)
+def test_bayer_matrix_is_a_permutation_of_thresholds():
+    m = bayer_matrix(8)
+    assert m.shape == (8, 8)
+    assert np.allclose(np.sort(m.ravel()), (np.arange(64) + 0.5) / 64)
 
 
-def test_least_squares_recovers_the_palette_of_an_exact_image():
-    """When the image is palette[labels] exactly, the normal equations give the palette back.
-
-    Both sides must treat the image border alike (zero outside); mirrored
-    borders on one side only pushed the solution outwards by ~1 %.
-    """
-    from kmq_core.dithering import _normal_equations, _pair_blur
-
-    rng = np.random.default_rng(5)
-    pal = rng.integers(0, 256, (12, 3)).astype(np.float64)
-    labels = rng.integers(0, 12, (37, 53)).astype(np.uint8)
-    img = pal[labels].astype(np.float32)
-    a, b, _ = _normal_equations(labels, 12, _pair_blur(img))
-    np.testing.assert_allclose(np.linalg.solve(a, b), pal, atol=1e-3)
-
-
-def test_rounds_continue_while_they_pay_and_tol_stops_them(chelsea):
-    pal = fit_palette(chelsea, 16, seed=0).colors
-    errs = []
-    for rounds, tol in ((2, 0.0), (12, 0.005), (12, 0.5)):
-        colors, labels = refine_for_dither(chelsea, pal, rounds=rounds, tol=tol)
-        errs.append(_blurred_sse(chelsea, colors[labels]))
-    two, many, stopped = errs
-    assert many < 0.95 * two  # later rounds still gain on this image
-    assert stopped >= two  # a 50 % tolerance stops after the first round
+def test_lossy_stays_within_its_tolerance_and_makes_runs():
+    rng = np.random.default_rng(3)
+    img = (rng.normal(128, 30, (120, 160, 3))).clip(0, 255).astype(np.uint8)  # texture everywhere
+    pal = np.unique((img[::7, ::7].reshape(-1, 3) // 32) * 32 + 16, axis=0)[:64]
+    guess = remap(img, pal, space="perceptual", dither="none", lossy=0)
+    out = refine_labels(img, pal, guess, space="perceptual", dither="none", lossy=4.0)
+    x = rgb_to_space(img.reshape(-1, 3), "perceptual")
+    p = rgb_to_space(pal, "perceptual")
+    extra = ((x - p[out.ravel()]) ** 2).sum(1) - ((x - p[guess.ravel()]) ** 2).sum(1)
+    assert extra.max() <= dithering.LOSSY_CAP + 1e-3
+    runs = lambda lab: int((lab[:, 1:] == lab[:, :-1]).sum())  # noqa: E731
+    assert runs(out) > runs(guess) * 1.1
+    assert np.array_equal(refine_labels(img, pal, guess, space="perceptual", dither="none", lossy=0.0), guess)
 
 
-def test_one_round_is_the_least_squares_palette_of_the_first_dither():
-    """refine_for_dither's step solves the same normal equations as above (border and kernel alike)."""
-    from kmq_core.dithering import _gauss, _normal_equations, _pair_blur
+def test_deterministic():
+    a = _labels(GRADIENT, PALETTE, "fs", lossy=1.0)
+    b = _labels(GRADIENT, PALETTE, "fs", lossy=1.0)
+    assert np.array_equal(a, b)
 
-    rng = np.random.default_rng(0)
-    noise = np.clip(rng.normal(128, 40, (24, 32, 3)), 0, 255).astype(np.float32)
-    img = np.clip(np.rint(_gauss(noise, 3.0)), 0, 255).astype(np.uint8)  # a small smooth image
-    pal = np.array([[60, 60, 60], [200, 200, 200], [128, 90, 160], [100, 170, 110]], np.uint8)
-    ridge = 1e-6
-    colors, _ = refine_for_dither(img, pal, rounds=1, tol=0.0, ridge=ridge)
-    a, b, cnt = _normal_equations(floyd_steinberg(img, pal), len(pal), _pair_blur(img.astype(np.float32)))
-    d = ridge * cnt + 1e-6 * cnt.max()
-    expected = np.clip(np.rint(np.linalg.solve(a + np.diag(d), b + d[:, None] * pal)), 0, 255)
-    assert not np.array_equal(expected, pal)  # the step moves the palette ...
-    assert np.array_equal(colors, expected)  # ... and refine keeps exactly that solution
+
+def test_bands_do_not_show(monkeypatch):
+    """Processing in bands of rows gives the same labels as one band."""
+    big = np.concatenate([GRADIENT] * 4, axis=0)
+    monkeypatch.setattr(dithering, "BAND_ROWS", 1000)
+    whole = _labels(big, PALETTE, "fs", lossy=1.0)
+    monkeypatch.setattr(dithering, "BAND_ROWS", 37)
+    banded = _labels(big, PALETTE, "fs", lossy=1.0)
+    assert np.array_equal(whole, banded)
+
+
+def test_hidden_colours_under_transparent_pixels_change_nothing():
+    """Two different garbage layers under alpha 0 give identical labels everywhere visible."""
+    rgba = np.dstack([GRADIENT, np.full((H, W), 255, np.uint8)])
+    rgba[20:70, 100:220, 3] = 0
+    a, b = rgba.copy(), rgba.copy()
+    a[20:70, 100:220, :3] = 255
+    b[20:70, 100:220, :3] = np.random.default_rng(1).integers(0, 256, (50, 120, 3), dtype=np.uint8)
+    visible = rgba[..., 3] > 0
+    for d in ("fs", "bayer"):
+        la, lb = _labels(a, PALETTE, d, lossy=1.0), _labels(b, PALETTE, d, lossy=1.0)
+        assert np.array_equal(la[visible], lb[visible])

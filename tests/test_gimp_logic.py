@@ -74,8 +74,8 @@ def test_check_args_valid():
     ((-5, "lab", "none", 0, ""), ["-5"]),
     ((True, "lab", "none", 0, ""), ["k"]),
     ((8.0, "lab", "none", 0, ""), ["k"]),
-    ((8, "hsv", "none", 0, ""), ["de2000, lab, oklab, rgb", "hsv"]),
-    ((8, "lab", "ordered", 0, ""), ["none, fs", "ordered"]),
+    ((8, "hsv", "none", 0, ""), ["perceptual, de2000, lab, oklab, rgb", "hsv"]),
+    ((8, "lab", "sierra", 0, ""), ["none, fs, bayer", "sierra"]),
     ((8, "lab", "none", -1, ""), ["Seed", "-1"]),
     ((8, "lab", "none", 2**31, ""), ["Seed"]),
     ((8, "lab", "none", 0, "#ff00zz"), ["#ff00zz", "hex codes"]),
@@ -229,7 +229,7 @@ def test_subprocess_core_equals_imported_core():
     req = plugin.check_args(7, "oklab", "none", 1, "")
     sub = plugin.SubprocessCore(sys.executable, "test").process(SMALL.tobytes(), SMALL.shape, "|u1", dict(req))
     imp = plugin.ImportedCore(gimp_bridge).process(SMALL.tobytes(), SMALL.shape, "|u1", dict(req))
-    expected = kmq_core.quantize(SMALL, 7, space="oklab", seed=1)
+    expected = kmq_core.quantize(SMALL, 7, space="oklab", dither="none", seed=1)
     for r in (sub, imp):
         assert np.array_equal(np.frombuffer(r["image"], np.uint8).reshape(SMALL.shape), expected.image)
         assert r["colors"] == [tuple(map(int, c)) for c in expected.palette.colors]
@@ -380,7 +380,7 @@ def test_bridge_quality_equals_the_cores_search(tmp_path):
     p, dst = _bridge(tmp_path, SMALL, req)
     assert p.returncode == 0, p.stderr
     res = plugin.read_result(str(dst))
-    k, expected = smallest_k_for_quality(SMALL, "40-70", k_max=64)
+    k, expected = smallest_k_for_quality(SMALL, "40-70", k_max=64, space="de2000", dither="none")
     assert np.array_equal(np.frombuffer(res["image"], np.uint8).reshape(SMALL.shape), expected.image)
     assert len(res["colors"]) == len(expected.palette) <= k < 64
 

@@ -86,6 +86,16 @@ def _visible_colours(px: np.ndarray) -> int:
     return len(np.unique(flat, axis=0))
 
 
+def _png_entries(px):
+    """PNG palette entries an image needs: its visible colour/alpha pairs, plus one
+    for fully transparent pixels."""
+    if px.shape[2] == 3:
+        return _visible_colours(px)
+    flat = px.reshape(-1, 4)
+    clear = bool((flat[:, 3] == 0).any())
+    return len(np.unique(flat[flat[:, 3] > 0], axis=0)) + clear
+
+
 @pytest.mark.parametrize("key", sorted(corpus.ODD))
 def test_odd_file_quantizes_correctly(tmp_path, key):
     item = corpus.ODD[key]
@@ -100,14 +110,14 @@ def test_odd_file_quantizes_correctly(tmp_path, key):
     res.save(out, inputs=[path])
     got = corpus.png_pixels(out)
     assert got.shape[:2] == expected.shape[:2]
-    if src.has_alpha:  # alpha is kept exactly, colours where visible
-        assert got.shape[2] == 4 and np.array_equal(got[..., 3], expected[..., 3])
-        vis = expected[..., 3] > 0
-        assert np.array_equal(got[vis][:, :3], res.image[vis][:, :3])
+    if src.has_alpha:  # transparent stays transparent, the file is what the result says
+        assert got.shape[2] == 4 and np.array_equal(got[..., 3] == 0, expected[..., 3] == 0)
+        assert np.array_equal(got, res.image)
     else:
         assert got.shape[2] == 3 and np.array_equal(got, res.image)
-    assert _visible_colours(got) <= item.k
-    if _visible_colours(src.pixels) <= item.k:  # few enough colours: the output is the input
+    # k is the size of the PNG palette, colour and alpha together (as pngquant counts)
+    assert _png_entries(got) <= item.k
+    if _png_entries(src.pixels) <= item.k:  # few enough entries: the output is the input
         vis = np.ones(expected.shape[:2], bool) if not src.has_alpha else src.pixels[..., 3] > 0
         assert np.array_equal(got[vis], src.pixels[vis])
     assert corpus.sha256(path) == before
@@ -152,10 +162,18 @@ def test_exif_rotation_applied_and_first_gif_frame_used():
 
 
 def test_alpha_kept_for_la_and_palette_transparency():
+    """With as many palette entries as the image has colour/alpha pairs, alpha and
+    colour come out exactly (la: 12 visible pairs and transparent; p: 3 entries)."""
     for make in (corpus.la_png, corpus.p_transparent_png):
         data, px = make()
-        out = corpus.png_pixels(quantize(data, 4).png)
+        n = _png_entries(px)
+        out = corpus.png_pixels(quantize(data, n).png)
         assert out.shape[2] == 4 and np.array_equal(out[..., 3], px[..., 3])
+        vis = px[..., 3] > 0
+        assert np.array_equal(out[vis], px[vis])
+        # one entry fewer: something has to give, never the transparent pixels
+        out = corpus.png_pixels(quantize(data, n - 1).png)
+        assert np.array_equal(out[..., 3] == 0, px[..., 3] == 0) and _png_entries(out) <= n - 1
 
 
 # ---------------------------------------------------------------- bad k

@@ -36,11 +36,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # repeated here because GIMP needs them to register the procedure before any core
 # is found, and because GIMP does not enforce ranges for calls from scripts.
 K_MIN, K_MAX, DEFAULT_K = 1, 256, 16
-SPACES = (("de2000", "CIEDE2000-shaped CIELAB (best looking)"), ("lab", "CIELAB"), ("oklab", "OKLab"),
-          ("rgb", "sRGB (highest PSNR)"))
-DEFAULT_SPACE = "de2000"
-DITHERS = (("none", "None"), ("fs", "Floyd-Steinberg"))
-DEFAULT_DITHER = "none"
+SPACES = (("perceptual", "Perceptual (best looking)"), ("de2000", "CIEDE2000-shaped CIELAB (lowest mean ΔE)"),
+          ("lab", "CIELAB"), ("oklab", "OKLab"), ("rgb", "sRGB (highest PSNR)"))
+DEFAULT_SPACE = "perceptual"
+DITHERS = (("none", "None"), ("fs", "Floyd-Steinberg (adaptive)"), ("bayer", "Ordered (Bayer, adaptive)"))
+DEFAULT_DITHER = "fs"
 DEFAULT_SEED = 0
 SEED_MIN, SEED_MAX = 0, 2**31 - 1
 # The PDB arguments k and seed are declared with the full int range on purpose: GIMP
@@ -541,8 +541,8 @@ def _main():
             p.set_documentation(
                 "Reduce the layer to k colours with k-means (kmq)",
                 "Fits k colours to the layer (or the selection) with kmq's k-means quantizer, "
-                "replaces every pixel by its nearest palette colour (optionally with "
-                "Floyd-Steinberg dithering) and adds the palette to GIMP's Palettes. "
+                "replaces every pixel by its nearest palette colour (with adaptive "
+                "dithering in smooth areas by default) and adds the palette to GIMP's Palettes. "
                 "The image stays RGB or grayscale; alpha is kept. Arguments have the same "
                 "names as kmq's command line.", name)
             p.set_attribution("kmq developers", "kmq developers", "2026")
@@ -556,7 +556,7 @@ def _main():
             dithers = Gimp.Choice.new()
             for i, (nick, label) in enumerate(DITHERS):
                 dithers.add(nick, i, label, "")
-            p.add_choice_argument("dither", "_Dithering", "Error diffusion", dithers, DEFAULT_DITHER, rw)
+            p.add_choice_argument("dither", "_Dithering", "Dithering in smooth areas", dithers, DEFAULT_DITHER, rw)
             p.add_int_argument("seed", "S_eed", "Same seed, same result (0-%d)" % SEED_MAX, INT_MIN, INT_MAX,
                                DEFAULT_SEED, rw)
             p.add_string_argument("lock", "Loc_k colors", "Colours to keep, e.g. #ffffff,#000000", "", rw)
