@@ -124,7 +124,7 @@ def image_png(name: str, cache: Path) -> Path:
     tag = hashlib.sha256((Path(__file__).parent / "images.py").read_bytes()).hexdigest()[:8]
     path = cache / f"rd-{name}-{tag}.png"
     if not path.exists():
-        tmp = path.with_suffix(".tmp.png")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.png")  # workers may race to make it
         Image.fromarray(image_rgb(name)).save(tmp)
         os.replace(tmp, path)
     return path
