@@ -83,6 +83,11 @@ class QuantizeResult:
     space, dither, seed, k : the options used
     seconds : float
         Time to fit and remap (loading excluded).
+    fitted_palette : Palette or None
+        The k-means palette before dithering moved it (``--dither fs`` refines
+        the colours for the dither), shares from the undithered assignment;
+        None when the palette is the fitted one. A designer's swatch file
+        holds this palette; the PNG uses ``palette``.
 
     The metrics (``mse``, ``psnr``, ``delta_e``, ``png_bytes``, ...) are
     computed when first asked for.
@@ -98,6 +103,7 @@ class QuantizeResult:
     seconds: float
     histogram: ColorHistogram | None = field(default=None, repr=False)
     palette_given: bool = False
+    fitted_palette: Palette | None = None
 
     @property
     def alpha(self) -> np.ndarray | None:
@@ -250,8 +256,10 @@ def quantize(
     else:
         pal = palette if isinstance(palette, Palette) else Palette(np.asarray(palette, np.uint8).reshape(-1, 3))
         k = len(pal)
+    fitted = None
     if dither == "fs" and palette is None:
         # refining dithers as it goes: the plain dither of the fitted palette is not needed
+        fitted = pal
         pal, labels = _refine_for_dither(src.pixels, pal, as_lock(lock))
     else:
         labels = remap(src.pixels, pal, space=space, dither=dither, histogram=hist)  # checks the palette's size
@@ -259,4 +267,4 @@ def quantize(
         share = label_counts(labels, src.pixels[..., 3] if src.has_alpha else None, len(pal)).astype(np.float64)
         pal = Palette(pal.colors, share / max(share.sum(), 1), pal.names, pal.name)
     seconds = time.perf_counter() - t0
-    return QuantizeResult(pal, labels, src, k, space, dither, seed, seconds, hist, palette is not None)
+    return QuantizeResult(pal, labels, src, k, space, dither, seed, seconds, hist, palette is not None, fitted)

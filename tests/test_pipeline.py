@@ -122,3 +122,15 @@ def test_input_array_not_modified(flower):
     quantize(flower, 8, dither="fs")
     quantize(rgba, 8)
     assert np.array_equal(flower, before) and np.array_equal(rgba, rgba_before)
+
+
+def test_dithered_result_keeps_the_fitted_palette(flower):
+    """The swatch file a designer takes is the k-means palette, not the one dithering moved."""
+    plain = quantize(flower, 12, seed=2)
+    dithered = quantize(flower, 12, seed=2, dither="fs")
+    assert plain.fitted_palette is None  # the palette is the fitted one
+    assert dithered.fitted_palette is not None
+    assert dithered.fitted_palette.hex == plain.palette.hex
+    assert dithered.palette.hex != plain.palette.hex  # what dithering did, which the file must not hold
+    locked = quantize(flower, 12, seed=2, dither="fs", lock="#123456")
+    assert "#123456" in locked.fitted_palette.hex and "#123456" in locked.palette.hex
