@@ -39,26 +39,53 @@ ANIM_LAST_FRAME_MS = 2500
 
 _CHECKER = "repeating-conic-gradient(#cfcfcf 0% 25%, #ffffff 0% 50%) 50% / 16px 16px"
 
-#: page CSS: transparency on a checkerboard, quantized views drawn pixel for pixel
-PAGE_CSS = f"""
-[data-testid="stImage"] img {{ background: {_CHECKER}; }}
-.st-key-after_full img, .st-key-detail_after img, .st-key-detail_before img {{ image-rendering: pixelated; }}
-.kmq-swatches {{ display: flex; flex-wrap: wrap; gap: 10px; }}
-.kmq-swatch {{ width: 92px; font: 12px/1.35 ui-monospace, SFMono-Regular, Menlo, monospace; }}
-.kmq-chip {{ height: 46px; border-radius: 6px; border: 1px solid rgba(0,0,0,.18); }}
-.kmq-swatch .kmq-hex {{ display: block; margin-top: 3px; }}
-.kmq-swatch .kmq-share {{ color: #666; }}
+#: page CSS: a compact page, the result of the last run dimmed and inert while the next one computes,
+#: palette swatches as colour chips, the figures in one small row
+PAGE_CSS = """
+[data-testid=stMainBlockContainer] { padding: 2.6rem 1.5rem 2rem; max-width: 100%; }
+[data-testid=stHeader] { height: 2.25rem; background: transparent; }
+[data-testid=stMain] .stElementContainer[data-stale=true] { opacity: .3 !important; transition: none !important;
+  pointer-events: none; filter: grayscale(.6); }
+.st-key-viewer_box .stElementContainer[data-stale=true] { position: relative; }
+.st-key-viewer_box .stElementContainer[data-stale=true]::after { content: "Updating…"; position: absolute;
+  top: 45%; left: 50%; transform: translate(-50%, -50%); padding: 6px 16px; border-radius: 6px;
+  background: rgba(0,0,0,.75); color: #fff; font-size: 18px; z-index: 10; }
+.st-key-viewer_box h3 { font-size: 1rem; padding: 0; margin: 0; }
+.st-key-swatches { gap: 6px !important; }
+.st-key-swatches .stElementContainer { width: auto !important; }
+.st-key-swatches button { width: 96px; height: 56px; min-height: 0; padding: 2px 4px; border-radius: 6px;
+  border: 1px solid rgba(0,0,0,.2) !important; justify-content: flex-start; align-items: flex-end; }
+.st-key-swatches button p { font: 11px/1.2 ui-monospace, SFMono-Regular, Menlo, monospace; text-align: left; }
+.st-key-swatches button span[data-testid=stIconMaterial] { font-size: 16px; }
+.st-key-figure_row { gap: 4px 18px !important; flex-wrap: wrap; }
+.st-key-figure_row [data-testid=stMetric] { padding: 0; }
+.st-key-figure_row [data-testid=stMetricLabel] p { font-size: 12px; }
+.st-key-figure_row [data-testid=stMetricValue] { font-size: 18px; line-height: 1.3; }
+.st-key-figure_row .stElementContainer { width: auto !important; }
 """
+
+
+#: JPEG quality of the original's preview (a photo: JPEG is 5-10x smaller than PNG and looks the same)
+BEFORE_JPEG_QUALITY = 92
 
 
 @dataclass(frozen=True)
 class Previews:
-    """Downscaled PNGs of the original and the quantized image, same size."""
+    """Downscaled images of the original (JPEG, or PNG when it has alpha) and the quantized one (PNG), same size."""
 
     before: bytes
     after: bytes
     width: int
     height: int
+    before_mime: str = "image/png"
+
+    @property
+    def before_uri(self) -> str:
+        return data_uri(self.before, self.before_mime)
+
+    @property
+    def after_uri(self) -> str:
+        return data_uri(self.after)
 
 
 def encode_png(pixels: np.ndarray) -> bytes:
@@ -74,13 +101,21 @@ def preview_size(width: int, height: int, max_side: int = PREVIEW_MAX_SIDE) -> t
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
+def encode_jpeg(pixels: np.ndarray, quality: int = BEFORE_JPEG_QUALITY) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(pixels)).save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
 def make_previews(original: np.ndarray, labels: np.ndarray, colors: np.ndarray,
                   max_side: int = PREVIEW_MAX_SIDE) -> Previews:
     """Previews of an original image and its quantization (labels into ``colors``).
 
     The quantized preview takes every n-th label (nearest neighbour) and looks
-    up its palette colour, so it holds palette colours only; the alpha
-    channel, if any, is sampled the same way.
+    up its palette colour, so it holds palette colours only, and is a PNG; the
+    alpha channel, if any, is sampled the same way. The original's preview is
+    a JPEG (it is a photo, and the eyedropper reads the full-size original,
+    not this), or a PNG when it has transparency.
     """
     h, w = labels.shape
     pw, ph = preview_size(w, h, max_side)
@@ -91,7 +126,8 @@ def make_previews(original: np.ndarray, labels: np.ndarray, colors: np.ndarray,
     after = colors[labels[ys[:, None], xs[None, :]]]
     if original.shape[2] == 4:
         after = np.dstack([after, original[ys[:, None], xs[None, :], 3]])
-    return Previews(encode_png(before), encode_png(after), pw, ph)
+        return Previews(encode_png(before), encode_png(after), pw, ph, "image/png")
+    return Previews(encode_jpeg(before), encode_png(after), pw, ph, "image/jpeg")
 
 
 def shrink(pixels: np.ndarray, max_side: int) -> np.ndarray:
@@ -148,8 +184,8 @@ def magnify(pixels: np.ndarray, zoom: int) -> np.ndarray:
     return np.repeat(np.repeat(pixels, zoom, axis=0), zoom, axis=1)
 
 
-def _data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+def data_uri(payload: bytes, mime: str = "image/png") -> str:
+    return f"data:{mime};base64," + base64.b64encode(payload).decode("ascii")
 
 
 def compare_slider_html(p: Previews, before_label: str = "Original", after_label: str = "Quantized",
@@ -177,8 +213,8 @@ input[type=range] {{ position: absolute; inset: 0; width: 100%; height: 100%; ma
                      cursor: ew-resize; }}
 </style></head><body>
 <div class="cmp">
-  <div class="layer after"><img alt="{html.escape(after_label)}" src="{_data_uri(p.after)}"></div>
-  <div class="layer before" id="before"><img alt="{html.escape(before_label)}" src="{_data_uri(p.before)}"></div>
+  <div class="layer after"><img alt="{html.escape(after_label)}" src="{p.after_uri}"></div>
+  <div class="layer before" id="before"><img alt="{html.escape(before_label)}" src="{p.before_uri}"></div>
   <div class="line" id="line"></div>
   <span class="tag" style="left:8px">{html.escape(before_label)}</span>
   <span class="tag" style="right:8px">{html.escape(after_label)}</span>

@@ -1,0 +1,66 @@
+"""Plain words for kmq's options, with the technical name beside them.
+
+The choices and defaults come from :mod:`kmq_core.options` (the CLI and the
+GIMP plug-in read the same), so a choice added there shows up here; this
+module only knows how to say the ones it knows in plain words, and shows a
+new one by its own name until it is given words.
+"""
+
+from __future__ import annotations
+
+from kmq_core import options as opt
+
+#: colour space -> (plain words, technical name)
+SPACE_WORDS = {
+    "de2000": ("perceptual", "CIEDE2000"),
+    "lab": ("perceptual, simpler", "CIELAB ΔE76"),
+    "oklab": ("perceptual, fast", "Oklab"),
+    "rgb": ("numeric", "RGB distance"),
+}
+#: dithering -> (plain words, technical name)
+DITHER_WORDS = {
+    "none": ("none: flat areas", None),
+    "fs": ("grain: smoother gradients", "Floyd–Steinberg"),
+}
+#: palette order (kmq_core.palette_ops.SORT_KEYS, the CLI's --sort) -> plain words
+ORDER_WORDS = {"share": "most used first", "hue": "by hue", "lightness": "dark to light",
+               "strip": "in bands of lightness"}
+
+
+def _label(value: str, words: dict[str, tuple[str, str | None]], default: str) -> str:
+    plain, tech = words.get(value, (value, None))
+    text = f"{plain} ({tech})" if tech else plain
+    return text + (", default" if value == default else "")
+
+
+def space_label(space: str) -> str:
+    """``'de2000'`` -> ``'perceptual (CIEDE2000), default'``."""
+    return _label(space, SPACE_WORDS, opt.DEFAULT_SPACE)
+
+
+def dither_label(dither: str) -> str:
+    """``'fs'`` -> ``'grain: smoother gradients (Floyd–Steinberg)'``."""
+    return _label(dither, DITHER_WORDS, opt.DEFAULT_DITHER)
+
+
+def order_label(order: str) -> str:
+    return ORDER_WORDS.get(order, order)
+
+
+SPACE_HELP = ("How colours are compared when the palette is fitted and each pixel is matched to it. "
+              "Perceptual (CIEDE2000) looks best to the eye; numeric (RGB) gives the highest PSNR. "
+              "Command line: `kmq quantize --space " + "|".join(opt.SPACES) + f"` (default {opt.DEFAULT_SPACE}).")
+DITHER_HELP = ("Grain (Floyd–Steinberg error diffusion) mixes palette colours in a fine pattern, so "
+               "gradients look smoother but flat areas get noise and the PNG gets larger. "
+               "Command line: `--dither " + "|".join(opt.DITHERS) + f"` (default {opt.DEFAULT_DITHER}).")
+K_HELP = (f"How many colours the image keeps, {opt.K_MIN} to {opt.K_MAX}. Type a number or drag. "
+          f"Command line: `kmq quantize -k K` (default {opt.DEFAULT_K}).")
+TARGET_HELP = ("kmq finds the fewest colours whose mean colour difference from the original (CIEDE2000 ΔE) "
+               "is at most this: about 1 is barely visible side by side, 2.3 just noticeable, above 5 clearly "
+               "different (pngquant's --quality idea, in the unit designers use).")
+SEED_HELP = ("k-means starts from random colours; the same number gives the same result every time, another "
+             "number a slightly different palette. Command line: `--seed N` "
+             f"(default {opt.DEFAULT_SEED}).")
+LOCK_HELP = ("Colours that stay in the palette exactly (brand colours): hex codes separated by commas. "
+             "Click a swatch to lock or unlock it, or pick one off the image with the eyedropper. "
+             "Command line: `--lock '#RRGGBB,...'`.")
