@@ -164,6 +164,29 @@ def eyedropper_pick() -> None:
         st.session_state["_picked"] = hex_code(rgb)
 
 
+def from_url(key: str, choices, default):
+    """A choice kept in the URL (?key=value) as its short name: read once per session, written on change.
+
+    (Streamlit's own ``bind="query-params"`` stores a choice by its label when the widget has a
+    ``format_func``, so the plain labels would end up in shared links.)
+    """
+    seeded = st.session_state.setdefault("_from_url", set())
+    if key not in seeded:
+        seeded.add(key)
+        value = st.query_params.get(key)
+        if value in choices:
+            st.session_state[key] = value
+    if key not in st.session_state:
+        st.session_state[key] = default
+
+
+def to_url(key: str, value, default) -> None:
+    if value == default:
+        st.query_params.pop(key, None)
+    elif st.query_params.get(key) != str(value):
+        st.query_params[key] = str(value)
+
+
 def k_from_number() -> None:
     st.session_state["k_slide"] = st.session_state["k"]
 
@@ -208,9 +231,11 @@ with right:
 # ---- inputs --------------------------------------------------------------------------------------
 with k_box:
     # option values are what the URL shows (?k_mode=...), so they stay short
-    k_mode = st.segmented_control("Choose", ["k", "target"], key="k_mode", bind="query-params", required=True,
-                                  default="k", label_visibility="collapsed",
+    from_url("k_mode", ("k", "target"), "k")
+    k_mode = st.segmented_control("Choose", ["k", "target"], key="k_mode", required=True,
+                                  label_visibility="collapsed",
                                   format_func={"k": "Number of colours", "target": "Quality target"}.get)
+    to_url("k_mode", k_mode, "k")
     k = target_de = None
     if k_mode == "target":
         target_de = st.slider("Quality target: largest mean colour difference (ΔE2000)", 0.5, 10.0, 2.3, 0.1,
@@ -225,10 +250,14 @@ with k_box:
                               key="k_slide", on_change=k_from_slider, label_visibility="collapsed")
 
 with options_box:
-    space = st.selectbox("Colour matching", opt.SPACES, index=opt.SPACES.index(opt.DEFAULT_SPACE), key="space",
-                         bind="query-params", format_func=labels.space_label, help=labels.SPACE_HELP)
-    dither = st.selectbox("Dithering", opt.DITHERS, index=opt.DITHERS.index(opt.DEFAULT_DITHER), key="dither",
-                          bind="query-params", format_func=labels.dither_label, help=labels.DITHER_HELP)
+    from_url("space", opt.SPACES, opt.DEFAULT_SPACE)
+    space = st.selectbox("Colour matching", opt.SPACES, key="space", format_func=labels.space_label,
+                         help=labels.SPACE_HELP)
+    to_url("space", space, opt.DEFAULT_SPACE)
+    from_url("dither", opt.DITHERS, opt.DEFAULT_DITHER)
+    dither = st.selectbox("Dithering", opt.DITHERS, key="dither", format_func=labels.dither_label,
+                          help=labels.DITHER_HELP)
+    to_url("dither", dither, opt.DEFAULT_DITHER)
     seed = int(st.number_input("Variation (seed)", value=opt.DEFAULT_SEED, step=1, key="seed",
                                bind="query-params", help=labels.SEED_HELP))
     lock = st.text_input("Locked colours", key="lock", bind="query-params", placeholder="#ff0000, #0055aa",
@@ -342,7 +371,7 @@ with palette_box:
     grid = st.container(horizontal=True, gap="small", key="swatches")
     for i, (hx, share, cname, rgb) in enumerate(zip(shown.hex, shown.weights, shown.names, shown.colors)):
         is_locked, absent = hx in locked, share <= 0
-        text = f"{hx}  \n{'not in image' if absent else f'{share:.1%}'}"
+        text = f"{hx}  \n" + ("not in image" if absent else f"{share:.1%}" if share >= 0.0005 else "< 0.1%")
         tip = (f"{cname} {hx}, {share:.1%} of the pixels. "
                + ("Locked: click to unlock." if is_locked else "Click to lock it (it stays when k changes)."))
         if absent:

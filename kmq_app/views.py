@@ -8,15 +8,14 @@ Two rules keep what the page shows honest:
 - Everything goes to the browser as PNG. Streamlit would otherwise re-encode
   as JPEG and smear the palette.
 
-The before/after slider is plain HTML: two inline PNG data URIs stacked, the
-top one cut with a CSS ``clip-path`` that follows an ``<input type=range>``.
-Nothing is loaded from the network, so it works offline.
+The viewer that shows them (before/after slider, side by side, 1:1) is
+:mod:`kmq_app.viewer`; it gets them as inline data URIs, so nothing is loaded
+from the network and the app works offline.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import io
 from dataclasses import dataclass
 
@@ -25,19 +24,11 @@ from PIL import Image
 
 #: longest side of the previews sent to the browser, in pixels
 PREVIEW_MAX_SIDE = 1200
-#: width of the 1:1 detail view on screen, in pixels
-DETAIL_VIEW = 320
-#: zoom factors offered for the detail view
-ZOOMS = (1, 2, 4, 8)
-#: height of the before/after slider frame, in pixels
-SLIDER_HEIGHT = 560
 #: longest side of the k-means animation, its palette strip height and frame times (ms)
 ANIM_MAX_SIDE = 360
 ANIM_STRIP = 28
 ANIM_FRAME_MS = 450
 ANIM_LAST_FRAME_MS = 2500
-
-_CHECKER = "repeating-conic-gradient(#cfcfcf 0% 25%, #ffffff 0% 50%) 50% / 16px 16px"
 
 #: page CSS: a compact page, the result of the last run dimmed and inert while the next one computes,
 #: palette swatches as colour chips, the figures in one small row
@@ -186,61 +177,6 @@ def magnify(pixels: np.ndarray, zoom: int) -> np.ndarray:
 
 def data_uri(payload: bytes, mime: str = "image/png") -> str:
     return f"data:{mime};base64," + base64.b64encode(payload).decode("ascii")
-
-
-def compare_slider_html(p: Previews, before_label: str = "Original", after_label: str = "Quantized",
-                        height: int = SLIDER_HEIGHT) -> str:
-    """A self-contained before/after slider (no scripts from the network).
-
-    Both images fill the same box; the original sits on top, cut by
-    ``clip-path: inset(0 X% 0 0)``, and a transparent range input over the
-    whole box moves the cut (drag anywhere, or use the arrow keys).
-    """
-    box_h = height - 20
-    return f"""<!doctype html><html><head><meta charset="utf-8"><style>
-html, body {{ margin: 0; font-family: sans-serif; }}
-.cmp {{ position: relative; margin: 0 auto; width: min(100%, calc({box_h}px * {p.width} / {p.height}));
-        aspect-ratio: {p.width} / {p.height}; user-select: none; }}
-.layer {{ position: absolute; inset: 0; background: {_CHECKER}; }}
-.layer img {{ display: block; width: 100%; height: 100%; }}
-.after img {{ image-rendering: pixelated; }}
-.before {{ clip-path: inset(0 50% 0 0); }}
-.line {{ position: absolute; top: 0; bottom: 0; left: 50%; width: 2px; margin-left: -1px; background: #fff;
-         box-shadow: 0 0 0 1px rgba(0,0,0,.45); pointer-events: none; }}
-.tag {{ position: absolute; top: 8px; padding: 2px 8px; border-radius: 4px; font-size: 13px;
-        background: rgba(0,0,0,.6); color: #fff; pointer-events: none; }}
-input[type=range] {{ position: absolute; inset: 0; width: 100%; height: 100%; margin: 0; opacity: 0;
-                     cursor: ew-resize; }}
-</style></head><body>
-<div class="cmp">
-  <div class="layer after"><img alt="{html.escape(after_label)}" src="{p.after_uri}"></div>
-  <div class="layer before" id="before"><img alt="{html.escape(before_label)}" src="{p.before_uri}"></div>
-  <div class="line" id="line"></div>
-  <span class="tag" style="left:8px">{html.escape(before_label)}</span>
-  <span class="tag" style="right:8px">{html.escape(after_label)}</span>
-  <input type="range" min="0" max="100" value="50" step="0.1" aria-label="before/after position" id="pos">
-</div>
-<script>
-const pos = document.getElementById("pos"), before = document.getElementById("before"),
-      line = document.getElementById("line");
-pos.addEventListener("input", () => {{
-  before.style.clipPath = "inset(0 " + (100 - pos.value) + "% 0 0)";
-  line.style.left = pos.value + "%";
-}});
-</script></body></html>"""
-
-
-def swatches_html(hexes: list[str], shares, names: list[str]) -> str:
-    """Swatches with hex code and pixel share; each carries ``data-hex`` for scripts and tests."""
-    cells = []
-    for i, (hx, share, name) in enumerate(zip(hexes, shares, names)):
-        title = html.escape(f"{name} {hx} {share:.2%}")
-        cells.append(
-            f'<div class="kmq-swatch" data-index="{i}" data-hex="{hx}" data-share="{share:.6f}" title="{title}">'
-            f'<div class="kmq-chip" style="background:{hx}"></div>'
-            f'<code class="kmq-hex">{hx}</code><span class="kmq-share">{share:.1%}</span></div>'
-        )
-    return f'<div class="kmq-swatches" data-count="{len(cells)}">{"".join(cells)}</div>'
 
 
 def human_bytes(n: int | None) -> str:

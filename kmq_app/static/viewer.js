@@ -37,6 +37,47 @@ function el(tag, cls, parent) {
 
 function fmt(s) { return s.toFixed(2); }
 
+// Mark the image as old the moment an input outside it changes (the server marks it too, but only
+// once its rerun has started): "Updating…" until the new result arrives or the page is idle again.
+function watchInputs(v) {
+  const mark = (e) => {
+    if (e.composedPath && e.composedPath().includes(v.root)) return;
+    v.root.classList.add("pending");
+    v.root.dataset.pending = "true";
+    clearTimeout(v.pendingTimer);
+    v.pendingTimer = setTimeout(() => idle(v), 1500);
+  };
+  const onSlider = (e) => { if (e.target.closest && e.target.closest("[role=slider], input[type=range]")) mark(e); };
+  document.addEventListener("change", mark, true);
+  document.addEventListener("keyup", onSlider, true);
+  document.addEventListener("pointerup", onSlider, true);
+}
+
+function idle(v) {
+  if (document.querySelector("[data-testid=stStatusWidget]")) v.pendingTimer = setTimeout(() => idle(v), 300);
+  else unmark(v);
+}
+
+function unmark(v) {
+  clearTimeout(v.pendingTimer);
+  v.root.classList.remove("pending");
+  delete v.root.dataset.pending;
+}
+
+// the original's preview in a canvas, for the eyedropper's chip
+function prepareCanvas(v) {
+  const d = v.data;
+  if (v.canvasFor === d.id) return;
+  const source = new Image();
+  source.onload = () => {
+    const c = document.createElement("canvas");
+    c.width = d.pw; c.height = d.ph;
+    c.getContext("2d", { willReadFrequently: true }).drawImage(source, 0, 0, d.pw, d.ph);
+    v.canvas = c; v.canvasFor = d.id;
+  };
+  source.src = d.before;
+}
+
 function build(parentElement) {
   const root = el("div", "kv", parentElement);
   const bar = el("div", "kv-bar", root);
@@ -304,16 +345,7 @@ function boxPoint(v, box, e) {
 // the colour itself from the full-size original)
 function previewColour(v, u, t) {
   const d = v.data;
-  if (!v.canvas || v.canvasFor !== d.id) {
-    const im = v.root.querySelector("img.kv-before") || null;
-    const source = new Image();
-    source.src = d.before;
-    if (!source.complete) { source.onload = () => { v.canvasFor = null; }; return null; }
-    const c = document.createElement("canvas");
-    c.width = d.pw; c.height = d.ph;
-    c.getContext("2d", { willReadFrequently: true }).drawImage(source, 0, 0);
-    v.canvas = c; v.canvasFor = d.id;
-  }
+  if (!v.canvas || v.canvasFor !== d.id) return null;
   const x = Math.min(d.pw - 1, Math.max(0, Math.floor(u * d.pw)));
   const y = Math.min(d.ph - 1, Math.max(0, Math.floor(t * d.ph)));
   const px = v.canvas.getContext("2d").getImageData(x, y, 1, 1).data;
@@ -375,11 +407,13 @@ export default function (component) {
   const { data, setStateValue, setTriggerValue, parentElement } = component;
   const clock = pageClock();
   let v = parentElement.__kv;
-  if (!v) { v = build(parentElement); parentElement.__kv = v; }
+  if (!v) { v = build(parentElement); parentElement.__kv = v; watchInputs(v); }
   v.setStateValue = setStateValue; v.setTriggerValue = setTriggerValue;
   const fresh = !v.data || v.data.id !== data.id;
   v.data = data;
   v.pending = null;
+  if (fresh) unmark(v);
+  prepareCanvas(v);
   if (data.zoom && data.zoom.z) v.z = data.zoom.z;
   render(v);
   if (fresh) {

@@ -1,0 +1,33 @@
+"""kmq_app.labels: every choice the core offers has plain words, the technical name and the CLI's name."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # kmq_app sits beside streamlit_app.py
+
+from kmq_app import labels
+from kmq_core import options as opt
+from kmq_core.palette_ops import SORT_KEYS
+
+
+def test_every_choice_of_the_core_has_words():
+    assert set(labels.SPACE_WORDS) == set(opt.SPACES)
+    assert set(labels.DITHER_WORDS) == set(opt.DITHERS)
+    assert set(labels.ORDER_WORDS) == set(SORT_KEYS)
+    assert labels.space_label("de2000") == "perceptual (CIEDE2000)" + (", default" if opt.DEFAULT_SPACE == "de2000"
+                                                                       else "")
+    assert "Floyd–Steinberg" in labels.dither_label("fs")
+    assert labels.dither_label(opt.DEFAULT_DITHER).endswith(", default")
+
+
+def test_a_new_choice_shows_by_its_own_name():
+    assert labels.space_label("newspace") == "newspace"
+    assert labels.order_label("newsort") == "newsort"
+
+
+def test_help_texts_name_the_cli_options():
+    assert "--space" in labels.SPACE_HELP and all(s in labels.SPACE_HELP for s in opt.SPACES)
+    assert "--dither" in labels.DITHER_HELP and "--seed" in labels.SEED_HELP and "--lock" in labels.LOCK_HELP
+    assert f"{opt.K_MIN} to {opt.K_MAX}" in labels.K_HELP and "-k" in labels.K_HELP
