@@ -37,8 +37,8 @@ PAGE_CSS = """
 [data-testid=stHeader] { height: 2.25rem; background: transparent; }
 [data-testid=stMain] .stElementContainer[data-stale=true] { opacity: .3 !important; transition: none !important;
   pointer-events: none; filter: grayscale(.6); }
-.st-key-viewer_box .stElementContainer[data-stale=true] { position: relative; }
-.st-key-viewer_box .stElementContainer[data-stale=true]::after { content: "Updating…"; position: absolute;
+.st-key-viewer[data-stale=true] { position: relative; }
+.st-key-viewer[data-stale=true]::after { content: "Updating…"; position: absolute;
   top: 45%; left: 50%; transform: translate(-50%, -50%); padding: 6px 16px; border-radius: 6px;
   background: rgba(0,0,0,.75); color: #fff; font-size: 18px; z-index: 10; }
 .st-key-viewer_box h3 { font-size: 1rem; padding: 0; margin: 0; }
