@@ -26,6 +26,7 @@ from kmq_app.jobs import Cancelled, Job, Jobs
 from kmq_app.work import Computed, Options, quantize_work, steps_work, sweep_work
 from kmq_core import KmqError, Palette, hex_code
 from kmq_core import options as opt
+from kmq_core.colour_management import profile_name
 from kmq_core.formats import palette_bytes
 from kmq_core.palette import parse_hex_list
 from kmq_core.palette_ops import SORT_KEYS, default_names, sort_palette
@@ -51,6 +52,10 @@ PALETTE_FORMATS = {
 FIRST_FORMATS = ("ase", "gpl")
 #: the k slider: every k up to 32 (where one colour more or less shows), coarser above
 K_STEPS = tuple(range(opt.K_MIN, 33)) + (40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256)
+#: where the quality MIN-MAX slider starts (pngquant's usual 65-80; the scale is kmq_core.options')
+QUALITY_START = (65, 80)
+#: how the number of colours is chosen: a k, a largest mean ΔE, or a quality MIN-MAX (`kmq quantize --quality`)
+K_MODES = ("k", "target", "quality")
 #: Lloyd iterations shown at most in the animation
 ANIM_MAX_ITER = 40
 #: wait this long before showing a progress bar (shorter work just appears)
@@ -226,20 +231,25 @@ with right:
     k_box = st.container(key="k_box")
     palette_box = st.container(key="palette_box")
     downloads_box = st.container(key="downloads")
-    options_box = st.expander("Options: colour matching, dithering, locked colours", expanded=False)
+    options_box = st.expander("Options: colour matching, dithering, colour profile, locked colours",
+                              expanded=False)
 
 # ---- inputs --------------------------------------------------------------------------------------
 with k_box:
     # option values are what the URL shows (?k_mode=...), so they stay short
-    from_url("k_mode", ("k", "target"), "k")
-    k_mode = st.segmented_control("Choose", ["k", "target"], key="k_mode", required=True,
-                                  label_visibility="collapsed",
-                                  format_func={"k": "Number of colours", "target": "Quality target"}.get)
+    from_url("k_mode", K_MODES, "k")
+    k_mode = st.segmented_control("Choose", K_MODES, key="k_mode", required=True,
+                                  label_visibility="collapsed", format_func=labels.k_mode_label)
     to_url("k_mode", k_mode, "k")
-    k = target_de = None
+    k = target_de = quality = None
     if k_mode == "target":
-        target_de = st.slider("Quality target: largest mean colour difference (ΔE2000)", 0.5, 10.0, 2.3, 0.1,
+        target_de = st.slider("Largest mean colour difference (ΔE2000)", 0.5, 10.0, 2.3, 0.1,
                               key="target_de", bind="query-params", help=labels.TARGET_HELP)
+    elif k_mode == "quality":  # issue 17: pngquant's MIN-MAX on kmq's scale, as `kmq quantize --quality`
+        lo, hi = st.slider(f"Quality (MIN-MAX, {opt.QUALITY_MIN}-{opt.QUALITY_MAX})", opt.QUALITY_MIN,
+                           opt.QUALITY_MAX, QUALITY_START, key="quality", bind="query-params",
+                           help=labels.QUALITY_HELP)
+        quality = opt.check_quality((lo, hi))
     else:
         c_num, c_slide = st.columns([2, 5], vertical_alignment="bottom", gap="small")
         k = int(c_num.number_input("Colours (k)", opt.K_MIN, opt.K_MAX, opt.DEFAULT_K, 1, key="k",
@@ -258,6 +268,10 @@ with options_box:
     dither = st.selectbox("Dithering", opt.DITHERS, key="dither", format_func=labels.dither_label,
                           help=labels.DITHER_HELP)
     to_url("dither", dither, opt.DEFAULT_DITHER)
+    from_url("profile", opt.PROFILES, opt.DEFAULT_PROFILE)
+    profile = st.selectbox("Colour profile", opt.PROFILES, key="profile", format_func=labels.profile_label,
+                           help=labels.PROFILE_HELP)
+    to_url("profile", profile, opt.DEFAULT_PROFILE)
     seed = int(st.number_input("Variation (seed)", value=opt.DEFAULT_SEED, step=1, key="seed",
                                bind="query-params", help=labels.SEED_HELP))
     lock = st.text_input("Locked colours", key="lock", bind="query-params", placeholder="#ff0000, #0055aa",
@@ -281,7 +295,7 @@ except KmqError as e:
     st.stop()
 
 # ---- the one job: kmq_core quantizes ---------------------------------------------------------------
-options = Options(k, target_de, space, dither, seed, lock_canonical, MAX_PIXELS)
+options = Options(k, target_de, space, dither, seed, lock_canonical, MAX_PIXELS, quality, profile)
 key = ("quantize", digest, name, options)
 if stopped_notice(progress_slot, key, "main", f"Stopped before {name} was ready. Change an option, or compute "
                                             "it again."):
@@ -322,6 +336,15 @@ with viewer_slot:
             st.success(f"k = {k_used} is the smallest k whose mean ΔE ({c.delta_e:.2f}) is at most {target_de}.")
         else:
             st.warning(f"Even k = {k_used} leaves a mean ΔE of {c.delta_e:.2f}, above the target {target_de}.")
+    if quality is not None:  # the same search and the same words as `kmq quantize --quality`
+        q_min, q_max = quality
+        if c.below_min:
+            st.warning(f"Even k = {k_used} reaches only quality {c.quality:.0f}, below the minimum {q_min} "
+                       "(the command line would write nothing and exit 99).")
+        elif c.quality >= q_max:
+            st.success(f"k = {k_used} is the smallest k whose quality ({c.quality:.0f}) reaches {q_max}.")
+        else:
+            st.info(f"Even k = {k_used} reaches quality {c.quality:.0f}, below {q_max} but above {q_min}.")
     for note in r.source.notes:
         st.info(note)
     viewer.show(c, result_id, f"k = {k_used}", key="viewer", on_pick=eyedropper_pick, cached=cached)
@@ -360,6 +383,10 @@ with palette_box:
                                          "fitted": "Fitted colours (k-means)",
                                          "dithered": "Colours in the dithered PNG"}.get)
     base = c.fitted if which == "fitted" else r.palette
+    if r.source.icc_profile is not None:  # --profile keep: the numbers are the image's profile's, not sRGB
+        st.caption(f"The colours are numbers in the image's profile ({profile_name(r.source.icc_profile)}), as "
+                   "the PNG and the palette files hold them; the swatches draw them as sRGB, so wide-gamut "
+                   "colours look duller here than in the image.")
     p_head, p_order = st.columns([1, 1], vertical_alignment="center")
     p_head.markdown(f"**Palette**: {len(base)} colours")
     order = p_order.selectbox("Order", SORT_KEYS, key="order", format_func=labels.order_label,
@@ -408,7 +435,8 @@ curve_col, steps_col = st.columns(2, gap="large")
 with curve_col:
     st.subheader("Quality and size against k", anchor=False)
     st.caption("Quantizes the image at k = " + ", ".join(map(str, DEFAULT_KS)) + " with the options above.")
-    curve_key = ("sweep", digest, name, Options(None, None, space, dither, seed, lock_canonical, MAX_PIXELS))
+    curve_key = ("sweep", digest, name, Options(None, None, space, dither, seed, lock_canonical, MAX_PIXELS,
+                                                    profile=profile))
     if st.button("Compute the curve", key="curve"):
         st.session_state["curve_for"] = curve_key
         st.session_state.pop("stopped_curve", None)
@@ -444,7 +472,7 @@ with steps_col:
     st.caption("The palette after k-means++ seeding and after each Lloyd iteration of kmq's fit, then the final "
                "palette (after accent rescue and refinement), each applied to a small copy of the image without "
                "dithering.")
-    steps_key = ("steps", digest, name, k_used, space, seed, lock_canonical)
+    steps_key = ("steps", digest, name, k_used, space, seed, lock_canonical, profile)
     if st.button("Show the k-means iterations", key="steps"):
         st.session_state["steps_for"] = steps_key
     steps_slot = st.empty()

@@ -22,6 +22,13 @@ DITHER_WORDS = {
     "none": ("none: flat areas", None),
     "fs": ("grain: smoother gradients", "Floyd–Steinberg"),
 }
+#: what happens to an embedded colour profile (the CLI's --profile) -> (plain words, technical name)
+PROFILE_WORDS = {
+    "srgb": ("convert to sRGB", None),
+    "keep": ("keep the image's own profile", None),
+}
+#: how the number of colours is chosen (the app's k_mode; the URL keeps the short name)
+K_MODE_WORDS = {"k": "Number of colours", "target": "Largest ΔE", "quality": "Quality MIN-MAX"}
 #: palette order (kmq_core.palette_ops.SORT_KEYS, the CLI's --sort) -> plain words
 ORDER_WORDS = {"share": "most used first", "hue": "by hue", "lightness": "dark to light",
                "strip": "in bands of lightness"}
@@ -43,6 +50,15 @@ def dither_label(dither: str) -> str:
     return _label(dither, DITHER_WORDS, opt.DEFAULT_DITHER)
 
 
+def profile_label(profile: str) -> str:
+    """``'srgb'`` -> ``'convert to sRGB, default'``."""
+    return _label(profile, PROFILE_WORDS, opt.DEFAULT_PROFILE)
+
+
+def k_mode_label(mode: str) -> str:
+    return K_MODE_WORDS.get(mode, mode)
+
+
 def order_label(order: str) -> str:
     return ORDER_WORDS.get(order, order)
 
@@ -55,6 +71,16 @@ DITHER_HELP = ("Grain (Floyd–Steinberg error diffusion) mixes palette colours 
                "Command line: `--dither " + "|".join(opt.DITHERS) + f"` (default {opt.DEFAULT_DITHER}).")
 K_HELP = (f"How many colours the image keeps, {opt.K_MIN} to {opt.K_MAX}. Type a number or drag. "
           f"Command line: `kmq quantize -k K` (default {opt.DEFAULT_K}).")
+QUALITY_HELP = ("kmq finds the fewest colours whose quality reaches MAX, and warns when even "
+                f"{opt.K_MAX} colours stay below MIN. Quality is on a {opt.QUALITY_MIN}-{opt.QUALITY_MAX} scale: "
+                "100 - 10 x the mean colour difference (CIEDE2000 ΔE), so 90 is a mean ΔE of 1, 77 of 2.3 "
+                "(kmq's own scale, not pngquant's numbers). Command line: `kmq quantize --quality MIN-MAX` "
+                "(below MIN it writes nothing and exits 99).")
+PROFILE_HELP = ("An image with an embedded ICC colour profile (Display P3 from phones, Adobe RGB from cameras) is "
+                "converted to sRGB, so that the palette, the swatch files and the PNG (tagged sRGB) hold the colours "
+                "you see; or it is quantized in its own profile's numbers, which the PNG then carries. Images "
+                "without a profile are sRGB either way. Command line: `--profile " + "|".join(opt.PROFILES)
+                + f"` (default {opt.DEFAULT_PROFILE}).")
 TARGET_HELP = ("kmq finds the fewest colours whose mean colour difference from the original (CIEDE2000 ΔE) "
                "is at most this: about 1 is barely visible side by side, 2.3 just noticeable, above 5 clearly "
                "different (pngquant's --quality idea, in the unit designers use).")

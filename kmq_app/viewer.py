@@ -62,9 +62,10 @@ def show(c: Computed, result_id: str, tag_after: str, *, key: str, on_pick: Call
         rows, cols, z = window
         before = r.source.pixels[rows, cols]
         after = views.quantized_crop(r.labels, r.palette.colors, r.alpha, rows, cols)
+        icc = r.source.icc_profile  # a kept profile: the browser shows the numbers in it, as in the PNG
         zoom = {"z": z, "x0": cols.start, "y0": rows.start, "cw": cols.stop - cols.start,
-                "ch": rows.stop - rows.start, "before": views.data_uri(views.encode_png(before)),
-                "after": views.data_uri(views.encode_png(after))}
+                "ch": rows.stop - rows.start, "before": views.data_uri(views.encode_png(before, icc)),
+                "after": views.data_uri(views.encode_png(after, icc))}
     data = {
         "id": result_id,
         "w": w, "h": h, "pw": c.previews.width, "ph": c.previews.height,

@@ -79,10 +79,18 @@ class Previews:
         return data_uri(self.after)
 
 
-def encode_png(pixels: np.ndarray) -> bytes:
-    """An RGB(A) uint8 array as PNG bytes (fast compression: previews only)."""
+def _icc(icc: bytes | None) -> dict:
+    return {} if icc is None else {"icc_profile": icc}
+
+
+def encode_png(pixels: np.ndarray, icc: bytes | None = None) -> bytes:
+    """An RGB(A) uint8 array as PNG bytes (fast compression: previews only).
+
+    ``icc``: the profile the numbers are in (an image whose profile was kept),
+    embedded so that the browser shows them as the PNG kmq writes; None: sRGB.
+    """
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(pixels)).save(buf, "PNG", compress_level=1)
+    Image.fromarray(np.ascontiguousarray(pixels)).save(buf, "PNG", compress_level=1, **_icc(icc))
     return buf.getvalue()
 
 
@@ -92,21 +100,21 @@ def preview_size(width: int, height: int, max_side: int = PREVIEW_MAX_SIDE) -> t
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def encode_jpeg(pixels: np.ndarray, quality: int = BEFORE_JPEG_QUALITY) -> bytes:
+def encode_jpeg(pixels: np.ndarray, quality: int = BEFORE_JPEG_QUALITY, icc: bytes | None = None) -> bytes:
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(pixels)).save(buf, "JPEG", quality=quality)
+    Image.fromarray(np.ascontiguousarray(pixels)).save(buf, "JPEG", quality=quality, **_icc(icc))
     return buf.getvalue()
 
 
 def make_previews(original: np.ndarray, labels: np.ndarray, colors: np.ndarray,
-                  max_side: int = PREVIEW_MAX_SIDE) -> Previews:
+                  max_side: int = PREVIEW_MAX_SIDE, icc: bytes | None = None) -> Previews:
     """Previews of an original image and its quantization (labels into ``colors``).
 
     The quantized preview takes every n-th label (nearest neighbour) and looks
     up its palette colour, so it holds palette colours only, and is a PNG; the
     alpha channel, if any, is sampled the same way. The original's preview is
     a JPEG (it is a photo, and the eyedropper reads the full-size original,
-    not this), or a PNG when it has transparency.
+    not this), or a PNG when it has transparency. ``icc``: see :func:`encode_png`.
     """
     h, w = labels.shape
     pw, ph = preview_size(w, h, max_side)
@@ -117,8 +125,8 @@ def make_previews(original: np.ndarray, labels: np.ndarray, colors: np.ndarray,
     after = colors[labels[ys[:, None], xs[None, :]]]
     if original.shape[2] == 4:
         after = np.dstack([after, original[ys[:, None], xs[None, :], 3]])
-        return Previews(encode_png(before), encode_png(after), pw, ph, "image/png")
-    return Previews(encode_jpeg(before), encode_png(after), pw, ph, "image/jpeg")
+        return Previews(encode_png(before, icc), encode_png(after, icc), pw, ph, "image/png")
+    return Previews(encode_jpeg(before, icc=icc), encode_png(after, icc), pw, ph, "image/jpeg")
 
 
 def shrink(pixels: np.ndarray, max_side: int) -> np.ndarray:

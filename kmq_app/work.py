@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 from kmq_core import Palette, QuantizeResult, load_image, quantize, remap
-from kmq_core.auto_k import max_steps, smallest_k_for_delta_e
+from kmq_core import options as opt
+from kmq_core.auto_k import (max_steps, quality_for_delta_e, smallest_k_for_delta_e,
+                             smallest_k_for_quality)
+from kmq_core.errors import QualityTooLowError
 from kmq_core.loading import LoadedImage
 from kmq_core.progression import lloyd_snapshots
 from kmq_core.sweep import SweepPoint, k_sweep
@@ -31,7 +34,11 @@ STAGE_NAMES = {"Reading the image": "read", "Fitting the palette": "fit", "Measu
 
 @dataclass(frozen=True)
 class Options:
-    """What a result depends on besides the image (the names are the CLI's)."""
+    """What a result depends on besides the image (the names are the CLI's).
+
+    One of ``k``, ``target_de`` and ``quality`` (``(MIN, MAX)`` as
+    ``kmq quantize --quality``) chooses the number of colours.
+    """
 
     k: int | None
     target_de: float | None
@@ -40,6 +47,8 @@ class Options:
     seed: int
     lock: str  # canonical '#rrggbb,#rrggbb' or ''
     max_pixels: int
+    quality: tuple[int, int] | None = None
+    profile: str = opt.DEFAULT_PROFILE
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,9 @@ class Computed:
     delta_e: float
     png: bytes
     times: tuple[tuple[str, float], ...]
+    #: with a quality target: the quality reached (0-100), and whether it fell below MIN
+    quality: float | None = None
+    below_min: bool = False
 
     @property
     def fitted(self) -> Palette:
@@ -79,17 +91,19 @@ def _stage(job: Job, key: str) -> None:
 
 
 def quantize_work(data: bytes, name: str, o: Options) -> Callable[[Job], Computed]:
-    """Load, quantize (fixed k, or the smallest k for a target ΔE), measure, encode, preview."""
+    """Load, quantize (fixed k, or the smallest k for a target ΔE or a quality MIN-MAX), measure, encode,
+    preview. Below the quality MIN the best result is still shown (the page warns; the CLI would exit 99)."""
 
     def work(job: Job) -> Computed:
         _stage(job, "read")
-        src = load_image(as_file(data, name), max_pixels=o.max_pixels)
+        src = load_image(as_file(data, name), max_pixels=o.max_pixels, profile=o.profile)
         _stage(job, "fit")
         opts = dict(space=o.space, dither=o.dither, seed=o.seed, lock=o.lock or None, max_pixels=o.max_pixels)
-        if o.target_de is None:
+        below_min = False
+        if o.target_de is None and o.quality is None:
             result = quantize(src, o.k, **opts)
         else:
-            steps = max_steps(1, 256)
+            steps = max_steps(1, opt.K_MAX)
             tried = []
 
             def on_step(k: int, r: QuantizeResult) -> None:
@@ -98,16 +112,24 @@ def quantize_work(data: bytes, name: str, o: Options) -> Callable[[Job], Compute
                 job.stage = f"Fitting the palette: tried k = {', '.join(map(str, tried))} (at most {steps} tries)"
                 job.fraction = 0.1 + 0.5 * min(1.0, len(tried) / steps)
 
-            _, result = smallest_k_for_delta_e(src, o.target_de, **opts, on_step=on_step)
+            if o.quality is not None:
+                try:
+                    _, result = smallest_k_for_quality(src, o.quality, **opts, on_step=on_step)
+                except QualityTooLowError as e:
+                    result, below_min = e.result, True
+            else:
+                _, result = smallest_k_for_delta_e(src, o.target_de, **opts, on_step=on_step)
         _stage(job, "figures")
         colors_used, psnr, delta_e = result.colors_used, result.psnr, result.delta_e
         _stage(job, "png")
         png = result.png
         _stage(job, "previews")
-        previews = views.make_previews(result.source.pixels, result.labels, result.palette.colors)
+        previews = views.make_previews(result.source.pixels, result.labels, result.palette.colors,
+                                       icc=result.source.icc_profile)
         job.finish()
         times = tuple((STAGE_NAMES.get(stage.split(":")[0], stage), t) for stage, t in job.times)
-        return Computed(result, previews, colors_used, psnr, delta_e, png, times)
+        quality = None if o.quality is None else quality_for_delta_e(delta_e)
+        return Computed(result, previews, colors_used, psnr, delta_e, png, times, quality, below_min)
 
     return work
 
@@ -117,7 +139,7 @@ def sweep_work(data: bytes, name: str, o: Options, ks: tuple[int, ...]) -> Calla
 
     def work(job: Job) -> list[SweepPoint]:
         job.begin("Reading the image", 0.0)
-        src = load_image(as_file(data, name), max_pixels=o.max_pixels)
+        src = load_image(as_file(data, name), max_pixels=o.max_pixels, profile=o.profile)
 
         def on_step(i: int, k: int, point: SweepPoint | None) -> None:
             if point is None:
@@ -135,7 +157,7 @@ def steps_work(data: bytes, name: str, o: Options, k: int, max_iter: int
 
     def work(job: Job) -> tuple[list[str], list[float | None], bytes]:
         job.begin("Reading the image", 0.0)
-        src: LoadedImage = load_image(as_file(data, name), max_pixels=o.max_pixels)
+        src: LoadedImage = load_image(as_file(data, name), max_pixels=o.max_pixels, profile=o.profile)
         job.begin("Running the fit step by step", 0.2)
         small = views.shrink(src.pixels[..., :3], views.ANIM_MAX_SIDE)
         shots = list(lloyd_snapshots(src, k, space=o.space, seed=o.seed, lock=o.lock or None, max_iter=max_iter))

@@ -21,13 +21,15 @@ from typing import BinaryIO, Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .colour_management import to_working_space
 from .errors import KmqError, PixelLimitError
-from .options import DEFAULT_MAX_PIXELS
+from .metadata import read_metadata
+from .options import DEFAULT_MAX_PIXELS, DEFAULT_PROFILE
 
 #: file name endings kmq looks for when given a folder
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif")
 
-ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO, np.ndarray]
+ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO, np.ndarray, Image.Image]
 
 # Pillow logs decoder complaints ("More samples per pixel than can be
 # decoded") through logging; without a handler Python prints them on stderr,
@@ -61,6 +63,10 @@ class LoadedImage:
     file_size: int | None = None
     notes: list[str] = field(default_factory=list)
     name: str | None = None
+    #: the ICC profile the pixels are in when it was kept (``profile='keep'``); None: sRGB
+    icc_profile: bytes | None = None
+    #: EXIF and text carried to the output unless stripped (kmq_core.metadata)
+    metadata: dict = field(default_factory=dict)
 
     @property
     def has_alpha(self) -> bool:
@@ -117,6 +123,8 @@ def _open(source) -> tuple[Image.Image, int | None, str | None]:
             raise KmqError("the file object must be opened in binary mode")
         size = len(data)
         fp = io.BytesIO(bytes(data))
+    elif isinstance(source, Image.Image):  # a PIL image: used as it is (a copy), no file
+        return source.copy(), None, Path(str(getattr(source, "filename", "") or "")).name or None
     else:
         raise KmqError(f"cannot load an image from {type(source).__name__}")
     if size == 0:
@@ -212,16 +220,20 @@ def _to_8bit(img: Image.Image, notes: list[str]) -> Image.Image:
         raise KmqError(f"unsupported image mode {mode!r}") from None
 
 
-def load_image(source: ImageSource, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage:
+def load_image(source: ImageSource, *, max_pixels: int | None = DEFAULT_MAX_PIXELS,
+               profile: str = DEFAULT_PROFILE) -> LoadedImage:
     """Load an image as 8-bit sRGB(A).
 
     Parameters
     ----------
-    source : path, bytes, binary file object or numpy array
-        The image. Arrays must be uint8 (H×W, H×W×3 or H×W×4).
+    source : path, bytes, binary file object, PIL.Image.Image or numpy array
+        The image. Arrays must be uint8 (H×W, H×W×3 or H×W×4) and are sRGB.
     max_pixels : int or None
         Refuse images with more pixels than this (checked from the header,
         before decoding). ``None`` disables the check.
+    profile : {'srgb', 'keep'}
+        An embedded ICC profile converts the pixels to sRGB (default), or is
+        kept as ``LoadedImage.icc_profile`` (see :mod:`kmq_core.colour_management`).
 
     Returns
     -------
@@ -253,6 +265,10 @@ def load_image(source: ImageSource, *, max_pixels: int | None = DEFAULT_MAX_PIXE
                 img.load()
                 # in place: without it Pillow returns a full copy even when there is nothing to turn
                 ImageOps.exif_transpose(img, in_place=True)
+                # ---- issue 17: metadata to carry over, ICC profile -> sRGB (or kept) ----
+                metadata = read_metadata(img)
+                img, icc = to_working_space(img, notes, profile)
+                # ----
                 img = _to_8bit(img, notes)
                 px = _pixels_of(img)
         except KmqError:
@@ -264,7 +280,8 @@ def load_image(source: ImageSource, *, max_pixels: int | None = DEFAULT_MAX_PIXE
         px = np.ascontiguousarray(px, dtype=np.uint8)
         if px.ndim == 3 and px.shape[2] == 4 and px[:, :, 3].min() == 255:
             px = np.ascontiguousarray(px[:, :, :3])  # an alpha channel that is all opaque adds nothing
-        return LoadedImage(px, mode=src_mode, format=fmt, file_size=size, notes=notes, name=name)
+        return LoadedImage(px, mode=src_mode, format=fmt, file_size=size, notes=notes, name=name,
+                           icc_profile=icc, metadata=metadata)
     finally:
         img.close()
 

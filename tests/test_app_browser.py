@@ -7,8 +7,10 @@ what a designer does: the first screen (image, whole palette and the PNG and
 (each file parsed), click a swatch to lock it, the eyedropper, the k number
 box and slider (the image never shows an old k unmarked), the before/after,
 side-by-side and 1:1 views (the 1:1 pixels checked against the file), dithering's
-two palettes, a 12-megapixel upload with its progress bar, and cancelling a
-long search. Screenshots of each state and the measured times go to
+two palettes, the quality MIN-MAX mode (its k the core's, the warning below MIN,
+the range kept in the URL) and the colour-profile control (converted or kept, down
+to the PNG's chunks), a 12-megapixel upload with its progress bar, and cancelling
+long searches. Screenshots of each state and the measured times go to
 ``$KMQ_ARTIFACTS`` (default ``/tmp/kmq-artifacts``); the times are reported,
 never asserted.
 
@@ -35,7 +37,10 @@ import pytest
 from PIL import Image
 from skimage import data
 
+import icc_profiles
 from kmq_core import quantize
+from kmq_core.auto_k import quality_for_delta_e, smallest_k_for_quality
+from kmq_core.errors import QualityTooLowError
 from kmq_core.formats import read_palette
 from kmq_core.picking import pick_color
 from kmq_core.palette import Palette, parse_hex
@@ -263,10 +268,25 @@ def _time_tile(page) -> dict:
 
 
 def _lock_text(page) -> str:
-    options = page.get_by_text("Options: colour matching, dithering, locked colours")
-    if not page.locator(".st-key-lock input").is_visible():
-        options.click()
+    _open_options(page)
     return page.locator(".st-key-lock input").input_value()
+
+
+def _open_options(page) -> None:
+    if not page.locator(".st-key-lock input").is_visible():
+        page.get_by_text("Options: colour matching, dithering, colour profile, locked colours").click()
+        page.locator(".st-key-lock input").wait_for(state="visible", timeout=WAIT_MS)
+
+
+def _example_bytes() -> bytes:
+    """The app's example photo, the file scikit-learn ships (as the app reads it)."""
+    import sklearn
+
+    return (Path(sklearn.__file__).parent / "datasets" / "images" / "china.jpg").read_bytes()
+
+
+def _alert(page, text: str):
+    return page.get_by_test_id("stAlert").filter(has_text=text)
 
 
 def _decode_uri(uri: str) -> np.ndarray:
@@ -573,6 +593,111 @@ def test_dithering_says_the_palette_moved_and_offers_both(page, app_url, artifac
     assert {"#%02x%02x%02x" % tuple(c) for c in plte} == set(r.palette.hex)
 
 
+# ---- the quality target (kmq quantize --quality MIN-MAX) and the colour profile ------------------------
+def test_quality_mode_in_the_layout(page, app_url, artifacts, tmp_path):
+    from playwright.sync_api import expect
+
+    # chosen beside the palette: the slider starts at 65-80 and the k is the core's for that range
+    page.goto(app_url)
+    _wait_for_result(page, "china.jpg: 640×427 pixels, k = 16")
+    k, r = smallest_k_for_quality(_example_bytes(), (65, 80))
+    before = _shown(page)
+    page.get_by_role("radio", name="Quality MIN-MAX").click()
+    _wait_for_result(page, f"china.jpg: 640×427 pixels, k = {k}", before)
+    expect(_alert(page, f"k = {k} is the smallest k whose quality "
+                        f"({quality_for_delta_e(r.delta_e):.0f}) reaches 80.")).to_be_visible()
+    thumbs = page.locator(".st-key-quality [data-testid=stSliderThumbValue]")
+    assert [thumbs.nth(i).inner_text() for i in range(thumbs.count())] == ["65", "80"]
+    assert "k_mode=quality" in page.url
+
+    # the range is kept in the URL; an upload is searched with it, and the first screen still holds it all
+    page.goto(app_url + "/?k_mode=quality&quality=50&quality=70")
+    k, r = smallest_k_for_quality(_example_bytes(), (50, 70))
+    _wait_for_result(page, f"china.jpg: 640×427 pixels, k = {k}")
+    assert [thumbs.nth(i).inner_text() for i in range(thumbs.count())] == ["50", "70"]
+    photo, _ = _photo(tmp_path, "coffee-wide.png", (1200, 800))
+    k, r = smallest_k_for_quality(photo.read_bytes(), (50, 70))
+    assert k <= 16  # so that the whole palette must fit on the first screen
+    before = _shown(page)
+    _upload(page, photo)
+    _wait_for_result(page, f"coffee-wide.png: 1200×800 pixels, k = {k}", before)
+    expect(_alert(page, f"k = {k} is the smallest k whose quality "
+                        f"({quality_for_delta_e(r.delta_e):.0f}) reaches 70.")).to_be_visible()
+    assert sorted(_shown_hex(page)) == sorted(r.palette.hex)
+    view = page.viewport_size
+    image = page.locator(".kv-box img").first.bounding_box()
+    assert image["width"] >= 720 and _in_view(image, view), image
+    swatches = page.locator("[class*=st-key-sw_] button:visible")
+    for i in range(swatches.count()):
+        assert _in_view(swatches.nth(i).bounding_box(), view), i
+    for label in ("Download PNG", "Download .ase"):
+        assert _in_view(page.get_by_role("button", name=label, exact=True).bounding_box(), view), label
+    _shot(page, artifacts, "app-1440-quality.png")
+
+    # out of reach: the best result is still shown and offered, with the warning the CLI's exit 99 stands for
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, size=(80, 120, 3), dtype=np.uint8)).save(tmp_path / "noise.png")
+    page.goto(app_url + "/?k_mode=quality&quality=97&quality=99")
+    _wait_for_result(page, re.compile(r"china\.jpg: 640×427 pixels, k = \d+"))
+    before = _shown(page)
+    _upload(page, tmp_path / "noise.png")
+    _wait_for_result(page, "noise.png: 120×80 pixels, k = 256", before)
+    with pytest.raises(QualityTooLowError) as e:
+        smallest_k_for_quality((tmp_path / "noise.png").read_bytes(), (97, 99))
+    reached = e.value.quality
+    warning = _alert(page, f"Even k = 256 reaches only quality {reached:.0f}, below the minimum 97")
+    expect(warning).to_be_visible()
+    expect(warning).to_contain_text("exit 99")
+    assert page.get_by_role("button", name="Download PNG", exact=True).is_visible()
+    _shot(page, artifacts, "app-1440-quality-below-min.png")
+
+
+def test_profile_control_converts_or_keeps(page, app_url, artifacts, tmp_path):
+    from playwright.sync_api import expect
+
+    # a photo whose numbers are Display P3 (as a phone writes them), the profile embedded
+    icc = icc_profiles.display_p3()
+    photo, _ = _photo(tmp_path, "coffee-p3.png", icc_profile=icc)
+    payload = photo.read_bytes()
+    page.goto(app_url)
+    _wait_for_result(page, "china.jpg: 640×427 pixels, k = 16")
+    before = _shown(page)
+    _upload(page, photo)
+    _wait_for_result(page, "coffee-p3.png: 600×400 pixels, k = 16", before)
+    expect(_alert(page, "converted to sRGB")).to_be_visible()
+    converted = quantize(payload, 16)
+    kept = quantize(payload, 16, profile="keep")
+    assert set(converted.palette.hex) != set(kept.palette.hex)
+    assert sorted(_shown_hex(page)) == sorted(converted.palette.hex)
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    with Image.open(_download(page, "Download PNG", downloads)) as im:
+        assert "srgb" in im.info and "icc_profile" not in im.info  # tagged sRGB
+    _open_options(page)
+    assert page.get_by_role("combobox", name="Colour profile").input_value() == "convert to sRGB, default"
+    _shot(page, artifacts, "app-1440-profile-srgb.png")
+
+    before = _shown(page)
+    choice = page.get_by_role("combobox", name="Colour profile")
+    choice.focus()
+    choice.press("ArrowDown")  # opens the list (a click on this combobox sometimes only focuses it)
+    page.get_by_role("option", name="keep the image's own profile").click()
+    _wait_for_result(page, "coffee-p3.png: 600×400 pixels, k = 16", before)
+    expect(_alert(page, "kept the colour profile")).to_be_visible()
+    assert "profile=keep" in page.url
+    assert sorted(_shown_hex(page)) == sorted(kept.palette.hex)
+    with Image.open(_download(page, "Download PNG", downloads)) as im:
+        assert im.info.get("icc_profile") == icc  # the profile goes with the numbers
+    # the images on screen carry it too, so a colour-managed browser shows them as the PNG will look
+    for img in page.locator(".kv-box img").all():
+        uri = img.get_attribute("src")
+        with Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))) as im:
+            assert im.info.get("icc_profile") == icc
+    page.evaluate("() => document.querySelectorAll('[data-testid=stMain], [data-testid=stMainBlockContainer]')"
+                  ".forEach(e => e.scrollTo(0, 0))")
+    _shot(page, artifacts, "app-1440-profile-keep.png")
+
+
 # ---- 12 megapixels: progress with stages, honest time, cancel ------------------------------------------
 def test_twelve_megapixel_upload_progress_and_time(page, app_url, artifacts, tmp_path):
     from playwright.sync_api import expect
@@ -625,6 +750,25 @@ def test_a_long_search_on_12mp_can_be_cancelled(page, app_url, artifacts, tmp_pa
     expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=WAIT_MS)
     page.get_by_role("button", name="Cancel").click()
     expect(stopped).to_be_visible(timeout=WAIT_MS)
+
+
+def test_a_quality_search_on_12mp_shows_progress_and_can_be_cancelled(page, app_url, artifacts, tmp_path):
+    from playwright.sync_api import expect
+
+    photo, _ = _photo(tmp_path, "astronaut-12mp.jpg", (4000, 3000), base=data.astronaut, quality=90)
+    page.goto(app_url + "/?k_mode=quality&quality=65&quality=80")
+    _wait_for_result(page, re.compile(r"china\.jpg: 640×427 pixels, k = \d+"))
+    _upload(page, photo)
+    bar = page.get_by_test_id("stProgress")
+    expect(bar).to_contain_text("tried k =", timeout=WAIT_MS)
+    _shot(page, artifacts, "app-1440-12mp-quality-progress.png", settle=False)
+    page.get_by_role("button", name="Cancel").click()
+    stopped = page.get_by_test_id("stAlert").filter(has_text="Stopped before astronaut-12mp.jpg was ready")
+    expect(stopped).to_be_visible(timeout=WAIT_MS)
+    _settle(page)
+    assert page.get_by_role("button", name="Download PNG", exact=True).count() == 0
+    assert page.get_by_test_id("stProgress").count() == 0
+    _shot(page, artifacts, "app-1440-12mp-quality-cancelled.png")
 
 
 # ---- a phone ---------------------------------------------------------------------------------------

@@ -56,6 +56,25 @@ def test_previews_keep_alpha_and_small_images_as_they_are():
     assert (after[:, :15, 3] == 255).all() and (after[:, 15:, 3] == 0).all()
 
 
+def test_previews_carry_a_kept_profile_so_the_browser_shows_them_as_the_png():
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import icc_profiles
+
+    icc = icc_profiles.display_p3()
+    rgb = np.asarray(Image.fromarray(data.astronaut()).resize((64, 64)))
+    r = quantize(rgb, 8)
+    for px in (rgb, np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])):  # JPEG and PNG originals
+        plain = views.make_previews(px, r.labels, r.palette.colors)
+        kept = views.make_previews(px, r.labels, r.palette.colors, icc=icc)
+        for payload in (plain.before, plain.after):
+            assert "icc_profile" not in Image.open(io.BytesIO(payload)).info  # sRGB: nothing to say
+        for payload in (kept.before, kept.after):
+            assert Image.open(io.BytesIO(payload)).info.get("icc_profile") == icc
+        # the numbers themselves are the same: the profile only says what they mean
+        assert np.array_equal(np.asarray(Image.open(io.BytesIO(kept.after))),
+                              np.asarray(Image.open(io.BytesIO(plain.after))))
+
+
 @pytest.mark.parametrize("x, y, side, box", [
     (50, 50, 100, (slice(450, 550), slice(700, 800))),
     (0, 0, 100, (slice(0, 100), slice(0, 100))),
