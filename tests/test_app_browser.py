@@ -675,7 +675,7 @@ def test_profile_control_converts_or_keeps(page, app_url, artifacts, tmp_path):
         assert "srgb" in im.info and "icc_profile" not in im.info  # tagged sRGB
     _open_options(page)
     assert page.get_by_role("combobox", name="Colour profile").input_value() == "convert to sRGB, default"
-    _shot(page, artifacts, "app-1440-profile-srgb.png")
+    _shot(page, artifacts, "app-1440-profile-srgb.png", full=True)  # the Options with the control
 
     before = _shown(page)
     choice = page.get_by_role("combobox", name="Colour profile")
