@@ -1,42 +1,47 @@
-"""kmq in the browser: reduce an image to k colours, compare, download.
+"""kmq in the browser: reduce an image to k colours, see it big, take its palette.
 
 Run with ``streamlit run streamlit_app.py``. The script reads top to bottom:
-sidebar inputs -> one cached call into kmq_core -> display. Every colour
-decision is made by kmq_core; this file only arranges what it returns.
-Uploads stay in memory; nothing is written to disk.
+inputs (the upload, then k beside the palette, then the options) -> one job
+that calls kmq_core (:mod:`kmq_app.work`, run off the page's thread by
+:mod:`kmq_app.jobs` so that it shows progress and can be cancelled) ->
+display: the image viewer, the palette with its downloads, the figures.
+Every colour decision is made by kmq_core; this file only arranges what it
+returns. Uploads stay in memory; nothing is written to disk.
 """
 
 from __future__ import annotations
 
-import io
+import hashlib
 import logging
-from concurrent.futures import ThreadPoolExecutor
-from importlib import resources
+import time
+from importlib.util import find_spec
+from pathlib import Path
 
-import altair as alt
-import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from kmq_app import views
+from kmq_app import labels, viewer, views
 from kmq_app.files import download_name, safe_stem
-from kmq_core import KmqError, Palette, QuantizeResult, load_image, quantize, remap
-from kmq_core.auto_k import quality_for_delta_e, smallest_k_for_delta_e, smallest_k_for_quality
-from kmq_core.errors import QualityTooLowError
+from kmq_app.jobs import Cancelled, Job, Jobs
+from kmq_app.work import Computed, Options, quantize_work, steps_work, sweep_work
+from kmq_core import KmqError, Palette, hex_code
+from kmq_core import options as opt
+from kmq_core.colour_management import profile_name
 from kmq_core.formats import palette_bytes
-from kmq_core.options import (DEFAULT_DITHER, DEFAULT_K, DEFAULT_PROFILE, DEFAULT_SEED, DEFAULT_SPACE, DITHERS,
-                              K_MAX, PROFILES, QUALITY_MAX, QUALITY_MIN, SPACES)
-from kmq_core.palette_ops import default_names, sort_palette
-from kmq_core.progression import lloyd_snapshots
+from kmq_core.palette import parse_hex_list
+from kmq_core.palette_ops import SORT_KEYS, default_names, sort_palette
+from kmq_core.picking import pick_color
+from kmq_core.sweep import DEFAULT_KS
 
 #: upload limit in MB (also in .streamlit/config.toml) and pixel limit of the app
 MAX_UPLOAD_MB = 50
 MAX_PIXELS = 50_000_000
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "tif", "tiff", "bmp", "gif"]
 EXAMPLE_NAME = "china.jpg"
-#: palette formats offered for download, in the order shown
+#: palette formats offered for download: the two designers reach for first, then the rest
 PALETTE_FORMATS = {
-    "gpl": ("Download .gpl", ".gpl", "text/plain"),
     "ase": ("Download .ase", ".ase", "application/octet-stream"),
+    "gpl": ("Download .gpl", ".gpl", "text/plain"),
     "aco": ("Download .aco", ".aco", "application/octet-stream"),
     "act": ("Download .act", ".act", "application/octet-stream"),
     "json": ("Download .json", ".json", "application/json"),
@@ -44,190 +49,267 @@ PALETTE_FORMATS = {
     "hex": ("Download .hex", ".hex", "text/plain"),
     "png": ("Download .png strip", "-palette.png", "image/png"),
 }
-CURVE_KS = (2, 4, 8, 16, 32, 64, 128, 256)
+FIRST_FORMATS = ("ase", "gpl")
+#: the k slider: every k up to 32 (where one colour more or less shows), coarser above
+K_STEPS = tuple(range(opt.K_MIN, 33)) + (40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256)
+#: where the quality MIN-MAX slider starts (pngquant's usual 65-80; the scale is kmq_core.options')
+QUALITY_START = (65, 80)
+#: how the number of colours is chosen: a k, a largest mean ΔE, or a quality MIN-MAX (`kmq quantize --quality`)
+K_MODES = ("k", "target", "quality")
 #: Lloyd iterations shown at most in the animation
 ANIM_MAX_ITER = 40
+#: wait this long before showing a progress bar (shorter work just appears)
+QUIET_WAIT_S = 0.3
+POLL_S = 0.1
 
 log = logging.getLogger("kmq.app")
 
 
-def as_file(data: bytes, name: str) -> io.BytesIO:
-    """The uploaded bytes as an in-memory file carrying its name (for kmq's messages)."""
-    f = io.BytesIO(data)
-    f.name = name
-    return f
+@st.cache_resource
+def jobs() -> Jobs:
+    """The server's jobs and results, shared by every session."""
+    return Jobs()
 
 
 @st.cache_data(max_entries=1, show_spinner=False)
 def example_bytes() -> bytes:
-    """scikit-learn's china.jpg, as the file it ships (a real JPEG)."""
-    return (resources.files("sklearn.datasets") / "images" / EXAMPLE_NAME).read_bytes()
+    """scikit-learn's china.jpg, as the file it ships (found without importing scikit-learn: 1 s saved)."""
+    spec = find_spec("sklearn")
+    return (Path(spec.submodule_search_locations[0]) / "datasets" / "images" / EXAMPLE_NAME).read_bytes()
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def compute(data: bytes, name: str, k: int | None, target_de: float | None, space: str, dither: str,
-            seed: int, lock: str, quality: tuple[int, int] | None = None,
-            profile: str = DEFAULT_PROFILE) -> tuple[QuantizeResult, views.Previews, int]:
-    """The one call into kmq_core: quantize (fixed k, or the smallest k for a target ΔE).
+def session_id() -> str:
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else "none"
 
-    Returns the result, its previews and the number of colours used; the
-    figures that take a pass over all pixels are computed here, once, so that
-    a rerun (another palette order, another crop) only unpickles them.
+
+def digest_of(upload) -> str:
+    """The upload's content digest, computed once per uploaded file (hashing 36 MB takes 50 ms)."""
+    memo = st.session_state.setdefault("_digests", {})
+    if upload.file_id not in memo:
+        memo.clear()
+        memo[upload.file_id] = hashlib.blake2b(upload.getvalue(), digest_size=16).hexdigest()
+    return memo[upload.file_id]
+
+
+def wait_for(job: Job, slot, what: str) -> None:
+    """Wait for a job; after a moment, a progress bar with its stage and a Cancel button.
+
+    Each redraw of the bar is a point where Streamlit can stop this run for
+    a click (Cancel, or any other input), so the page never freezes.
     """
-    opts = dict(space=space, dither=dither, seed=seed, lock=lock or None, max_pixels=MAX_PIXELS, profile=profile)
-    if quality is not None:  # issue 17: the same --quality MIN-MAX as the command line
-        try:
-            _, result = smallest_k_for_quality(as_file(data, name), quality, **opts)
-        except QualityTooLowError as e:
-            result = e.result  # shown with a warning: the app never withholds a result
-    elif target_de is None:
-        result = quantize(as_file(data, name), k, **opts)
-    else:
-        _, result = smallest_k_for_delta_e(as_file(data, name), target_de, **opts)
-    # encode the PNG (zlib, which releases the GIL) on the other core while the metrics and previews
-    # are computed here; all of it is done now so that the cache keeps it
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        png = pool.submit(lambda: result.png)
-        previews = views.make_previews(result.source.pixels, result.labels, result.palette.colors)
-        colors_used, _ = result.colors_used, result.mse
-        png.result()
-    return result, previews, colors_used
+    end = time.perf_counter() + QUIET_WAIT_S
+    while not job.done() and time.perf_counter() < end:
+        time.sleep(0.02)
+    if job.done():
+        return
+    with slot.container(key=f"progress_{what}"):
+        fraction, text = job.status()
+        bar = st.progress(fraction, text=text)
+        st.button("Cancel", key=f"cancel_{what}", on_click=cancel, args=(job.key, what), icon=":material/close:")
+    while not job.done():
+        fraction, text = job.status()
+        bar.progress(fraction, text=text)
+        time.sleep(POLL_S)
+    slot.empty()
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def curve_point(data: bytes, name: str, k: int, space: str, dither: str, seed: int, lock: str) -> dict:
-    """Quality and size of one k, for the chart."""
-    r = quantize(as_file(data, name), k, space=space, dither=dither, seed=seed, lock=lock or None,
-                 max_pixels=MAX_PIXELS)
-    return {"k": k, "PSNR (dB)": r.psnr, "mean ΔE": r.delta_e, "PNG size (kB)": r.png_bytes / 1e3,
-            "colours used": r.colors_used}
+def cancel(key, what: str) -> None:
+    jobs().cancel(key)
+    st.session_state[f"stopped_{what}"] = key
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def kmeans_steps(data: bytes, name: str, k: int, space: str, seed: int,
-                 lock: str) -> tuple[list[str], list[float | None], bytes]:
-    """The fit's Lloyd iterations from kmq_core (labels, inertia per step) and their animation."""
-    src = load_image(as_file(data, name), max_pixels=MAX_PIXELS)
-    small = views.shrink(src.pixels[..., :3], views.ANIM_MAX_SIDE)
-    shots = list(lloyd_snapshots(src, k, space=space, seed=seed, lock=lock or None, max_iter=ANIM_MAX_ITER))
-    labels = [remap(small, s.colors, space=space) for s in shots]
-    gif = views.progression_gif(labels, [s.colors for s in shots])
-    return [s.label for s in shots], [s.inertia for s in shots], gif
+def stopped_notice(slot, key, what: str, text: str) -> bool:
+    """If the user stopped this job: say so, offer to start it again, and return True."""
+    if st.session_state.get(f"stopped_{what}") != key:
+        return False
+    with slot.container():
+        st.warning(text, icon=":material/stop_circle:")
+        st.button("Compute it again", key=f"again_{what}", on_click=st.session_state.pop,
+                  args=(f"stopped_{what}",))
+    return True
 
 
-def add_locked_colour() -> None:
-    picked = st.session_state["lock_pick"]
-    text = st.session_state.get("lock", "").strip().rstrip(",")
-    if picked.lower() not in text.lower():
-        st.session_state["lock"] = f"{text}, {picked}" if text else picked
+# ---- what clicks on the palette and the image do ---------------------------------------------------
+def locked_list() -> list[str]:
+    try:
+        return list(Palette(parse_hex_list(st.session_state.get("lock", ""))).hex)
+    except KmqError:
+        return []
 
 
-@st.fragment
-def detail_view(result: QuantizeResult, k_used: int) -> None:
-    """A window of the full-size images, pixel for pixel (a fragment: moving it reruns only this)."""
-    c1, c2, c3 = st.columns(3)
-    cx = c1.slider("Centre across (%)", 0, 100, 50, key="crop_x")
-    cy = c2.slider("Centre down (%)", 0, 100, 50, key="crop_y")
-    zoom = c3.select_slider("Zoom", views.ZOOMS, value=2, key="zoom", format_func=lambda z: f"{z}×")
-    rows, cols = views.crop_box(result.source.pixels.shape, cx, cy, views.DETAIL_VIEW // zoom)
-    crop_before = result.source.pixels[rows, cols]
-    crop_after = views.quantized_crop(result.labels, result.palette.colors, result.alpha, rows, cols)
-    st.caption(f"Pixels {cols.start}–{cols.stop - 1} across, {rows.start}–{rows.stop - 1} down, "
-               f"from the full-size images, each pixel drawn as {zoom}×{zoom}.")
-    d1, d2 = st.columns(2)
-    with d1.container(key="detail_before"):
-        st.image(views.encode_png(views.magnify(crop_before, zoom)), caption="Original", output_format="PNG")
-    with d2.container(key="detail_after"):
-        st.image(views.encode_png(views.magnify(crop_after, zoom)), caption=f"k = {k_used}", output_format="PNG")
+def set_locked(hexes: list[str]) -> None:
+    st.session_state["lock"] = ", ".join(dict.fromkeys(hexes))
 
 
-@st.fragment
-def palette_and_downloads(result: QuantizeResult, name: str, k_used: int) -> None:
-    """Swatches in the chosen order and every file to download (a fragment: reordering reruns only this)."""
-    st.subheader("Palette")
-    order = st.radio("Order", ["share", "hue", "lightness"], horizontal=True, key="order",
-                     format_func={"share": "by share", "hue": "by hue", "lightness": "by lightness"}.get)
-    shown = sort_palette(result.palette, order)
-    shown = Palette(shown.colors, shown.weights, default_names(shown.colors), safe_stem(name))
-    st.html(views.swatches_html(shown.hex, shown.weights, list(shown.names)))
-    st.code(", ".join(shown.hex), language=None, wrap_lines=True)
-
-    st.subheader("Downloads")
-    st.download_button("Download PNG", result.png, download_name(name, k_used, ".png"), "image/png",
-                       key="dl_image", on_click="ignore", type="primary")
-    st.caption(f"Indexed PNG, {views.human_bytes(result.png_bytes)}. Palette files (in the order shown above):")
-    buttons = st.container(horizontal=True)
-    for fmt, (label, suffix, mime) in PALETTE_FORMATS.items():
-        buttons.download_button(label, palette_bytes(shown, fmt), download_name(name, k_used, suffix), mime,
-                                key=f"dl_palette_{fmt}", on_click="ignore")
+def toggle_lock(hx: str) -> None:
+    now = locked_list()
+    set_locked([h for h in now if h != hx] if hx in now else now + [hx])
 
 
-st.set_page_config(page_title="kmq: k-means colour quantizer", layout="wide")
+def add_picked_colour() -> None:
+    """The colour picker changed (on_change: only when the user picked one)."""
+    hx = st.session_state["lock_pick"].lower()
+    if hx not in locked_list():
+        set_locked(locked_list() + [hx])
+
+
+def eyedropper_pick() -> None:
+    """The viewer's eyedropper: lock the original's colour at the point clicked (kmq_core.picking)."""
+    pick = st.session_state["viewer"].get("pick")
+    source = st.session_state.get("_shown_source")
+    if not isinstance(pick, dict) or source is None:
+        return
+    try:
+        rgb = pick_color(source, float(pick["x"]), float(pick["y"]), int(pick.get("size", 1)))
+    except (KmqError, KeyError, TypeError, ValueError):
+        return
+    if rgb is not None and hex_code(rgb) not in locked_list():
+        set_locked(locked_list() + [hex_code(rgb)])
+        st.session_state["_picked"] = hex_code(rgb)
+
+
+def from_url(key: str, choices, default):
+    """A choice kept in the URL (?key=value) as its short name: read once per session, written on change.
+
+    (Streamlit's own ``bind="query-params"`` stores a choice by its label when the widget has a
+    ``format_func``, so the plain labels would end up in shared links.)
+    """
+    seeded = st.session_state.setdefault("_from_url", set())
+    if key not in seeded:
+        seeded.add(key)
+        value = st.query_params.get(key)
+        if value in choices:
+            st.session_state[key] = value
+    if key not in st.session_state:
+        st.session_state[key] = default
+
+
+def to_url(key: str, value, default) -> None:
+    if value == default:
+        st.query_params.pop(key, None)
+    elif st.query_params.get(key) != str(value):
+        st.query_params[key] = str(value)
+
+
+def k_from_number() -> None:
+    st.session_state["k_slide"] = st.session_state["k"]
+
+
+def k_from_slider() -> None:
+    st.session_state["k"] = st.session_state["k_slide"]
+
+
+def text_colour(rgb) -> str:
+    """Black or white text on a swatch, whichever reads better (WCAG relative luminance)."""
+    c = [v / 255 for v in rgb]
+    lin = [v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4 for v in c]
+    return "#000" if 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2] > 0.179 else "#fff"
+
+
+# ---- the page --------------------------------------------------------------------------------------
+st.set_page_config(page_title="kmq: the colours of an image", layout="wide")
 st.html(f"<style>{views.PAGE_CSS}</style>")
-st.title("kmq: k-means colour quantizer")
-st.caption("Reduce an image to a few colours with k-means, compare it with the original, and "
-           "download an indexed PNG and its palette for GIMP, Photoshop, Krita, Inkscape or CSS.")
 
-# ---- inputs ---------------------------------------------------------------------------------------
-with st.sidebar:
-    st.header("Image")
-    upload = st.file_uploader("Upload an image", type=IMAGE_TYPES, key="upload", max_upload_size=MAX_UPLOAD_MB)
-    st.caption(f"PNG, JPEG, WebP, TIFF, BMP or GIF; up to {MAX_UPLOAD_MB} MB and {MAX_PIXELS / 1e6:g} "
-               "megapixels. The file stays in memory and is never stored.")
-    st.header("Colours")
+head, up = st.columns([3, 2], vertical_alignment="center", gap="medium")
+with head:
+    st.markdown("#### kmq: the colours of an image")
+    info = st.empty()
+with up:
+    upload = st.file_uploader(
+        "Upload an image", type=IMAGE_TYPES, key="upload", max_upload_size=MAX_UPLOAD_MB,
+        label_visibility="collapsed",
+        help=f"PNG, JPEG, WebP, TIFF, BMP or GIF; up to {MAX_UPLOAD_MB} MB and {MAX_PIXELS / 1e6:g} megapixels. "
+             "The file stays in memory and is never stored.")
+
+left, right = st.columns([7, 3], gap="medium")
+with left:
+    progress_slot = st.empty()
+    viewer_slot = st.container(key="viewer_box")
+    figures_slot = st.container(key="figures")
+with right:
+    k_box = st.container(key="k_box")
+    palette_box = st.container(key="palette_box")
+    downloads_box = st.container(key="downloads")
+    options_box = st.expander("Options: colour matching, dithering, colour profile, locked colours",
+                              expanded=False)
+
+# ---- inputs --------------------------------------------------------------------------------------
+with k_box:
     # option values are what the URL shows (?k_mode=...), so they stay short
-    k_mode = st.radio("Number of colours", ["k", "target ΔE", "quality"], key="k_mode", bind="query-params",
-                      horizontal=True,
-                      help="k: choose the number of colours. target ΔE: kmq picks the smallest k that reaches "
-                           "a quality you set.")
+    from_url("k_mode", K_MODES, "k")
+    k_mode = st.segmented_control("Choose", K_MODES, key="k_mode", required=True,
+                                  label_visibility="collapsed", format_func=labels.k_mode_label)
+    to_url("k_mode", k_mode, "k")
     k = target_de = quality = None
-    if k_mode == "quality":  # issue 17: pngquant's MIN-MAX on kmq's scale, as `kmq quantize --quality`
-        quality = st.slider("Quality (MIN-MAX, 0-100)", QUALITY_MIN, QUALITY_MAX, (65, 80), key="quality",
-                            help="kmq finds the fewest colours whose quality reaches MAX, and warns below MIN. "
-                                 "Quality = 100 - 10 x mean ΔE2000: 90 is a mean ΔE of 1, 77 of 2.3.")
-    elif k_mode == "k":
-        k = st.slider("k (number of colours)", 2, K_MAX, DEFAULT_K, key="k", bind="query-params")
+    if k_mode == "target":
+        target_de = st.slider("Largest mean colour difference (ΔE2000)", 0.5, 10.0, 2.3, 0.1,
+                              key="target_de", bind="query-params", help=labels.TARGET_HELP)
+    elif k_mode == "quality":  # issue 17: pngquant's MIN-MAX on kmq's scale, as `kmq quantize --quality`
+        lo, hi = st.slider(f"Quality (MIN-MAX, {opt.QUALITY_MIN}-{opt.QUALITY_MAX})", opt.QUALITY_MIN,
+                           opt.QUALITY_MAX, QUALITY_START, key="quality", bind="query-params",
+                           help=labels.QUALITY_HELP)
+        quality = opt.check_quality((lo, hi))
     else:
-        target_de = st.slider("Target mean ΔE (CIEDE2000)", 0.5, 10.0, 2.3, 0.1, key="target_de",
-                              bind="query-params",
-                              help="kmq finds the fewest colours whose mean colour difference from the original "
-                                   "is at most this. About 1: barely visible side by side; 2.3: just noticeable; "
-                                   "above 5: clearly different.")
-    space = st.selectbox("Colour space", SPACES, index=SPACES.index(DEFAULT_SPACE), key="space", bind="query-params",
-                         format_func=lambda s: f"{s} (default)" if s == DEFAULT_SPACE else s,
-                         help="The space in which colours are clustered and matched: the perceptual ones "
-                              "(de2000, lab, oklab) look best, rgb gives the highest PSNR.")
-    dither = st.selectbox("Dithering", DITHERS, index=DITHERS.index(DEFAULT_DITHER), key="dither", bind="query-params",
-                          help="fs: Floyd–Steinberg error diffusion, which trades flat areas for grain.")
-    profile = st.selectbox("Colour profile", PROFILES, index=PROFILES.index(DEFAULT_PROFILE), key="profile",
-                           bind="query-params",
-                           format_func={"srgb": "convert to sRGB (default)", "keep": "keep the image's profile"}.get,
-                           help="An image with an embedded ICC profile (Display P3, Adobe RGB...) is converted to "
-                                "sRGB, or quantized in its own profile, which the PNG then carries.")
-    seed = int(st.number_input("Seed", value=DEFAULT_SEED, step=1, key="seed", bind="query-params",
-                               help="Same seed, same result."))
+        c_num, c_slide = st.columns([2, 5], vertical_alignment="bottom", gap="small")
+        k = int(c_num.number_input("Colours (k)", opt.K_MIN, opt.K_MAX, opt.DEFAULT_K, 1, key="k",
+                                   bind="query-params", on_change=k_from_number, help=labels.K_HELP))
+        if st.session_state.get("k_slide") != k:
+            st.session_state["k_slide"] = k
+        c_slide.select_slider("Colours (k), on a scale that is fine at small k", sorted({*K_STEPS, k}),
+                              key="k_slide", on_change=k_from_slider, label_visibility="collapsed")
+
+with options_box:
+    from_url("space", opt.SPACES, opt.DEFAULT_SPACE)
+    space = st.selectbox("Colour matching", opt.SPACES, key="space", format_func=labels.space_label,
+                         help=labels.SPACE_HELP)
+    to_url("space", space, opt.DEFAULT_SPACE)
+    from_url("dither", opt.DITHERS, opt.DEFAULT_DITHER)
+    dither = st.selectbox("Dithering", opt.DITHERS, key="dither", format_func=labels.dither_label,
+                          help=labels.DITHER_HELP)
+    to_url("dither", dither, opt.DEFAULT_DITHER)
+    from_url("profile", opt.PROFILES, opt.DEFAULT_PROFILE)
+    profile = st.selectbox("Colour profile", opt.PROFILES, key="profile", format_func=labels.profile_label,
+                           help=labels.PROFILE_HELP)
+    to_url("profile", profile, opt.DEFAULT_PROFILE)
+    seed = int(st.number_input("Variation (seed)", value=opt.DEFAULT_SEED, step=1, key="seed",
+                               bind="query-params", help=labels.SEED_HELP))
     lock = st.text_input("Locked colours", key="lock", bind="query-params", placeholder="#ff0000, #0055aa",
-                         help="Colours that stay in the palette unchanged (brand colours): hex codes, "
-                              "separated by commas.")
-    st.color_picker("Pick a colour to lock", "#ff0000", key="lock_pick")
-    st.button("Add to locked colours", on_click=add_locked_colour, key="lock_add")
+                         help=labels.LOCK_HELP)
+    st.color_picker("Add a colour to lock", "#808080", key="lock_pick", on_change=add_picked_colour,
+                    help="Opens a colour picker; the colour you choose is added to the locked colours.")
 
 if upload is None:
-    name, data = EXAMPLE_NAME, example_bytes()
-    st.info(f"Showing an example photo ({EXAMPLE_NAME}, shipped with scikit-learn). "
-            "Upload your own image in the sidebar.")
+    name, data, digest = EXAMPLE_NAME, example_bytes(), "example"
+    info.caption(f"An example photo ({EXAMPLE_NAME}, shipped with scikit-learn): upload your own.")
 else:
-    name, data = upload.name, upload.getvalue()
+    name, data, digest = upload.name, upload.getvalue(), digest_of(upload)
 
-# ---- the one call into kmq_core ------------------------------------------------------------------
 if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
     st.error(f"{name} is {len(data) / 1e6:.1f} MB, more than the limit of {MAX_UPLOAD_MB} MB.")
     st.stop()
 try:
-    busy = "Quantizing…" if target_de is None else f"Searching for the smallest k with ΔE ≤ {target_de}…"
-    with st.spinner(busy):
-        result, previews, colors_used = compute(data, name, k, target_de, space, dither, seed, lock.strip(),
-                                                quality=tuple(quality) if quality else None, profile=profile)
+    lock_canonical = ",".join(Palette(parse_hex_list(lock)).hex)
+except KmqError as e:
+    st.error(str(e))
+    st.stop()
+
+# ---- the one job: kmq_core quantizes ---------------------------------------------------------------
+options = Options(k, target_de, space, dither, seed, lock_canonical, MAX_PIXELS, quality, profile)
+key = ("quantize", digest, name, options)
+if stopped_notice(progress_slot, key, "main", f"Stopped before {name} was ready. Change an option, or compute "
+                                            "it again."):
+    st.stop()
+known = jobs().get(key)
+cached = known is not None and known.done()
+job = jobs().start(key, quantize_work(data, name, options), session=session_id(), size=lambda c: c.nbytes)
+jobs().release(session_id(), keep=key)
+wait_for(job, progress_slot, "main")
+try:
+    c: Computed = job.result()
+except Cancelled:
+    stopped_notice(progress_slot, key, "main", f"Stopped before {name} was ready.")
+    st.stop()
 except KmqError as e:
     st.error(str(e))
     st.stop()
@@ -236,101 +318,172 @@ except Exception as e:  # a bug in kmq: one line on the page, the traceback in t
     st.error(f"kmq failed on {name} ({type(e).__name__}: {e}). This is a bug; please report it.")
     st.stop()
 
-k_used = result.k
+r = c.result
+k_used = r.k
+h, w = r.shape
+result_id = hashlib.blake2b(repr(key).encode(), digest_size=8).hexdigest()
+st.session_state["_shown_source"] = r.source.pixels
 
-# ---- display -------------------------------------------------------------------------------------
-if target_de is not None:
-    if result.delta_e <= target_de:
-        st.success(f"k = {k_used} is the smallest k whose mean ΔE ({result.delta_e:.2f}) is at most {target_de}.")
-    else:
-        st.warning(f"Even k = {k_used} leaves a mean ΔE of {result.delta_e:.2f}, above the target {target_de}.")
-if quality is not None:
-    reached = quality_for_delta_e(result.delta_e)
-    if reached >= quality[1]:
-        st.success(f"k = {result.k} is the smallest k whose quality ({reached:.0f}) reaches {quality[1]}.")
-    elif reached >= quality[0]:
-        st.info(f"Even k = {result.k} reaches quality {reached:.0f}, below {quality[1]} but above {quality[0]}.")
-    else:
-        st.warning(f"Even k = {result.k} reaches only quality {reached:.0f}, below the minimum {quality[0]} "
-                   "(the command line would write nothing and exit 99).")
-for note in result.source.notes:
-    st.info(note)
+# ---- display: the image ------------------------------------------------------------------------------
+with head:
+    dims = f"{name}: {w}×{h} pixels, k = {k_used}"
+    if upload is not None:
+        info.empty()
+with viewer_slot:
+    st.subheader(dims, anchor=False)
+    if target_de is not None:
+        if c.delta_e <= target_de:
+            st.success(f"k = {k_used} is the smallest k whose mean ΔE ({c.delta_e:.2f}) is at most {target_de}.")
+        else:
+            st.warning(f"Even k = {k_used} leaves a mean ΔE of {c.delta_e:.2f}, above the target {target_de}.")
+    if quality is not None:  # the same search and the same words as `kmq quantize --quality`
+        q_min, q_max = quality
+        if c.below_min:
+            st.warning(f"Even k = {k_used} reaches only quality {c.quality:.0f}, below the minimum {q_min} "
+                       "(the command line would write nothing and exit 99).")
+        elif c.quality >= q_max:
+            st.success(f"k = {k_used} is the smallest k whose quality ({c.quality:.0f}) reaches {q_max}.")
+        else:
+            st.info(f"Even k = {k_used} reaches quality {c.quality:.0f}, below {q_max} but above {q_min}.")
+    for note in r.source.notes:
+        st.info(note)
+    viewer.show(c, result_id, f"k = {k_used}", key="viewer", on_pick=eyedropper_pick, cached=cached)
 
-h, w = result.shape
-st.subheader(f"{name}: {w}×{h} pixels, k = {k_used}")
-row1 = st.columns(4)
-row1[0].metric("Colours used", f"{colors_used}", help="Palette entries that at least one pixel uses.")
-row1[1].metric("PSNR", "∞" if result.psnr == float("inf") else f"{result.psnr:.2f} dB",
-               help="Peak signal-to-noise ratio over R, G, B: 30 dB looks good, 40 dB is hard to tell apart.")
-row1[2].metric("Mean ΔE (CIEDE2000)", f"{result.delta_e:.2f}",
-               help="Average colour difference per pixel: about 1 is barely visible side by side, "
-                    "2.3 just noticeable, above 5 clearly different.")
-row1[3].metric("Bits per pixel", f"{result.bits_per_pixel}",
-               help=f"Index bits per pixel, against {8 * result.source.pixels.shape[2]} for the original.")
-row2 = st.columns(4)
-row2[0].metric("Original file", views.human_bytes(result.input_bytes))
-row2[1].metric("Indexed PNG", views.human_bytes(result.png_bytes))
-ratio = result.compression_ratio
-row2[2].metric("Size ratio", "n/a" if ratio is None else f"{ratio:.2f}×",
+with figures_slot:
+    dithered = r.dither != "none"
+    row = st.container(horizontal=True, key="figure_row")
+    row.metric("Colours used", f"{c.colors_used}", help="Palette entries that at least one pixel uses.")
+    row.metric("Mean ΔE (CIEDE2000)", f"{c.delta_e:.2f}",
+               help="Colour difference from the original, averaged over the pixels: about 1 is barely visible side "
+                    "by side, 2.3 just noticeable, above 5 clearly different."
+                    + (" Measured pixel by pixel, so dithering's grain counts as error: from a viewing distance "
+                       "the grain blends and the image looks closer than this." if dithered else ""))
+    row.metric("PSNR", "∞" if c.psnr == float("inf") else f"{c.psnr:.2f} dB",
+               help="Peak signal-to-noise ratio over R, G, B: 30 dB looks good, 40 dB is hard to tell apart."
+                    + (" Per pixel: dithering's grain lowers it." if dithered else ""))
+    row.metric("Indexed PNG", views.human_bytes(len(c.png)), help="The file “Download PNG” gives.")
+    row.metric("Original file", views.human_bytes(r.input_bytes))
+    ratio = r.compression_ratio
+    row.metric("Size ratio", "n/a" if ratio is None else f"{ratio:.2f}×",
                help="Original file size divided by the indexed PNG's size (above 1: the PNG is smaller).")
-row2[3].metric("Time", f"{result.seconds:.2f} s", help="Fitting the palette and mapping the pixels.")
+    row.metric("Bits per pixel", f"{r.bits_per_pixel}",
+               help=f"Bits of palette index per pixel in the PNG, against {8 * r.source.pixels.shape[2]} "
+                    "for the original's colour values.")
 
-st.subheader("Before and after")
-tab_slider, tab_side, tab_detail = st.tabs(["Slider", "Side by side", "1:1 detail"])
-with tab_slider:
-    st.iframe(views.compare_slider_html(previews, "Original", f"k = {k_used}"), height="content")
-    if (previews.width, previews.height) != (w, h):
-        st.caption(f"Previews are scaled to {previews.width}×{previews.height}; see “1:1 detail” for real pixels.")
-with tab_side:
-    left, right = st.columns(2)
-    left.image(previews.before, caption="Original", output_format="PNG", width="stretch")
-    with right.container(key="after_full"):
-        st.image(previews.after, caption=f"k = {k_used}", output_format="PNG", width="stretch")
-with tab_detail:
-    detail_view(result, k_used)
+# ---- display: the palette and the downloads ------------------------------------------------------------
+locked = set(locked_list())
+with palette_box:
+    base = c.fitted
+    if r.source.icc_profile is not None:  # --profile keep: the numbers are the image's profile's, not sRGB
+        st.caption(f"The colours are numbers in the image's profile ({profile_name(r.source.icc_profile)}), as "
+                   "the PNG and the palette files hold them; the swatches draw them as sRGB, so wide-gamut "
+                   "colours look duller here than in the image.")
+    p_head, p_order = st.columns([1, 1], vertical_alignment="center")
+    p_head.markdown(f"**Palette**: {len(base)} colours")
+    order = p_order.selectbox("Order", SORT_KEYS, key="order", format_func=labels.order_label,
+                              label_visibility="collapsed", help="The order of the swatches and of the palette files "
+                              "(the command line's `kmq palette --sort`).")
+    shown = sort_palette(base, order)
+    shown = Palette(shown.colors, shown.weights, default_names(shown.colors), safe_stem(name))
+    css = []
+    grid = st.container(horizontal=True, gap="small", key="swatches")
+    for i, (hx, share, cname, rgb) in enumerate(zip(shown.hex, shown.weights, shown.names, shown.colors)):
+        is_locked, absent = hx in locked, share <= 0
+        text = f"{hx}  \n" + ("not in image" if absent else f"{share:.1%}" if share >= 0.0005 else "< 0.1%")
+        tip = (f"{cname} {hx}, {share:.1%} of the pixels. "
+               + ("Locked: click to unlock." if is_locked else "Click to lock it (it stays when k changes)."))
+        if absent:
+            tip += " Locked, but no pixel of the image is nearest to it."
+        grid.button(text, key=f"sw_{i}", on_click=toggle_lock, args=(hx,), help=tip,
+                    icon=":material/lock:" if is_locked else None, type="tertiary")
+        css.append(f".st-key-sw_{i} button {{ background: {hx} !important; color: {text_colour(rgb)} !important; }}")
+        if absent:
+            css.append(f".st-key-sw_{i} button {{ border: 2px dashed #d33 !important; }}")
+    st.html(f"<style>{''.join(css)}</style>")
+    with st.popover("Copy the hex codes", icon=":material/content_copy:"):
+        st.code(", ".join(shown.hex), language=None, wrap_lines=True)
 
-palette_and_downloads(result, name, k_used)
+with downloads_box:
+    buttons = st.container(horizontal=True, gap="small")
+    buttons.download_button("Download PNG", c.png, download_name(name, k_used, ".png"), "image/png",
+                            key="dl_image", on_click="ignore", type="primary", icon=":material/download:",
+                            help=f"Indexed PNG, {views.human_bytes(len(c.png))}, {len(r.palette)} colours.")
+    for fmt in FIRST_FORMATS:
+        label, suffix, mime = PALETTE_FORMATS[fmt]
+        buttons.download_button(label, palette_bytes(shown, fmt), download_name(name, k_used, suffix), mime,
+                                key=f"dl_palette_{fmt}", on_click="ignore")
+    with buttons.popover("More formats"):
+        st.caption("The palette in the order shown: Photoshop swatches, colour table, JSON, CSS, hex list, "
+                   "a PNG strip.")
+        for fmt, (label, suffix, mime) in PALETTE_FORMATS.items():
+            if fmt not in FIRST_FORMATS:
+                st.download_button(label, palette_bytes(shown, fmt), download_name(name, k_used, suffix), mime,
+                                   key=f"dl_palette_{fmt}", on_click="ignore")
 
-st.subheader("Quality and size against k")
-st.caption("Quantizes the image at k = " + ", ".join(map(str, CURVE_KS)) + " with the options above.")
-curve_key = (name, len(data), space, dither, seed, lock.strip())
-if st.button("Compute the curve", key="curve"):
-    st.session_state["curve_for"] = curve_key
-if st.session_state.get("curve_for") == curve_key:
-    bar = st.progress(0.0, text="Quantizing…")
-    points = []
-    for i, kk in enumerate(CURVE_KS):
-        bar.progress(i / len(CURVE_KS), text=f"Quantizing at k = {kk}…")
+# ---- on demand, below: the k curve and the k-means animation ------------------------------------------
+st.divider()
+curve_col, steps_col = st.columns(2, gap="large")
+with curve_col:
+    st.subheader("Quality and size against k", anchor=False)
+    st.caption("Quantizes the image at k = " + ", ".join(map(str, DEFAULT_KS)) + " with the options above.")
+    curve_key = ("sweep", digest, name, Options(None, None, space, dither, seed, lock_canonical, MAX_PIXELS,
+                                                    profile=profile))
+    if st.button("Compute the curve", key="curve"):
+        st.session_state["curve_for"] = curve_key
+        st.session_state.pop("stopped_curve", None)
+    curve_slot = st.empty()
+    if st.session_state.get("curve_for") == curve_key and not stopped_notice(
+            curve_slot, curve_key, "curve", "Stopped the curve before it was done."):
+        cj = jobs().start(curve_key, sweep_work(data, name, curve_key[3], DEFAULT_KS), session=session_id())
+        wait_for(cj, curve_slot, "curve")
         try:
-            points.append(curve_point(data, name, kk, space, dither, seed, lock.strip()))
-        except KmqError:  # e.g. more locked colours than kk
-            continue
-    bar.empty()
-    df = pd.DataFrame(points)
-    if len(df):
-        # an exact result (k at least the image's colour count) has an infinite PSNR: no point on the chart
-        plot = df.replace(float("inf"), float("nan"))
-        x = alt.X("k:Q", scale=alt.Scale(type="log", base=2), axis=alt.Axis(values=list(CURVE_KS)))
-        for col, field in zip(st.columns(3), ["PSNR (dB)", "mean ΔE", "PNG size (kB)"]):
-            y = alt.Y(f"{field}:Q", scale=alt.Scale(zero=False))
-            chart = alt.Chart(plot).mark_line(point=True).encode(x=x, y=y)
-            col.altair_chart(chart.properties(title=field, height=220), width="stretch")
-        st.dataframe(df.round(3), hide_index=True)
+            points = cj.result()
+        except Cancelled:
+            points = None
+            stopped_notice(curve_slot, curve_key, "curve", "Stopped the curve before it was done.")
+        except KmqError as e:
+            points = None
+            st.error(str(e))
+        if points:
+            import altair as alt  # imported when asked for: half a second off every page load
+            import pandas as pd
 
-st.subheader("How k-means got there")
-st.caption("The palette after k-means++ seeding and after each Lloyd iteration of kmq's fit, then the final "
-           "palette (after accent rescue and refinement), each applied to a small copy of the image without "
-           "dithering.")
-steps_key = (name, len(data), k_used, space, seed, lock.strip())
-if st.button("Show the k-means iterations", key="steps"):
-    st.session_state["steps_for"] = steps_key
-if st.session_state.get("steps_for") == steps_key:
-    with st.spinner("Running the fit step by step…"):
-        step_labels, inertia, gif = kmeans_steps(data, name, k_used, space, seed, lock.strip())
-    a, b = st.columns([3, 2])
-    a.image(gif, caption=f"{len(step_labels)} frames: {step_labels[0]} … {step_labels[-1]}")
-    lloyd = pd.DataFrame({"step": range(len(inertia) - 1), "mean squared distance": inertia[:-1]})
-    chart = alt.Chart(lloyd).mark_line(point=True).encode(
-        x=alt.X("step:Q", axis=alt.Axis(tickMinStep=1, format="d")),
-        y=alt.Y("mean squared distance:Q", scale=alt.Scale(zero=False)))
-    b.altair_chart(chart.properties(title=f"k-means objective in {space}", height=260), width="stretch")
+            df = pd.DataFrame([p.to_dict() for p in points])
+            # an exact result (k at least the image's colour count) has an infinite PSNR: no point on the chart
+            plot = df.replace(float("inf"), float("nan"))
+            x = alt.X("k:Q", scale=alt.Scale(type="log", base=2), axis=alt.Axis(values=list(DEFAULT_KS)))
+            for field in ("mean ΔE", "PNG size (kB)", "PSNR (dB)"):
+                y = alt.Y(f"{field}:Q", scale=alt.Scale(zero=False))
+                chart = alt.Chart(plot).mark_line(point=True).encode(x=x, y=y)
+                st.altair_chart(chart.properties(title=field, height=180), width="stretch")
+            st.dataframe(df.round(3), hide_index=True)
+
+with steps_col:
+    st.subheader("How k-means got there", anchor=False)
+    st.caption("The palette after k-means++ seeding and after each Lloyd iteration of kmq's fit, then the final "
+               "palette (after accent rescue and refinement), each applied to a small copy of the image without "
+               "dithering.")
+    steps_key = ("steps", digest, name, k_used, space, seed, lock_canonical, profile)
+    if st.button("Show the k-means iterations", key="steps"):
+        st.session_state["steps_for"] = steps_key
+    steps_slot = st.empty()
+    if st.session_state.get("steps_for") == steps_key and not stopped_notice(
+            steps_slot, steps_key, "steps", "Stopped before the iterations were drawn."):
+        sj = jobs().start(steps_key, steps_work(data, name, options, k_used, ANIM_MAX_ITER), session=session_id())
+        wait_for(sj, steps_slot, "steps")
+        try:
+            step_labels, inertia, gif = sj.result()
+        except Cancelled:
+            stopped_notice(steps_slot, steps_key, "steps", "Stopped before the iterations were drawn.")
+        except KmqError as e:
+            st.error(str(e))
+        else:
+            import altair as alt
+            import pandas as pd
+
+            st.image(gif, caption=f"{len(step_labels)} frames: {step_labels[0]} … {step_labels[-1]}")
+            lloyd = pd.DataFrame({"step": range(len(inertia) - 1), "mean squared distance": inertia[:-1]})
+            chart = alt.Chart(lloyd).mark_line(point=True).encode(
+                x=alt.X("step:Q", axis=alt.Axis(tickMinStep=1, format="d")),
+                y=alt.Y("mean squared distance:Q", scale=alt.Scale(zero=False)))
+            st.altair_chart(chart.properties(title=f"k-means objective in {space}", height=220), width="stretch")

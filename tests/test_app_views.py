@@ -38,6 +38,8 @@ def test_previews_are_scaled_and_the_quantized_one_holds_palette_colours_only(bi
     before = np.asarray(Image.open(io.BytesIO(p.before)))
     after = np.asarray(Image.open(io.BytesIO(p.after)))
     assert before.shape == after.shape == (800, 1200, 3)
+    assert p.before_mime == "image/jpeg" and p.before_uri.startswith("data:image/jpeg;base64,")  # a photo
+    assert p.after_uri.startswith("data:image/png;base64,")  # never JPEG: that would smear the palette
     assert colours(after) <= colours(r.palette.colors)
     assert len(colours(before)) > 1000  # the original is averaged, as a photo should be
 
@@ -50,7 +52,27 @@ def test_previews_keep_alpha_and_small_images_as_they_are():
     p = views.make_previews(px, r.labels, r.palette.colors)
     after = np.asarray(Image.open(io.BytesIO(p.after)))
     assert (p.width, p.height) == (30, 20) and after.shape == (20, 30, 4)
+    assert p.before_mime == "image/png"  # JPEG has no alpha
     assert (after[:, :15, 3] == 255).all() and (after[:, 15:, 3] == 0).all()
+
+
+def test_previews_carry_a_kept_profile_so_the_browser_shows_them_as_the_png():
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import icc_profiles
+
+    icc = icc_profiles.display_p3()
+    rgb = np.asarray(Image.fromarray(data.astronaut()).resize((64, 64)))
+    r = quantize(rgb, 8)
+    for px in (rgb, np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])):  # JPEG and PNG originals
+        plain = views.make_previews(px, r.labels, r.palette.colors)
+        kept = views.make_previews(px, r.labels, r.palette.colors, icc=icc)
+        for payload in (plain.before, plain.after):
+            assert "icc_profile" not in Image.open(io.BytesIO(payload)).info  # sRGB: nothing to say
+        for payload in (kept.before, kept.after):
+            assert Image.open(io.BytesIO(payload)).info.get("icc_profile") == icc
+        # the numbers themselves are the same: the profile only says what they mean
+        assert np.array_equal(np.asarray(Image.open(io.BytesIO(kept.after))),
+                              np.asarray(Image.open(io.BytesIO(plain.after))))
 
 
 @pytest.mark.parametrize("x, y, side, box", [
@@ -80,21 +102,6 @@ def test_animation_frames_show_each_steps_colours_exactly():
         rgb = np.asarray(frame.convert("RGB"))
         assert np.array_equal(rgb[: lab.shape[0]], s.colors[lab])
         assert colours(rgb[lab.shape[0]:]) == colours(s.colors)  # the strip shows the whole palette
-
-
-def test_slider_html_is_self_contained(big):
-    px, r = big
-    html = views.compare_slider_html(views.make_previews(px[:100, :100], r.labels[:100, :100], r.palette.colors),
-                                     "Original", "k = 12 <b>")
-    assert html.count("data:image/png;base64,") == 2
-    assert not re.search(r"(src|href)=\"(https?:)?//", html)
-    assert "k = 12 &lt;b&gt;" in html and 'type="range"' in html
-
-
-def test_swatches_carry_hex_and_share():
-    html = views.swatches_html(["#ff0000", "#00ff00"], [0.75, 0.25], ["red", "lime"])
-    assert re.findall(r'data-hex="(#[0-9a-f]{6})"', html) == ["#ff0000", "#00ff00"]
-    assert "75.0%" in html and "25.0%" in html
 
 
 @pytest.mark.parametrize("n, text", [(None, "n/a"), (0, "0 B"), (999, "999 B"), (1000, "1.00 kB"),

@@ -125,3 +125,15 @@ def test_input_array_not_modified(flower):
     quantize(flower, 8, dither="fs")
     quantize(rgba, 8)
     assert np.array_equal(flower, before) and np.array_equal(rgba, rgba_before)
+
+
+def test_dithering_never_moves_the_fitted_colours(flower):
+    """The swatch file a designer takes and the PNG hold the same k-means colours,
+    dithered or not (only the order, by share in the result, may differ)."""
+    plain = quantize(flower, 12, seed=2, dither="none", lossy=0)
+    for kw in ({"dither": "fs"}, {"dither": "bayer"}, {"dither": "none", "lossy": 4}):
+        other = quantize(flower, 12, seed=2, **kw)
+        assert sorted(other.palette.hex) == sorted(plain.palette.hex), kw
+    locked = quantize(flower, 12, seed=2, dither="fs", lock="#123456")
+    assert "#123456" in locked.palette.hex
+

@@ -77,7 +77,7 @@ def test_odd_upload_shows_the_cores_result(key):
     at = new_app()
     k = max(item.k, 2)
     if k != APP_DEFAULT_K:
-        at.slider(key="k").set_value(k)
+        at.number_input(key="k").set_value(k)
     at = upload(at, item.name, data)
     h, w = expected.shape[:2]
     assert_works(at, item.name, w, h, k)
@@ -90,14 +90,14 @@ def test_one_pixel_and_single_colour_uploads_give_exact_figures():
     at = upload(new_app(), "dot.png", corpus.one_by_one()[0])
     m = {x.label: x.value for x in at.metric}
     assert m["Colours used"] == "1" and m["PSNR"] == "∞" and m["Mean ΔE (CIEDE2000)"] == "0.00"
-    at.slider(key="k").set_value(64)
+    at.number_input(key="k").set_value(64)
     at = upload(at, "flat.png", corpus.single_colour()[0])
     m = {x.label: x.value for x in at.metric}
     assert m["Colours used"] == "1" and m["PSNR"] == "∞"
 
 
 # ---------------------------------------------------------------- bad k
-@pytest.mark.parametrize("k", [str(k) for k in corpus.BAD_K] + ["1", "16.5", "1e9", ""])
+@pytest.mark.parametrize("k", [str(k) for k in corpus.BAD_K] + ["16.5", "1e9", ""])
 def test_bad_k_in_a_shared_link_falls_back_to_the_default(k):
     """k is bound to the URL (?k=...): a hand-edited link must not break the page or reach the core."""
     at = AppTest.from_file(APP, default_timeout=180)
@@ -105,17 +105,17 @@ def test_bad_k_in_a_shared_link_falls_back_to_the_default(k):
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert [e.value for e in at.error] == []
-    assert at.slider(key="k").value == APP_DEFAULT_K
+    assert at.number_input(key="k").value == APP_DEFAULT_K
     assert at.subheader[0].value.endswith(f"k = {APP_DEFAULT_K}")
 
 
-@pytest.mark.parametrize("k", [0, 1, 257, -3])
-def test_k_slider_refuses_values_outside_2_to_256(k):
+@pytest.mark.parametrize("k", [0, 257, -3])
+def test_k_box_refuses_values_outside_what_the_core_offers(k):
     at = new_app()
-    at.slider(key="k").set_value(k).run()
+    at.number_input(key="k").set_value(k).run()
     assert not at.exception and [e.value for e in at.error] == []
-    assert at.slider(key="k").value == APP_DEFAULT_K
-    assert at.slider(key="k").min == 2 and at.slider(key="k").max == 256
+    assert at.number_input(key="k").value == APP_DEFAULT_K
+    assert at.number_input(key="k").min == 1 and at.number_input(key="k").max == 256
 
 
 # ---------------------------------------------------------------- no disk writes, safe names, limits
@@ -140,7 +140,7 @@ def test_uploads_are_never_written_to_disk(monkeypatch, tmp_path):
     monkeypatch.setattr(builtins, "open", spy_open)
     monkeypatch.setattr(os, "open", spy_os_open)
     at = upload(at, "private.png", data)
-    at.radio(key="order").set_value("hue").run()
+    at.selectbox(key="order").set_value("hue").run()
     monkeypatch.undo()
     assert_works(at, "private.png", 128, 96)
     private = [w for w in writes if not Path(w).resolve().is_relative_to(Path(os.environ.get("TMPDIR", "/tmp")).resolve())]
