@@ -15,7 +15,7 @@ DEFAULT_K = 16
 SPACES = ("perceptual", "de2000", "lab", "oklab", "rgb")
 DEFAULT_SPACE = "perceptual"  # chosen by measurement: see README "Performance"
 DITHERS = ("none", "fs", "bayer")
-DEFAULT_DITHER = "fs"  # chosen by measurement: see README "Performance"
+DEFAULT_DITHER = "none"  # chosen by measurement (rate-quality, BD-rate): see README "Performance"
 DEFAULT_SEED = 0
 #: refuse images above this many pixels unless told otherwise (100 megapixels)
 DEFAULT_MAX_PIXELS = 100_000_000

