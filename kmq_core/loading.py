@@ -215,14 +215,25 @@ def _unidentified(fp: BinaryIO, label: str) -> KmqError:
     return KmqError(f"{label} {_NOT_AN_IMAGE}")
 
 
+#: formats without a signature, tried after every format that has one
+_LOOSE = ("TGA",)
+
+
+def _formats() -> list[str]:
+    """Every registered format, those with a real signature first.
+
+    Pillow tries formats in the order their plug-ins registered, and Pillow 13
+    registers the plug-in of a file name's extension first: after a process
+    opened a ``.tga`` by name, TGA's loose header test would claim ICO files.
+    """
+    Image.init()
+    return [f for f in Image.ID if f not in _LOOSE] + [f for f in Image.ID if f in _LOOSE]
+
+
 def _identify(fp: BinaryIO, label: str, said: Callable[[], str]) -> Image.Image:
     """``Image.open`` (header only, for most formats) with every failure named."""
-    # all plug-ins registered in Pillow's own order before the first open: Pillow 13 registers the
-    # plug-in of a file name's extension first, so a process that opened a .tga by name would
-    # otherwise let the TGA plug-in's loose signature test claim ICO files
-    Image.init()
     try:
-        return Image.open(fp)
+        return Image.open(fp, formats=_formats())
     except UnidentifiedImageError:
         raise _unidentified(fp, label) from None
     except Exception as e:  # Pillow's plug-ins raise many types on hostile headers

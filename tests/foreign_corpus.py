@@ -170,6 +170,14 @@ def stderr_to_file():
         scratch.close()
 
 
+def _formats() -> list[str]:
+    """Pillow's formats in its own registration order, TGA (no signature) last, as kmq tries them."""
+    from PIL import Image
+
+    Image.init()
+    return [f for f in Image.ID if f != "TGA"] + ["TGA"]
+
+
 def pillow_decode(path: Path):
     """Open and decode the first frame with Pillow's defaults (its bomb limit included).
 
@@ -186,7 +194,7 @@ def pillow_decode(path: Path):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             # a file object, not the name: Pillow's identification order must not depend on the extension
-            im = Image.open(io.BytesIO(path.read_bytes()))
+            im = Image.open(io.BytesIO(path.read_bytes()), formats=_formats())
             im.load()
         return im, None
     except Exception as e:  # the reference decoder's failure is data here
@@ -339,6 +347,7 @@ def classify(path: Path, rel: str) -> dict:
         stray = kmq_said().decode("utf-8", "replace").strip()
     if src is not None:
         row["notes"] = list(src.notes)
+        row["transparent"] = int((src.pixels[..., 3] == 0).sum()) if src.has_alpha else 0
     if crash:
         return {**row, "cls": "defect", "why": f"crash: {crash}"}
     if stray:
