@@ -194,24 +194,14 @@ _NEEDS_CODEC: list[tuple[Callable[[bytes], bool], str, Callable[[], str | None]]
 ]
 
 
-#: signatures of formats Pillow reads, for saying that a file is one but a variant Pillow cannot read
-_SIGNATURES = ((b"II*\0", "TIFF"), (b"MM\0*", "TIFF"), (b"\x89PNG", "PNG"), (b"\xff\xd8\xff", "JPEG"),
-               (b"GIF8", "GIF"), (b"BM", "BMP"), (b"8BPS", "PSD"))
-
-
 def _unidentified(fp: BinaryIO, label: str) -> KmqError:
     """Why Pillow could not identify the file: a known format without its codec, or not an image."""
-    head = b""
     with contextlib.suppress(Exception):
         fp.seek(0)
         head = fp.read(16)
         for test, what, why in _NEEDS_CODEC:
             if test(head) and (reason := why()):
                 return KmqError(f"{label} is {what}: {reason}")
-    for sig, fmt in _SIGNATURES:
-        if head.startswith(sig):
-            return KmqError(f"{label} {_NOT_AN_IMAGE}: it starts like a {fmt} file, but its header is damaged "
-                            "or uses a variant Pillow does not read")
     return KmqError(f"{label} {_NOT_AN_IMAGE}")
 
 
