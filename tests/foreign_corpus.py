@@ -189,7 +189,7 @@ def pillow_decode(path: Path):
 
     Image.init()  # every plug-in, in Pillow's order (see kmq_core.loading._identify)
     # a 32-bit BMP's fourth byte is alpha unless it is zero everywhere (browsers; see reference_rgba)
-    BmpImagePlugin.USE_RAW_ALPHA = True
+    old, BmpImagePlugin.USE_RAW_ALPHA = BmpImagePlugin.USE_RAW_ALPHA, True  # restored: kmq must set it itself
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -199,6 +199,8 @@ def pillow_decode(path: Path):
         return im, None
     except Exception as e:  # the reference decoder's failure is data here
         return None, f"{type(e).__name__}: {e}"
+    finally:
+        BmpImagePlugin.USE_RAW_ALPHA = old
 
 
 def reference_rgba(path: Path, im):
