@@ -20,10 +20,11 @@ import streamlit as st
 from kmq_app import views
 from kmq_app.files import download_name, safe_stem
 from kmq_core import KmqError, Palette, QuantizeResult, load_image, quantize, remap
-from kmq_core.auto_k import smallest_k_for_delta_e
+from kmq_core.auto_k import quality_for_delta_e, smallest_k_for_delta_e, smallest_k_for_quality
+from kmq_core.errors import QualityTooLowError
 from kmq_core.formats import palette_bytes
-from kmq_core.options import (DEFAULT_DITHER, DEFAULT_K, DEFAULT_SEED, DEFAULT_SPACE, DITHERS, K_MAX,
-                              SPACES)
+from kmq_core.options import (DEFAULT_DITHER, DEFAULT_K, DEFAULT_PROFILE, DEFAULT_SEED, DEFAULT_SPACE, DITHERS,
+                              K_MAX, PROFILES, QUALITY_MAX, QUALITY_MIN, SPACES)
 from kmq_core.palette_ops import default_names, sort_palette
 from kmq_core.progression import lloyd_snapshots
 
@@ -65,15 +66,21 @@ def example_bytes() -> bytes:
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def compute(data: bytes, name: str, k: int | None, target_de: float | None, space: str, dither: str,
-            seed: int, lock: str) -> tuple[QuantizeResult, views.Previews, int]:
+            seed: int, lock: str, quality: tuple[int, int] | None = None,
+            profile: str = DEFAULT_PROFILE) -> tuple[QuantizeResult, views.Previews, int]:
     """The one call into kmq_core: quantize (fixed k, or the smallest k for a target ΔE).
 
     Returns the result, its previews and the number of colours used; the
     figures that take a pass over all pixels are computed here, once, so that
     a rerun (another palette order, another crop) only unpickles them.
     """
-    opts = dict(space=space, dither=dither, seed=seed, lock=lock or None, max_pixels=MAX_PIXELS)
-    if target_de is None:
+    opts = dict(space=space, dither=dither, seed=seed, lock=lock or None, max_pixels=MAX_PIXELS, profile=profile)
+    if quality is not None:  # issue 17: the same --quality MIN-MAX as the command line
+        try:
+            _, result = smallest_k_for_quality(as_file(data, name), quality, **opts)
+        except QualityTooLowError as e:
+            result = e.result  # shown with a warning: the app never withholds a result
+    elif target_de is None:
         result = quantize(as_file(data, name), k, **opts)
     else:
         _, result = smallest_k_for_delta_e(as_file(data, name), target_de, **opts)
@@ -169,11 +176,16 @@ with st.sidebar:
                "megapixels. The file stays in memory and is never stored.")
     st.header("Colours")
     # option values are what the URL shows (?k_mode=...), so they stay short
-    k_mode = st.radio("Number of colours", ["k", "target ΔE"], key="k_mode", bind="query-params", horizontal=True,
+    k_mode = st.radio("Number of colours", ["k", "target ΔE", "quality"], key="k_mode", bind="query-params",
+                      horizontal=True,
                       help="k: choose the number of colours. target ΔE: kmq picks the smallest k that reaches "
                            "a quality you set.")
-    k = target_de = None
-    if k_mode == "k":
+    k = target_de = quality = None
+    if k_mode == "quality":  # issue 17: pngquant's MIN-MAX on kmq's scale, as `kmq quantize --quality`
+        quality = st.slider("Quality (MIN-MAX, 0-100)", QUALITY_MIN, QUALITY_MAX, (65, 80), key="quality",
+                            help="kmq finds the fewest colours whose quality reaches MAX, and warns below MIN. "
+                                 "Quality = 100 - 10 x mean ΔE2000: 90 is a mean ΔE of 1, 77 of 2.3.")
+    elif k_mode == "k":
         k = st.slider("k (number of colours)", 2, K_MAX, DEFAULT_K, key="k", bind="query-params")
     else:
         target_de = st.slider("Target mean ΔE (CIEDE2000)", 0.5, 10.0, 2.3, 0.1, key="target_de",
@@ -187,6 +199,11 @@ with st.sidebar:
                               "(de2000, lab, oklab) look best, rgb gives the highest PSNR.")
     dither = st.selectbox("Dithering", DITHERS, index=DITHERS.index(DEFAULT_DITHER), key="dither", bind="query-params",
                           help="fs: Floyd–Steinberg error diffusion, which trades flat areas for grain.")
+    profile = st.selectbox("Colour profile", PROFILES, index=PROFILES.index(DEFAULT_PROFILE), key="profile",
+                           bind="query-params",
+                           format_func={"srgb": "convert to sRGB (default)", "keep": "keep the image's profile"}.get,
+                           help="An image with an embedded ICC profile (Display P3, Adobe RGB...) is converted to "
+                                "sRGB, or quantized in its own profile, which the PNG then carries.")
     seed = int(st.number_input("Seed", value=DEFAULT_SEED, step=1, key="seed", bind="query-params",
                                help="Same seed, same result."))
     lock = st.text_input("Locked colours", key="lock", bind="query-params", placeholder="#ff0000, #0055aa",
@@ -209,7 +226,8 @@ if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
 try:
     busy = "Quantizing…" if target_de is None else f"Searching for the smallest k with ΔE ≤ {target_de}…"
     with st.spinner(busy):
-        result, previews, colors_used = compute(data, name, k, target_de, space, dither, seed, lock.strip())
+        result, previews, colors_used = compute(data, name, k, target_de, space, dither, seed, lock.strip(),
+                                                quality=tuple(quality) if quality else None, profile=profile)
 except KmqError as e:
     st.error(str(e))
     st.stop()
@@ -226,6 +244,15 @@ if target_de is not None:
         st.success(f"k = {k_used} is the smallest k whose mean ΔE ({result.delta_e:.2f}) is at most {target_de}.")
     else:
         st.warning(f"Even k = {k_used} leaves a mean ΔE of {result.delta_e:.2f}, above the target {target_de}.")
+if quality is not None:
+    reached = quality_for_delta_e(result.delta_e)
+    if reached >= quality[1]:
+        st.success(f"k = {result.k} is the smallest k whose quality ({reached:.0f}) reaches {quality[1]}.")
+    elif reached >= quality[0]:
+        st.info(f"Even k = {result.k} reaches quality {reached:.0f}, below {quality[1]} but above {quality[0]}.")
+    else:
+        st.warning(f"Even k = {result.k} reaches only quality {reached:.0f}, below the minimum {quality[0]} "
+                   "(the command line would write nothing and exit 99).")
 for note in result.source.notes:
     st.info(note)
 

@@ -22,11 +22,11 @@ from __future__ import annotations
 import math
 from typing import Callable
 
-from .errors import KmqError
+from .errors import KmqError, QualityTooLowError
 from .fitting import as_lock
 from .loading import ImageSource, load_image
-from .options import (DEFAULT_DITHER, DEFAULT_MAX_PIXELS, DEFAULT_SEED, DEFAULT_SPACE, K_MAX,
-                      check_k)
+from .options import (DEFAULT_DITHER, DEFAULT_MAX_PIXELS, DEFAULT_PROFILE, DEFAULT_SEED, DEFAULT_SPACE,
+                      K_MAX, QUALITY_MAX, check_k, check_quality)
 from .pipeline import QuantizeResult, quantize
 
 #: smallest k the search tries by default (one colour is rarely what anyone wants)
@@ -49,6 +49,7 @@ def smallest_k_for_delta_e(
     seed: int = DEFAULT_SEED,
     lock=None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    profile: str = DEFAULT_PROFILE,
     on_step: Callable[[int, QuantizeResult], None] | None = None,
 ) -> tuple[int, QuantizeResult]:
     """The smallest k whose mean ΔE2000 is at most ``max_delta_e``, by bisection.
@@ -58,11 +59,13 @@ def smallest_k_for_delta_e(
     image : path, bytes, binary file object, uint8 array or LoadedImage
         The image; it is loaded (and checked against ``max_pixels``) once.
     max_delta_e : float
-        Target mean CIEDE2000 colour difference per visible pixel, > 0.
+        Target mean CIEDE2000 colour difference per visible pixel, >= 0
+        (0 asks for an exact result, which only images of at most
+        ``k_max`` colours reach).
     k_min, k_max : int
         The range searched, within 1..256. ``k_min`` is raised to the number
         of locked colours when there are more of them.
-    space, dither, seed, lock, max_pixels
+    space, dither, seed, lock, max_pixels, profile
         As for :func:`kmq_core.pipeline.quantize`.
     on_step : callable, optional
         Called as ``on_step(k, result)`` after each quantization tried (for a
@@ -88,8 +91,8 @@ def smallest_k_for_delta_e(
         target = float(max_delta_e)
     except (TypeError, ValueError):
         raise KmqError(f"the target ΔE must be a number, got {max_delta_e!r}") from None
-    if not math.isfinite(target) or target <= 0:
-        raise KmqError(f"the target ΔE must be a positive number, got {max_delta_e!r}")
+    if not math.isfinite(target) or target < 0:
+        raise KmqError(f"the target ΔE must be a number of 0 or more, got {max_delta_e!r}")
     lo, hi = check_k(k_min), check_k(k_max)
     if lo > hi:
         raise KmqError(f"k_min ({lo}) is larger than k_max ({hi})")
@@ -97,7 +100,7 @@ def smallest_k_for_delta_e(
     if n_locked > hi:
         raise KmqError(f"{n_locked} locked colours do not fit in a palette of k={hi}")
     lo = max(lo, n_locked)
-    src = load_image(image, max_pixels=max_pixels)
+    src = load_image(image, max_pixels=max_pixels, profile=profile)
     tried: dict[int, QuantizeResult] = {}
 
     def at(k: int) -> QuantizeResult:
@@ -107,6 +110,8 @@ def smallest_k_for_delta_e(
                 on_step(k, tried[k])
         return tried[k]
 
+    # a mean ΔE below 1e-9 is an exact result (the figure is a float sum)
+    target = max(target, 1e-9)
     if at(hi).delta_e > target:
         return hi, at(hi)  # the target is out of reach in this range
     if at(lo).delta_e <= target:
@@ -120,4 +125,71 @@ def smallest_k_for_delta_e(
     return hi, at(hi)
 
 
-__all__ = ["smallest_k_for_delta_e", "max_steps", "DEFAULT_K_MIN"]
+#: quality points per unit of mean ΔE2000 (quality = 100 - 10·ΔE)
+QUALITY_PER_DELTA_E = 10.0
+
+
+def delta_e_for_quality(quality: float) -> float:
+    """The mean CIEDE2000 ΔE that a quality on kmq's 0-100 scale stands for.
+
+    ``quality = 100 - 10·ΔE``: 100 is an exact result, 90 a mean ΔE of 1
+    (the smallest difference a trained eye sees side by side), 77 the just
+    noticeable difference of 2.3, 50 a mean ΔE of 5 (colours read as
+    different) and 0 a ΔE of 10 or more. pngquant's scale is its own mapping
+    of MSE; the numbers are not interchangeable (see the README).
+    """
+    return max(0.0, (QUALITY_MAX - float(quality)) / QUALITY_PER_DELTA_E)
+
+
+def quality_for_delta_e(delta_e: float) -> float:
+    """The inverse of :func:`delta_e_for_quality`, clipped to 0-100."""
+    return float(min(QUALITY_MAX, max(0.0, QUALITY_MAX - QUALITY_PER_DELTA_E * float(delta_e))))
+
+
+def smallest_k_for_quality(
+    image: ImageSource,
+    quality,
+    *,
+    k_min: int = DEFAULT_K_MIN,
+    k_max: int = K_MAX,
+    **options,
+) -> tuple[int, QuantizeResult]:
+    """pngquant's ``--quality MIN-MAX``: the fewest colours that reach MAX.
+
+    Parameters
+    ----------
+    image : path, bytes, binary file object, PIL image, uint8 array or LoadedImage
+    quality : str or (int, int)
+        ``'MIN-MAX'`` on kmq's 0-100 scale (see :func:`delta_e_for_quality`
+        and :func:`kmq_core.options.check_quality` for the accepted forms).
+    k_min, k_max : int
+        The range of k searched (``k_max`` is pngquant's colour count).
+    **options
+        ``space``, ``dither``, ``seed``, ``lock``, ``max_pixels``, ``profile``,
+        ``on_step``, as for :func:`smallest_k_for_delta_e`.
+
+    Returns
+    -------
+    k : int
+    result : QuantizeResult
+        The smallest k whose quality reaches MAX; when even ``k_max`` does
+        not, the ``k_max`` result, as long as it reaches MIN.
+
+    Raises
+    ------
+    QualityTooLowError
+        When even ``k_max`` colours stay below MIN. The exception carries the
+        best result reached (``.result``) and its quality (``.quality``).
+    """
+    q_min, q_max = check_quality(quality)
+    k, result = smallest_k_for_delta_e(image, delta_e_for_quality(q_max), k_min=k_min, k_max=k_max, **options)
+    reached = quality_for_delta_e(result.delta_e)
+    if reached < q_min:
+        raise QualityTooLowError(
+            f"quality {reached:.0f} (mean ΔE2000 {result.delta_e:.2f}) at k={k} is below the minimum {q_min} "
+            f"(mean ΔE2000 {delta_e_for_quality(q_min):.2f})", result=result, quality=reached)
+    return k, result
+
+
+__all__ = ["smallest_k_for_delta_e", "smallest_k_for_quality", "delta_e_for_quality", "quality_for_delta_e",
+           "max_steps", "DEFAULT_K_MIN", "QUALITY_PER_DELTA_E"]

@@ -61,7 +61,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from .errors import KmqError
+from .errors import KmqError, OutputExistsError
 from .histogram import ColorHistogram, color_histogram, pack_rgb
 from .loading import IMAGE_EXTENSIONS
 from .options import (DEFAULT_DITHER, DEFAULT_K, DEFAULT_MAX_PIXELS, DEFAULT_SEED, DEFAULT_SPACE, DITHERS,
@@ -314,8 +314,9 @@ def process_file(task: dict) -> dict:
             "in_stat": in_stat,
             "out_stat": _stat(out),
         })
-    except KmqError as e:
-        row.update(status="failed", error=str(e))
+    except KmqError as e:  # the library says force=True; this command's user types --force
+        row.update(status="failed", error=f"{e.path} already exists: use --force to overwrite it"
+                   if isinstance(e, OutputExistsError) else str(e))
     except MemoryError:
         row.update(status="failed", error="not enough memory for this image")
     row["seconds"] = round(time.perf_counter() - t0, 4)

@@ -8,9 +8,15 @@
     kmq gimp install
 
 Every failure is one line on stderr, ``kmq: error: ...``, and a non-zero exit
-status (1: a file failed, 2: bad arguments, 130: interrupted); ``--debug``
+status (see :data:`EXIT_STATUSES`: pngquant's 98 and 99 included); ``--debug``
 shows the traceback. Outputs are written atomically and inputs never
 overwritten.
+
+``kmq quantize`` follows pngquant's conventions where build steps rely on
+them: ``kmq quantize [options] [NCOLORS] FILE...``, ``--quality MIN-MAX``
+(exit 99 below MIN), ``--skip-if-larger`` (exit 98), ``--ext``, ``--output``,
+``--force``, ``--strip``, and ``-`` for stdin and stdout (then stdout carries
+nothing but the PNG; summaries go to stderr).
 """
 
 from __future__ import annotations
@@ -18,14 +24,33 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from . import options as opt
-from .errors import KmqError, PixelLimitError
+from .errors import KmqError, OutputExistsError, PixelLimitError, QualityTooLowError
 from .loading import IMAGE_EXTENSIONS
+
+#: exit statuses of ``kmq`` (98 and 99 are pngquant's, which wrappers such as imagemin test for)
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_TOO_LARGE, EXIT_QUALITY_TOO_LOW, EXIT_INTERRUPTED = 98, 99, 130
+EXIT_STATUSES = {
+    EXIT_OK: "success",
+    EXIT_FAILED: "a file failed (bad or missing input, output exists, cannot write)",
+    EXIT_USAGE: "bad arguments",
+    EXIT_TOO_LARGE: "--skip-if-larger: the PNG would not be smaller than the input; nothing written",
+    EXIT_QUALITY_TOO_LOW: "--quality: even the most colours allowed stay below MIN; nothing written",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C); nothing half-written is left",
+}
+#: with several inputs the status is the most serious one: a failure, then 99, then 98
+_SEVERITY = (EXIT_FAILED, EXIT_QUALITY_TOO_LOW, EXIT_TOO_LARGE, EXIT_OK)
+
+
+def _exit_help() -> str:
+    return "exit status: " + "; ".join(f"{code} {what}" for code, what in EXIT_STATUSES.items())
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,6 +64,13 @@ class _Parser(argparse.ArgumentParser):
 def _k_arg(text: str) -> int:
     try:
         return opt.check_k(text)
+    except KmqError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _quality_arg(text: str) -> tuple[int, int]:
+    try:
+        return opt.check_quality(text)
     except KmqError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
 
@@ -70,24 +102,53 @@ def _add_fit_options(p: argparse.ArgumentParser, k_required: bool = False) -> No
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="kmq", description="k-means colour quantization: indexed PNGs and palettes.",
-                     epilog="Run 'kmq COMMAND --help' for the options of a command.")
+                     epilog="Run 'kmq COMMAND --help' for the options of a command.\n" + _exit_help(),
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument("--version", action="version", version="kmq 0.1.0")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     q = sub.add_parser("quantize", help="reduce images to K colours and save indexed PNGs",
-                       description="Reduce images to K colours with k-means and save indexed PNGs.")
-    q.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+                       usage="kmq quantize [options] [NCOLORS] INPUT...",
+                       description="Reduce images to K colours with k-means and save indexed PNGs. "
+                                   "Like pngquant, a number among the inputs is the colour count "
+                                   "('kmq quantize a.png 32'), and '-' reads stdin (and then writes "
+                                   "the PNG to stdout).",
+                       epilog=_exit_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    q.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="image files or folders, '-' for stdin; a whole number is the colour count (NCOLORS)")
     _add_fit_options(q)
+    q.set_defaults(k=None)  # so that a colour count given twice, or with --quality, is seen
     q.add_argument("--dither", choices=opt.DITHERS, default=opt.DEFAULT_DITHER,
                    help="fs: Floyd-Steinberg error diffusion (default none)")
-    q.add_argument("-o", "--output", metavar="OUT.png", help="output file (one input only)")
-    q.add_argument("--out-dir", metavar="DIR", help="write NAME-kK.png files into DIR")
+    q.add_argument("--nofs", dest="dither", action="store_const", const="none",
+                   help="no dithering (pngquant's spelling; kmq's default)")
+    q.add_argument("-Q", "--quality", metavar="MIN-MAX", type=_quality_arg, default=None,
+                   help="use the fewest colours (up to K, default 256) whose quality reaches MAX; "
+                        "below MIN write nothing and exit 99. Quality = 100 - 10 x mean CIEDE2000: "
+                        "90 is a mean ΔE of 1, 77 of 2.3 (just noticeable), 50 of 5. "
+                        "'80' means 72-80, '-80' 0-80, as in pngquant")
+    q.add_argument("--write-below-min", action="store_true",
+                   help="with --quality: when MIN is out of reach, write the best result anyway (exit 0, a warning)")
+    q.add_argument("--skip-if-larger", action="store_true",
+                   help="write nothing (exit 98) when the PNG would not be smaller than the input file")
+    q.add_argument("-o", "--output", metavar="OUT.png", help="output file (one input only); '-' for stdout")
+    q.add_argument("--ext", metavar="EXT", default=None,
+                   help="output name = input name without its extension + EXT (default -kK.png, "
+                        "-qMIN-MAX.png with --quality)")
+    q.add_argument("--out-dir", metavar="DIR", help="write the outputs into DIR instead of next to the inputs")
+    q.add_argument("--strip", action="store_true",
+                   help="drop the metadata carried over from the input (EXIF, text); the sRGB tag stays")
+    q.add_argument("--profile", choices=opt.PROFILES, default=opt.DEFAULT_PROFILE,
+                   help="srgb (default): convert an embedded ICC profile (Display P3, Adobe RGB...) to sRGB and "
+                        "tag the PNG sRGB; keep: quantize in the image's own profile and embed it in the PNG")
+    q.add_argument("--speed", type=int, default=None, metavar="N", help=argparse.SUPPRESS)  # pngquant's; ignored
     q.add_argument("--palette", action="append", default=[], metavar="FILE",
                    help="also write the palette; the extension picks the format (.gpl .ase .aco .act .json .css .hex .png); repeatable")
     q.add_argument("--palette-in", metavar="FILE", help="apply this palette file instead of fitting one")
     q.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
-    q.add_argument("--json", action="store_true", help="print one JSON object per image with the figures")
+    q.add_argument("--json", action="store_true",
+                   help="print one JSON object per image with the figures (failures too, with \"error\")")
     q.add_argument("-j", "--jobs", type=int, default=None, help="parallel processes (default: all cores)")
     q.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
 
@@ -102,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     pal.add_argument("--sort", choices=("share", "hue", "lightness", "strip"), default="share",
                      help="colour order (default share: most used first)")
     pal.add_argument("-f", "--force", action="store_true", help="overwrite existing files")
+    pal.add_argument("--profile", choices=opt.PROFILES, default=opt.DEFAULT_PROFILE,
+                     help="srgb (default): colours of an image with an ICC profile are converted to sRGB; "
+                          "keep: the image's own numbers")
 
     conv = sub.add_parser("palette-convert", help=argparse.SUPPRESS)
     conv.add_argument("src", metavar="IN")
@@ -131,53 +195,153 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def expand_inputs(items: list[str]) -> list[Path]:
-    """Files as given; folders become the images directly inside them."""
+STDIO = "-"
+#: stems of kmq's default output names: NAME-k16, NAME-q65-80 (folder runs skip them)
+_OWN_OUTPUT = re.compile(r"^(?P<base>.+)-(k\d{1,3}|q\d{1,3}-\d{1,3})$")
+
+
+def split_colour_count(items: list[str]) -> tuple[list[str], int | None]:
+    """pngquant's positional NCOLORS: a whole number among the inputs that is not a file."""
+    inputs, counts = [], []
+    for item in items:
+        if item.isdigit() and not Path(item).exists():
+            counts.append(item)
+        else:
+            inputs.append(item)
+    if len(counts) > 1:
+        raise KmqError(f"give one colour count, got {', '.join(counts)}")
+    return inputs, (opt.check_k(counts[0]) if counts else None)
+
+
+def expand_inputs(items: list[str], *, ext: str | None = None) -> tuple[list[Path], int]:
+    """Files as given; folders become the images directly inside them.
+
+    A folder's own kmq outputs are left out, so a second run over it does not
+    quantize them again: ``NAME-k16.png``/``NAME-q65-80.png`` (and ``NAME`` +
+    ``ext``) beside an image called ``NAME``. Returns the files and how many
+    were left out.
+    """
     out: list[Path] = []
+    skipped = 0
     for item in items:
         p = Path(item)
-        if p.is_dir():
-            found = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS)
-            if not found:
-                raise KmqError(f"no images in folder {p}")
-            out.extend(found)
+        if item != STDIO and p.is_dir():
+            found = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS
+                           and not f.name.startswith("."))
+            stems = {f.stem for f in found}
+            names = {f.name for f in found}
+
+            def own(f: Path) -> bool:
+                if f.suffix.lower() != ".png":
+                    return False
+                m = _OWN_OUTPUT.match(f.stem)
+                if m and m.group("base") in stems:
+                    return True
+                return bool(ext) and f.name.endswith(ext) and len(f.name) > len(ext) and \
+                    any(n != f.name and Path(n).stem == f.name[:-len(ext)] for n in names)
+
+            kept = [f for f in found if not own(f)]
+            skipped += len(found) - len(kept)
+            if not kept:
+                raise KmqError(f"no images in folder {p}" + (" (only kmq's own outputs)" if found else ""))
+            out.extend(kept)
         else:
             out.append(p)
-    return out
+    return out, skipped
 
 
-def output_for(src: Path, args) -> Path:
+def output_for(src: Path, args) -> Path | str:
     if args.output:
-        return Path(args.output)
+        return args.output if args.output == STDIO else Path(args.output)
+    if str(src) == STDIO:
+        return STDIO  # pngquant: stdin in, stdout out
     folder = Path(args.out_dir) if args.out_dir else src.parent
-    tag = Path(args.palette_in).stem if args.palette_in else f"k{args.k}"
+    if args.ext:
+        return folder / f"{src.stem}{args.ext}"
+    if args.palette_in:
+        tag = Path(args.palette_in).stem
+    elif args.quality:
+        tag = f"q{args.quality[0]}-{args.quality[1]}"
+    else:
+        tag = f"k{args.k}"
     return folder / f"{src.stem}-{tag}.png"
 
 
-def _quantize_one(src: str, out: str, settings: dict) -> dict:
-    """Worker: quantize one file, write its outputs; returns its figures or raises KmqError."""
-    from .formats import read_palette, write_palette
-    from .pipeline import quantize
-    from .saving import check_output
+def _read_stdin() -> bytes:
+    data = sys.stdin.buffer.read()
+    if not data:
+        raise KmqError("nothing on stdin (0 bytes)")
+    return data
 
-    check_output(out, force=settings["force"], inputs=[src])
+
+def _quantize_one(src: str, out: str, settings: dict, data: bytes | None = None) -> dict:
+    """Worker: quantize one file, write its outputs; returns its figures (with ``exit_status``)
+    or raises KmqError. ``data``: the input's bytes when it came on stdin."""
+    from .auto_k import quality_for_delta_e, smallest_k_for_quality
+    from .formats import read_palette, write_palette
+    from .pipeline import check_png_name, quantize
+    from .saving import atomic_write, check_output
+
+    to_stdout = out == STDIO
+    if not to_stdout:
+        if settings["skip_existing"] and Path(out).exists() and not settings["force"]:
+            return {"input": src, "output": out, "skipped": "exists", "exit_status": EXIT_OK}
+        check_output(out, force=settings["force"], inputs=[src])
+        check_png_name(out)
     for pf in settings["palettes"]:
         check_output(pf, force=settings["force"], inputs=[src])
     palette = read_palette(settings["palette_in"]) if settings["palette_in"] else None
-    res = quantize(src, settings["k"], space=settings["space"], dither=settings["dither"], seed=settings["seed"],
-                   lock=settings["lock"], palette=palette, max_pixels=settings["max_pixels"])
-    res.save(out, force=settings["force"], inputs=[src])
+    source = src
+    if data is not None:  # stdin: a named in-memory file, so messages say "stdin"
+        import io
+
+        source = io.BytesIO(data)
+        source.name = "stdin"
+    opts = dict(space=settings["space"], dither=settings["dither"], seed=settings["seed"], lock=settings["lock"],
+                max_pixels=settings["max_pixels"], profile=settings["profile"])
+    warnings: list[str] = []
+    status = EXIT_OK
+    if settings["quality"] and palette is None:
+        try:
+            _, res = smallest_k_for_quality(source, settings["quality"], k_max=settings["k"] or opt.K_MAX, **opts)
+        except QualityTooLowError as e:
+            if not settings["write_below_min"]:
+                return {"input": src, "output": None, "skipped": "quality", "error": str(e),
+                        "quality": round(e.quality, 1), "k": e.result.k, "exit_status": EXIT_QUALITY_TOO_LOW}
+            res = e.result
+            warnings.append(f"{e}; written anyway (--write-below-min)")
+    else:
+        res = quantize(source, settings["k"] or opt.DEFAULT_K, palette=palette, **opts)
+    png = res.encode(strip=True) if settings["strip"] else res.png
+    info = {"input": src, "output": out, **(res.to_dict() if settings["json"] else {
+        "colors_used": res.colors_used, "input_bytes": res.input_bytes, "seconds": round(res.seconds, 3)})}
+    info["png_bytes"] = len(png)
+    info["quality"] = round(quality_for_delta_e(res.delta_e), 1)
+    if settings["skip_if_larger"] and res.input_bytes is not None and len(png) >= res.input_bytes:
+        info.update(output=None, skipped="larger", exit_status=EXIT_TOO_LARGE,
+                    error=f"the PNG ({len(png):,} bytes) would not be smaller than the input "
+                          f"({res.input_bytes:,} bytes): nothing written (--skip-if-larger)")
+        return info
+    if to_stdout:
+        sys.stdout.buffer.write(png)
+        sys.stdout.buffer.flush()
+    else:
+        atomic_write(out, png, force=settings["force"], inputs=[src])
     if settings["palettes"]:
         from .palette_ops import name_colors  # the same colour names as 'kmq palette' and the app
 
-        p = name_colors(res.palette).renamed(Path(src).stem)
+        p = name_colors(res.palette).renamed(Path(src).stem if src != STDIO else "stdin")
         for pf in settings["palettes"]:
             write_palette(p, pf, force=settings["force"])
-    info = {"input": src, "output": out, **(res.to_dict() if settings["json"] else {
-        "colors_used": res.colors_used, "png_bytes": res.png_bytes, "input_bytes": res.input_bytes,
-        "seconds": round(res.seconds, 3)})}
-    if settings["palettes"]:
         info["palettes"] = list(settings["palettes"])
+    fmt = res.source.format or ""
+    if res.input_bytes and len(png) > res.input_bytes and fmt.upper() in ("JPEG", "MPO", "WEBP"):
+        warnings.append(f"the PNG ({len(png):,} bytes) is {len(png) / res.input_bytes:.1f}x larger than the "
+                        f"{fmt.upper()} input ({res.input_bytes:,} bytes): PNG is lossless, so for photos keep "
+                        f"the {fmt.upper()}, or use fewer colours (or --skip-if-larger)")
+    if warnings:
+        info["warnings"] = warnings
+    info["exit_status"] = status
     return info
 
 
@@ -195,6 +359,8 @@ def _progress(done: int, total: int, name: str, enabled: bool) -> None:
 def _message(e: KmqError) -> str:
     if isinstance(e, PixelLimitError):
         return f"{e} (raise it with --max-pixels if you trust the file)"
+    if isinstance(e, OutputExistsError):
+        return f"{e.path} already exists: use --force to overwrite it"
     return str(e)
 
 
@@ -203,9 +369,25 @@ def _internal(e: BaseException) -> str:
 
 
 def cmd_quantize(args) -> int:
-    inputs = expand_inputs(args.inputs)
+    items, count = split_colour_count(args.inputs)
+    if count is not None and args.k is not None and count != args.k:
+        raise KmqError(f"two colour counts: {count} and -k {args.k}; give one")
+    args.k = count if count is not None else args.k
+    if not items:
+        raise KmqError("no input: give image files, folders or '-' for stdin")
+    if args.write_below_min and not args.quality:
+        raise KmqError("--write-below-min goes with --quality")
+    if args.quality and args.palette_in:
+        raise KmqError("--quality picks the number of colours; --palette-in fixes them: give one")
+    if args.ext is not None and not args.ext.lower().endswith(".png"):
+        raise KmqError(f"--ext {args.ext}: kmq writes PNG files; the extension must end in .png")
+    if args.k is None and not args.quality:
+        args.k = opt.DEFAULT_K
+    if items.count(STDIO) > 1 or (STDIO in items and len(items) > 1):
+        raise KmqError("'-' (stdin) must be the only input")
+    inputs, own_skipped = expand_inputs(items, ext=args.ext)
     if args.output and len(inputs) > 1:
-        raise KmqError("-o names one output file; use --out-dir for several inputs")
+        raise KmqError("-o names one output file; use --out-dir or --ext for several inputs")
     if args.palette and len(inputs) > 1:
         raise KmqError("--palette writes one palette file; give one input (or use 'kmq batch --shared-palette')")
     if args.out_dir:
@@ -217,7 +399,7 @@ def cmd_quantize(args) -> int:
         from .fitting import as_lock
 
         lock = as_lock(args.lock)
-        if len(lock) > args.k:
+        if len(lock) > (args.k or opt.K_MAX):
             raise KmqError(f"{len(lock)} locked colours do not fit in k={args.k}")
     from .formats import format_for
 
@@ -227,38 +409,65 @@ def cmd_quantize(args) -> int:
         format_for(args.palette_in)
         if not Path(args.palette_in).exists():
             raise KmqError(f"no such palette file: {args.palette_in}")
-    settings = {"k": args.k, "space": args.space, "dither": args.dither, "seed": args.seed, "lock": args.lock,
-                "palette_in": args.palette_in, "max_pixels": args.max_pixels, "force": args.force,
-                "palettes": args.palette, "json": args.json}
     jobs = [(str(s), str(output_for(s, args))) for s in inputs]
     outs = [o for _, o in jobs]
     if len(set(outs)) != len(outs):
         raise KmqError("two inputs would write the same output file; use --out-dir with distinct names")
+    png_to_stdout = STDIO in outs
+    if png_to_stdout and sys.stdout.isatty():
+        raise KmqError("refusing to write PNG bytes to a terminal: redirect stdout (> out.png) or use -o FILE")
+    # with the PNG on stdout, every word goes to stderr
+    text_out = sys.stderr if png_to_stdout else sys.stdout
+    settings = {"k": args.k, "space": args.space, "dither": args.dither, "seed": args.seed, "lock": args.lock,
+                "palette_in": args.palette_in, "max_pixels": args.max_pixels, "force": args.force,
+                "palettes": args.palette, "json": args.json, "quality": args.quality,
+                "write_below_min": args.write_below_min, "skip_if_larger": args.skip_if_larger,
+                "strip": args.strip, "profile": args.profile,
+                # a second run over a folder leaves the outputs it already wrote
+                "skip_existing": any(Path(i).is_dir() for i in items if i != STDIO)}
+    data = _read_stdin() if jobs[0][0] == STDIO else None
     show = not args.quiet and sys.stderr.isatty() and len(jobs) > 1
-    failed = 0
+    statuses: list[int] = []
+    n_skipped_existing = 0
 
     def report(info: dict | None, src: str, err: str | None) -> None:
-        nonlocal failed
+        nonlocal n_skipped_existing
+        name = "stdin" if src == STDIO else src
         if err:
-            failed += 1
+            statuses.append(EXIT_FAILED)
             if show:
                 sys.stderr.write("\n")
-            sys.stderr.write(f"kmq: error: {src}: {err}\n" if len(jobs) > 1 else f"kmq: error: {err}\n")
-        elif args.json:
-            print(json.dumps(info), flush=True)
-        elif not args.quiet:
-            ratio = f", {info['input_bytes'] / info['png_bytes']:.1f}x smaller" if info.get("input_bytes") else ""
-            print(f"{info['input']} -> {info['output']}: {info['colors_used']} colours, "
-                  f"{info['png_bytes']:,} bytes{ratio}", flush=True)
+            sys.stderr.write(f"kmq: error: {name}: {err}\n" if len(jobs) > 1 else f"kmq: error: {err}\n")
+            if args.json:
+                print(json.dumps({"input": src, "output": None, "error": err, "exit_status": EXIT_FAILED}),
+                      file=text_out, flush=True)
+            return
+        statuses.append(info["exit_status"])
+        if info.get("skipped") == "exists":
+            n_skipped_existing += 1
+        elif info.get("skipped"):
+            sys.stderr.write(f"kmq: {name}: {info['error']}\n")
+        for w in info.get("warnings", ()):
+            sys.stderr.write(f"kmq: warning: {name}: {w}\n")
+        if args.json:
+            print(json.dumps(info), file=text_out, flush=True)
+        elif not args.quiet and not info.get("skipped"):
+            ratio = ""
+            if info.get("input_bytes"):
+                r = info["input_bytes"] / info["png_bytes"]
+                ratio = f", {r:.1f}x smaller" if r >= 1 else f", {1 / r:.1f}x larger"
+            where = "stdout" if info["output"] == STDIO else info["output"]
+            print(f"{name} -> {where}: {info['colors_used']} colours, {info['png_bytes']:,} bytes{ratio}"
+                  + (f", quality {info['quality']:g}" if args.quality else ""), file=text_out, flush=True)
 
     n_workers = args.jobs or min(len(jobs), os.cpu_count() or 1)
     if len(jobs) == 1 or n_workers <= 1:
         for i, (src, out) in enumerate(jobs, 1):
             try:
-                report(_quantize_one(src, out, settings), src, None)
+                report(_quantize_one(src, out, settings, data), src, None)
             except KmqError as e:
                 report(None, src, _message(e))
-            except (KeyboardInterrupt, SystemExit):
+            except (KeyboardInterrupt, SystemExit, BrokenPipeError):
                 raise
             except Exception as e:  # a bug on one file must not stop the others
                 report(None, src, _internal(e))
@@ -275,9 +484,13 @@ def cmd_quantize(args) -> int:
                 except Exception as e:  # a bug on one file must not stop the others
                     report(None, src, _internal(e))
                 _progress(i, len(jobs), Path(src).name, show)
+    failed = statuses.count(EXIT_FAILED)
     if failed and len(jobs) > 1:
         sys.stderr.write(f"kmq: error: {failed} of {len(jobs)} images failed\n")
-    return 1 if failed else 0
+    if n_skipped_existing and not args.quiet:
+        sys.stderr.write(f"kmq: {n_skipped_existing} of {len(jobs)} outputs already exist and were left as they "
+                         f"are (--force redoes them)\n")
+    return next((code for code in _SEVERITY if code in statuses), EXIT_OK)
 
 
 def cmd_palette(args) -> int:
@@ -291,7 +504,7 @@ def cmd_palette(args) -> int:
     for f in args.output:
         format_for(f)
         check_output(f, force=args.force, inputs=[args.input])
-    src = load_image(args.input, max_pixels=args.max_pixels)
+    src = load_image(args.input, max_pixels=args.max_pixels, profile=args.profile)
     pal = fit_palette(src.pixels, args.k, space=args.space, seed=args.seed, lock=args.lock)
     pal = name_colors(sort_palette(pal, args.sort)).renamed(args.name or Path(args.input).stem)
     for f in args.output:
@@ -347,6 +560,11 @@ def main(argv: list[str] | None = None) -> int:
             break
         if not a.startswith("-"):
             break
+    # pngquant's extensions start with a dash ('--ext -fs8.png'), which argparse would take for an option
+    for i in range(len(argv) - 1):
+        if argv[i] == "--ext":
+            argv[i:i + 2] = [f"--ext={argv[i + 1]}"]
+            break
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -364,10 +582,10 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         sys.stderr.write(f"kmq: error: {_message(e)}\n")
-        return 1
+        return EXIT_FAILED
     except KeyboardInterrupt:
         sys.stderr.write("kmq: error: interrupted (nothing half-written was left)\n")
-        return 130
+        return EXIT_INTERRUPTED
     except SystemExit as e:
         return int(e.code or 0) if not isinstance(e.code, str) else 2
     except BrokenPipeError:

@@ -15,3 +15,28 @@ class PixelLimitError(KmqError):
 
     Each front end says how its user can raise the limit, if it can.
     """
+
+
+class QualityTooLowError(KmqError):
+    """Even the most colours allowed miss the minimum quality asked for.
+
+    pngquant's ``QUALITY_TOO_LOW`` (its exit status 99, which kmq's command uses too).
+    ``result`` holds the best quantization that was reached, for callers that
+    want to write it anyway; ``quality`` its quality on the 0-100 scale.
+    """
+
+    def __init__(self, message: str, result=None, quality: float | None = None):
+        super().__init__(message)
+        self.result = result
+        self.quality = quality
+
+
+class OutputExistsError(KmqError):
+    """An output file exists and overwriting was not asked for (``force=True``).
+
+    Front ends word the fix their own way (the command line says ``--force``).
+    """
+
+    def __init__(self, message: str, path=None):
+        super().__init__(message)
+        self.path = path

@@ -13,7 +13,7 @@ the core was reached.
 non-linear sRGB as GIMP hands out ``R'G'B'(A)``), optionally ``mask`` (H×W
 ``uint8``, the selection: 0 = not selected) and ``request`` (a 0-d unicode array
 holding JSON: ``k``, ``space``, ``dither``, ``seed``, ``lock``,
-``palette_name``, ``palette_file``). The plug-in writes it without numpy (plain
+``palette_name``, ``palette_file``, ``quality``: ``'MIN-MAX'`` or ``''``). The plug-in writes it without numpy (plain
 ``.npy`` members in a zip), so GIMP builds without numpy can use this path.
 
 ``OUT.npz`` holds ``image`` (same shape and dtype as ``pixels``; alpha copied
@@ -29,6 +29,12 @@ Choices made here (not in the plug-in, which stays thin):
   for the fit (palettes are 8-bit), the written colours are exactly the palette
   colours (as ``v / 255``), and the original float alpha is written back
   untouched, so alpha keeps its full precision.
+- Colour profiles: the plug-in asks GIMP for ``R'G'B'(A)`` pixels, babl's sRGB
+  formats, so GIMP converts the layer from the image's own profile (Display P3,
+  Adobe RGB, ...) to sRGB when it hands the pixels out and back when it takes
+  the result: the palette is sRGB, like the command line's, and the layer stays
+  in the image's profile. The core therefore gets pixels without a profile and
+  treats them as sRGB.
 - Selection: pixels with ``mask == 0`` take no part in the fit (they are given
   alpha 0, which the core ignores when fitting); GIMP itself keeps them
   unchanged when the plug-in merges its result through the selection. A mask
@@ -57,6 +63,7 @@ REQUEST_DEFAULTS = {
     "lock": "",
     "palette_name": "",
     "palette_file": "",
+    "quality": "",  # issue 17: 'MIN-MAX' as kmq quantize --quality; '' uses k
 }
 PROTOCOL = 1
 
@@ -104,8 +111,15 @@ def process(pixels: np.ndarray, request: dict, mask: np.ndarray | None = None) -
 
     lock = req["lock"] or None
     t0 = time.perf_counter()
-    res = quantize(core_in, req["k"], space=req["space"], dither=req["dither"], seed=req["seed"],
-                   lock=lock, max_pixels=None)
+    if str(req["quality"] or "").strip():
+        # the fewest colours (up to k) reaching MAX; below MIN a KmqError, so the layer is left alone
+        from .auto_k import smallest_k_for_quality
+
+        _, res = smallest_k_for_quality(core_in, str(req["quality"]).strip(), k_max=req["k"], space=req["space"],
+                                        dither=req["dither"], seed=req["seed"], lock=lock, max_pixels=None)
+    else:
+        res = quantize(core_in, req["k"], space=req["space"], dither=req["dither"], seed=req["seed"],
+                       lock=lock, max_pixels=None)
     rgb8 = res.image[..., :3]
     if high:
         out = pixels.astype(np.float32, copy=True)

@@ -11,6 +11,11 @@ I;16 and RGB (8 or 16 bits), GIF's transparent index, a 32-bit BMP's alpha
 (its fourth byte, as Firefox and Chromium read it, unless it is zero
 everywhere: then the file is opaque).
 
+An embedded ICC profile is applied after the conversion to 8 bits, the same
+way for every mode (:mod:`kmq_core.colour_management`; CMYK goes through its
+profile instead of the naive formula); EXIF and text are kept for the PNG
+(:mod:`kmq_core.metadata`).
+
 EXIF orientation is applied. Of a file that holds several images kmq uses
 the one a viewer shows first and says so in a note: the first frame of an
 animation, the first page of a TIFF, the first picture of an MPO (the camera's
@@ -44,8 +49,10 @@ import numpy as np
 from PIL import BmpImagePlugin, Image, ImageFile, UnidentifiedImageError, features
 
 from . import _stderr
+from .colour_management import to_working_space
 from .errors import KmqError, PixelLimitError
-from .options import DEFAULT_MAX_PIXELS
+from .metadata import read_metadata
+from .options import DEFAULT_MAX_PIXELS, DEFAULT_PROFILE, check_profile
 
 #: file name endings kmq looks for when given a folder
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif")
@@ -69,7 +76,8 @@ class LoadedImage:
     Attributes
     ----------
     pixels : (H, W, 3) or (H, W, 4) uint8 array
-        8-bit sRGB, with straight (not premultiplied) alpha when there is one.
+        8-bit sRGB (or in ``icc_profile`` when that was kept), with straight
+        (not premultiplied) alpha when there is one.
     mode : str
         The source's Pillow mode (``'I;16'``, ``'CMYK'``, ...), or ``'array'``.
     format : str or None
@@ -87,6 +95,10 @@ class LoadedImage:
     file_size: int | None = None
     notes: list[str] = field(default_factory=list)
     name: str | None = None
+    #: the ICC profile the pixels are in when it was kept (``profile='keep'``); None: sRGB
+    icc_profile: bytes | None = None
+    #: EXIF and text carried to the output unless stripped (kmq_core.metadata)
+    metadata: dict = field(default_factory=dict)
 
     @property
     def has_alpha(self) -> bool:
@@ -506,11 +518,45 @@ def _pixels_of(img: Image.Image) -> np.ndarray:
     return out
 
 
+#: modes whose samples are grey levels: a grey (GRAY) ICC profile applies to them
+_GREY_MODES = ("1", "L", "LA", "La", "I", "F")
+
+
+def _colour_managed(img: Image.Image, rgb: Image.Image, notes: list[str],
+                    profile: str) -> tuple[Image.Image, bytes | None]:
+    """Apply ``img``'s embedded ICC profile to its 8-bit RGB(A) conversion ``rgb``.
+
+    The profile is applied after :func:`_to_8bit`, so every mode gets it the
+    same way, 16-bit and float included, with transparency already turned
+    into alpha (a tRNS key compared before the colours move). A grey profile
+    is applied to the grey levels of a grey source. CMYK is handled before
+    (see :func:`image_to_pixels`).
+    """
+    icc = img.info.get("icc_profile")
+    if not icc:
+        return rgb, None
+    if img.mode in _GREY_MODES or img.mode.startswith("I;16"):
+        # the grey levels with their profile: to_working_space applies a GRAY profile to L/LA
+        grey = rgb.getchannel("R")
+        work = Image.merge("LA", (grey, rgb.getchannel("A"))) if rgb.mode == "RGBA" else grey
+        work.info["icc_profile"] = icc
+        out, kept = to_working_space(work, notes, profile)
+        if out is work:  # not a grey profile (ignored with a note), or kept: the RGB(A) as it was
+            return rgb, kept
+        return out, kept
+    if rgb is not img:
+        # rgb is kmq's own new image (the caller's PIL image is never touched)
+        rgb.info["icc_profile"] = icc
+    return to_working_space(rgb, notes, profile)
+
+
 def image_to_pixels(img: Image.Image, notes: list[str], *, given: bool = False,
-                    data: Callable[[], bytes] | None = None) -> np.ndarray:
+                    data: Callable[[], bytes] | None = None,
+                    profile: str = DEFAULT_PROFILE) -> tuple[np.ndarray, bytes | None]:
     """Decode an opened PIL image into 8-bit sRGB(A) pixels: the one path every source takes.
 
-    Frame choice, decoding, mode conversion (transparency kept), EXIF
+    Frame choice, decoding, mode conversion (transparency kept), the
+    embedded ICC profile (:mod:`kmq_core.colour_management`), EXIF
     orientation, in that order. ``img`` is not modified (a PIL image passed
     in stays as it was, but loaded). Run it under :func:`_decoding`.
 
@@ -523,18 +569,33 @@ def image_to_pixels(img: Image.Image, notes: list[str], *, given: bool = False,
         Appended to: what a user should know about the conversion.
     data : callable, optional
         Returns the encoded file, for the rare mode that needs a second decoder.
+    profile : {'srgb', 'keep'}
+        An embedded ICC profile converts the pixels to sRGB, or is kept.
 
     Returns
     -------
-    (H, W, 3) or (H, W, 4) uint8 array
+    pixels : (H, W, 3) or (H, W, 4) uint8 array
+    icc_profile : bytes or None
+        The profile the pixels are in when it was kept, else None (sRGB).
     """
+    profile = check_profile(profile)
     note = _frames_note(img, given)
     if note:
         notes.append(note)
     rawmode = _rawmode(img)
     img.load()
     orientation = _orientation(img)
-    rgb = _to_8bit(img, notes, rawmode, data)
+    icc = None
+    rgb = None
+    if img.mode == "CMYK" and img.info.get("icc_profile"):
+        # CMYK through its profile (littleCMS), before _to_8bit's naive formula can run
+        out, icc = to_working_space(img, notes, profile)
+        if out.mode != "CMYK":
+            rgb = out
+    if rgb is None:
+        rgb = _to_8bit(img, notes, rawmode, data)
+        if img.mode != "CMYK":
+            rgb, icc = _colour_managed(img, rgb, notes, profile)
     if orientation in _ORIENTATION:
         rgb = rgb.transpose(_ORIENTATION[orientation])
     px = np.ascontiguousarray(_pixels_of(rgb), dtype=np.uint8)
@@ -546,7 +607,7 @@ def image_to_pixels(img: Image.Image, notes: list[str], *, given: bool = False,
             # 32-bit BMP writers often leave the fourth byte zero; browsers show such files opaque
             notes.append("BMP alpha channel is zero everywhere: read as opaque, as browsers show it")
             px = np.ascontiguousarray(px[:, :, :3])
-    return px
+    return px, icc
 
 
 def _decoder_note(said: str) -> str | None:
@@ -563,7 +624,8 @@ def _decoder_note(said: str) -> str | None:
 # ---------------------------------------------------------------- the public entry point
 
 
-def load_image(source: ImageSource, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage:
+def load_image(source: ImageSource, *, max_pixels: int | None = DEFAULT_MAX_PIXELS,
+               profile: str = DEFAULT_PROFILE) -> LoadedImage:
     """Load an image as 8-bit sRGB(A).
 
     Parameters
@@ -571,10 +633,13 @@ def load_image(source: ImageSource, *, max_pixels: int | None = DEFAULT_MAX_PIXE
     source : path, bytes, binary file object, PIL image or numpy array
         The image. A PIL image is used as it is (its mode, palette,
         transparency and current frame), without re-encoding. Arrays must be
-        uint8 (H×W grey, H×W×3 RGB or H×W×4 RGBA).
+        uint8 (H×W grey, H×W×3 RGB or H×W×4 RGBA) and are sRGB.
     max_pixels : int or None
         Refuse images with more pixels than this (checked from the header,
         before decoding). ``None`` disables the check.
+    profile : {'srgb', 'keep'}
+        An embedded ICC profile converts the pixels to sRGB (default), or is
+        kept as ``LoadedImage.icc_profile`` (see :mod:`kmq_core.colour_management`).
 
     Returns
     -------
@@ -582,6 +647,7 @@ def load_image(source: ImageSource, *, max_pixels: int | None = DEFAULT_MAX_PIXE
     """
     if isinstance(source, LoadedImage):
         return source
+    profile = check_profile(profile)
     if isinstance(source, np.ndarray):
         px = as_pixels(source)
         _check_pixels(px.shape[1], px.shape[0], max_pixels, None)
@@ -591,7 +657,7 @@ def load_image(source: ImageSource, *, max_pixels: int | None = DEFAULT_MAX_PIXE
             notes.append("2-D array read as grey levels (for palette indices, pass the PIL image instead)")
         return LoadedImage(px, notes=notes)
     if isinstance(source, Image.Image):
-        return _load_pil(source, max_pixels)
+        return _load_pil(source, max_pixels, profile)
     fp, size, name = _open(source)
     label = name or "the image"
 
@@ -606,7 +672,8 @@ def load_image(source: ImageSource, *, max_pixels: int | None = DEFAULT_MAX_PIXE
             src_mode, fmt = img.mode, img.format
             _check_size(img, label, max_pixels)
             try:
-                px = image_to_pixels(img, notes, data=data)
+                px, icc = image_to_pixels(img, notes, data=data, profile=profile)
+                metadata = read_metadata(img)  # EXIF (orientation dropped: applied) and text, for the PNG
             except KmqError:
                 raise
             except Exception as e:  # truncated or hostile data: Pillow raises OSError, TypeError, IndexError, ...
@@ -616,10 +683,11 @@ def load_image(source: ImageSource, *, max_pixels: int | None = DEFAULT_MAX_PIXE
                 notes.append(note)
         finally:
             img.close()
-    return LoadedImage(px, mode=src_mode, format=fmt, file_size=size, notes=notes, name=name)
+    return LoadedImage(px, mode=src_mode, format=fmt, file_size=size, notes=notes, name=name,
+                       icc_profile=icc, metadata=metadata)
 
 
-def _load_pil(img: Image.Image, max_pixels: int | None) -> LoadedImage:
+def _load_pil(img: Image.Image, max_pixels: int | None, profile: str = DEFAULT_PROFILE) -> LoadedImage:
     """A PIL image handed in by the caller: decoded on its current frame, never re-encoded, not closed."""
     filename = getattr(img, "filename", None)
     name = Path(filename).name if isinstance(filename, str) and filename else None
@@ -629,7 +697,8 @@ def _load_pil(img: Image.Image, max_pixels: int | None) -> LoadedImage:
         src_mode, fmt = img.mode, img.format
         _check_size(img, label, max_pixels)
         try:
-            px = image_to_pixels(img, notes, given=True)
+            px, icc = image_to_pixels(img, notes, given=True, profile=profile)
+            metadata = read_metadata(img)
         except KmqError:
             raise
         except Exception as e:
@@ -637,7 +706,8 @@ def _load_pil(img: Image.Image, max_pixels: int | None) -> LoadedImage:
         note = _decoder_note(said())
         if note:
             notes.append(note)
-    return LoadedImage(px, mode=src_mode, format=fmt, file_size=None, notes=notes, name=name)
+    return LoadedImage(px, mode=src_mode, format=fmt, file_size=None, notes=notes, name=name,
+                       icc_profile=icc, metadata=metadata)
 
 
 def _check_size(img: Image.Image, label: str, max_pixels: int | None) -> None:

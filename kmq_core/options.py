@@ -56,3 +56,64 @@ def check_dither(dither: str | bool | None) -> str:
     if d not in DITHERS:
         raise KmqError(f"unknown dithering {dither!r}: choose one of {', '.join(DITHERS)}")
     return d
+
+
+# ---- quality target and colour profiles (issue 17) -----------------------------------------------
+#: the quality scale, as pngquant's ``--quality``: 0 worst, 100 exact. kmq ties it to the mean
+#: CIEDE2000 ΔE of the result: quality = 100 - 10·ΔE (see kmq_core.auto_k)
+QUALITY_MIN, QUALITY_MAX = 0, 100
+#: what happens to an embedded ICC profile: convert the pixels to sRGB (default), or keep the
+#: profile (pixels quantized as they are, profile embedded in the PNG)
+PROFILES = ("srgb", "keep")
+DEFAULT_PROFILE = "srgb"
+
+
+def check_quality(quality: object) -> tuple[int, int]:
+    """``'MIN-MAX'`` (or ``'MAX'``, ``'-MAX'``, ``'MIN-'``, a number, a pair) -> ``(min, max)``.
+
+    The same forms as pngquant's ``--quality``: ``'65-80'``; ``'80'`` alone means
+    ``'72-80'`` (min = 9/10 of max, as pngquant does); ``'-80'`` is ``'0-80'``;
+    ``'65-'`` is ``'65-100'``. Raises :class:`KmqError` for anything else.
+    """
+    bad = KmqError(f"quality must be MIN-MAX with whole numbers from {QUALITY_MIN} to {QUALITY_MAX} "
+                   f"(e.g. 65-80), got {quality!r}")
+    if isinstance(quality, bool):
+        raise bad
+    if isinstance(quality, (tuple, list)):
+        if len(quality) != 2:
+            raise bad
+        parts = [str(quality[0]), str(quality[1])]
+    elif isinstance(quality, int):
+        parts = ["", str(quality)]
+    else:
+        text = str(quality).strip()
+        if text.count("-") > 1:
+            raise bad
+        if "-" not in text:
+            parts = ["", text]
+        else:
+            parts = text.split("-")
+            if parts[1] == "" and parts[0] == "":
+                raise bad
+            if parts[1] == "":
+                parts[1] = str(QUALITY_MAX)
+    try:
+        hi = int(parts[1].strip())
+        lo = int(parts[0].strip()) if parts[0].strip() else None
+    except ValueError:
+        raise bad from None
+    if lo is None:
+        # a lone number is the target; pngquant sets the minimum to 9/10 of it ('-80' means 0-80)
+        lo = 0 if str(quality).strip().startswith("-") else hi * 9 // 10
+    if not (QUALITY_MIN <= lo <= QUALITY_MAX and QUALITY_MIN <= hi <= QUALITY_MAX):
+        raise KmqError(f"quality must be from {QUALITY_MIN} to {QUALITY_MAX}, got {quality!r}")
+    if lo > hi:
+        raise KmqError(f"the quality minimum ({lo}) is above the maximum ({hi})")
+    return lo, hi
+
+
+def check_profile(profile: str) -> str:
+    p = str(profile).lower()
+    if p not in PROFILES:
+        raise KmqError(f"unknown profile handling {profile!r}: choose one of {', '.join(PROFILES)}")
+    return p

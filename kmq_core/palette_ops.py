@@ -1,5 +1,11 @@
 """Operations on palettes for designers: order, merge near-duplicates, name.
 
+Colour names come from the xkcd colour survey (about 800 names that some
+222,500 people gave to colours, dark and muted ones included; CC0), shipped in
+``kmq_core/data/colour_names.tsv``: a colour takes the nearest name by
+CIEDE2000 when it is within ΔE 5 and a plain description ("dark olive")
+otherwise, so no swatch is called after a colour that looks different.
+
 All colour maths happens in CIELAB (D65, scikit-image's ``rgb2lab``) because
 distances there follow what the eye sees. Colour differences are CIEDE2000
 (``deltaE_ciede2000``): a ΔE of about 1 is the smallest difference a trained eye
@@ -21,7 +27,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from PIL import ImageColor
 from skimage.color import deltaE_ciede2000, rgb2lab
 
 from .errors import KmqError
@@ -35,8 +40,6 @@ SORT_KEYS = ("share", "hue", "lightness", "strip")
 #: merging compares each colour with the kept ones (quadratic): about 3 s at this size
 MAX_MERGE_COLORS = 4096
 
-# CSS has two names for some colours; keep one spelling so names are stable.
-_CSS_SYNONYMS_DROPPED = {"aqua", "fuchsia"}
 
 
 def to_lab(colors: np.ndarray) -> np.ndarray:
@@ -160,39 +163,102 @@ def merge_similar(p: Palette, max_delta_e: float) -> Palette:
     return Palette(p.colors[keep], total[keep], tuple(p.names[i] for i in keep), p.name)
 
 
+#: a colour is named after the nearest entry of the naming set only when it is at most this
+#: far (CIEDE2000): above 5 two swatches read as different colours (see the module notes).
+#: Farther colours get a descriptive name (:func:`describe_colour`), never a far-off one.
+NAME_MAX_DELTA_E = 5.0
+#: the naming set: the xkcd colour survey's names (CC0), see the file's header
+NAMES_FILE = "colour_names.tsv"
+
+
 @lru_cache(maxsize=1)
-def _css_table() -> tuple[tuple[str, ...], np.ndarray]:
-    names = sorted(
-        name for name in ImageColor.colormap
-        if "grey" not in name and name not in _CSS_SYNONYMS_DROPPED
-    )
-    rgb = np.array([ImageColor.getrgb(name)[:3] for name in names], np.uint8)
-    return tuple(names), to_lab(rgb)
+def _name_table() -> tuple[tuple[str, ...], np.ndarray]:
+    from importlib import resources
+
+    names, rgb = [], []
+    for line in (resources.files("kmq_core") / "data" / NAMES_FILE).read_text("utf-8").splitlines():
+        if line and not line.startswith("#"):
+            name, code = line.split("\t")
+            names.append(name)
+            rgb.append([int(code[i:i + 2], 16) for i in (1, 3, 5)])
+    return tuple(names), to_lab(np.array(rgb, np.uint8))
 
 
-def nearest_css_names(colors: np.ndarray) -> list[str]:
-    """The nearest CSS named colour (CIEDE2000) of each colour, not made unique."""
+#: CIELAB hue angle (degrees) where each hue family starts, for :func:`describe_colour`
+_HUES = ((0.0, "red"), (45.0, "orange"), (70.0, "yellow"), (100.0, "lime"), (125.0, "green"),
+         (165.0, "teal"), (200.0, "blue"), (290.0, "purple"), (320.0, "magenta"), (350.0, "red"))
+
+
+def describe_colour(lab: np.ndarray) -> str:
+    """A plain descriptive name from lightness, chroma and hue: "dark olive", "greyish blue".
+
+    Used where no name of the naming set is close enough. Neutrals (C*ab < 5) are
+    black, white or greys; dark yellows are olive, dark low-chroma oranges and reds
+    brown, light reds pink.
+    """
+    lightness, a, b = (float(v) for v in np.asarray(lab, np.float64).reshape(3))
+    chroma = float(np.hypot(a, b))
+    hue_angle = float(np.degrees(np.arctan2(b, a)) % 360.0)
+    if chroma < 5.0:
+        if lightness <= 8:
+            return "black"
+        if lightness >= 95:
+            return "white"
+        return {0: "very dark grey", 1: "dark grey", 2: "grey", 3: "light grey"}.get(
+            int(np.digitize(lightness, (20, 40, 65, 85))), "very light grey")
+    hue = [name for start, name in _HUES if hue_angle >= start][-1]
+    if hue in ("orange", "red") and lightness < 50 and chroma < 45:
+        hue = "brown"
+    elif hue in ("yellow", "lime") and lightness < 60:
+        hue = "olive"
+    elif hue == "red" and lightness >= 65:
+        hue = "pink"
+    elif hue == "teal" and lightness >= 60:
+        hue = "aqua"
+    words = []
+    if lightness < 35:
+        words.append("dark")
+    elif lightness > 75:
+        words.append("pale" if chroma < 25 else "light")
+    if lightness >= 35 and chroma < 15:
+        words.append("greyish")
+    return " ".join(words + [hue])
+
+
+def nearest_names(colors: np.ndarray) -> list[tuple[str, float]]:
+    """Each colour's nearest name in the naming set (CIEDE2000) and its ΔE, not made unique."""
     colors = np.asarray(colors)
     if colors.ndim != 2 or colors.shape[1] != 3:
         raise KmqError(f"colours must be n×3, got shape {colors.shape}")
-    names, table = _css_table()
+    names, table = _name_table()
     lab = to_lab(colors)
-    out: list[str] = []
-    for start in range(0, len(lab), 1024):  # bounded memory for big palettes
-        chunk = lab[start:start + 1024]
+    out: list[tuple[str, float]] = []
+    for start in range(0, len(lab), 256):  # bounded memory for big palettes
+        chunk = lab[start:start + 256]
         d = deltaE_ciede2000(chunk[:, None, :], table[None, :, :])
-        out.extend(names[j] for j in np.argmin(d, axis=1))
+        j = np.argmin(d, axis=1)
+        out.extend((names[i], float(d[r, i])) for r, i in enumerate(j))
     return out
+
+
+def colour_names(colors: np.ndarray) -> list[str]:
+    """A designer's name for each colour, not made unique: the nearest name of the
+    naming set within :data:`NAME_MAX_DELTA_E`, else :func:`describe_colour`."""
+    lab = to_lab(np.asarray(colors)) if len(colors) else np.zeros((0, 3))
+    return [name if d <= NAME_MAX_DELTA_E else describe_colour(lab[i])
+            for i, (name, d) in enumerate(nearest_names(colors))]
 
 
 def default_names(colors: np.ndarray) -> list[str]:
     """Human-readable, unique names for palette colours.
 
-    Each colour gets the name of the nearest CSS named colour in CIELAB
-    (CIEDE2000), e.g. ``"steelblue"``; when several colours share a nearest
-    name, the second and later ones (in palette order) get ``" 2"``, ``" 3"``…
-    appended (``"steelblue 2"``). CSS names contain no digits or spaces, so
-    the result is always unique.
+    Each colour gets the name of the nearest colour of the xkcd colour survey
+    (CIEDE2000), e.g. ``"dusty blue"``, when it is within
+    :data:`NAME_MAX_DELTA_E`, and a descriptive name such as ``"dark olive"``
+    otherwise (:func:`colour_names`); when several colours share a name, the
+    second and later ones (in palette order) get ``" 2"``, ``" 3"``… appended
+    (``"dusty blue 2"``). No name ends in a digit, so the result is always
+    unique.
 
     Parameters
     ----------
@@ -204,7 +270,7 @@ def default_names(colors: np.ndarray) -> list[str]:
     """
     seen: dict[str, int] = {}
     out = []
-    for name in nearest_css_names(colors):
+    for name in colour_names(colors):
         count = seen.get(name, 0) + 1
         seen[name] = count
         out.append(name if count == 1 else f"{name} {count}")

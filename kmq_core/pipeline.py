@@ -19,10 +19,11 @@ from .fitting import as_lock, fit_palette
 from .histogram import ColorHistogram, color_histogram, row_chunks
 from .loading import ImageSource, LoadedImage, load_image
 from .metrics import bits_per_pixel, histogram_errors, pixel_errors, psnr_from_mse
-from .options import (DEFAULT_DITHER, DEFAULT_K, DEFAULT_MAX_PIXELS, DEFAULT_SEED, DEFAULT_SPACE,
-                      check_dither, check_k, check_space)
+from .options import (DEFAULT_DITHER, DEFAULT_K, DEFAULT_MAX_PIXELS, DEFAULT_PROFILE, DEFAULT_SEED,
+                      DEFAULT_SPACE, PROFILES, SPACES, check_dither, check_k, check_profile, check_space)
 from .palette import Palette
 from .remapping import remap
+from .colour_management import profile_name
 from .saving import atomic_write, encode_indexed_png
 
 
@@ -66,6 +67,16 @@ def _refine_for_dither(pixels: np.ndarray, pal: Palette, locked: np.ndarray) -> 
     labels = new_index[refined]
     share = share[order]
     return Palette(colors[order], share / max(share.sum(), 1)), labels
+
+
+def check_png_name(path) -> None:
+    """Refuse an output name whose extension is not ``.png`` (none is fine)."""
+    from pathlib import Path
+
+    name = Path(str(path)).name
+    suffix = Path(name).suffix
+    if suffix and suffix.lower() != ".png":
+        raise KmqError(f"{name}: kmq writes indexed PNG files only; give a name ending in .png")
 
 
 @dataclass(eq=False)
@@ -152,10 +163,19 @@ class QuantizeResult:
     def input_bytes(self) -> int | None:
         return self.source.file_size
 
+    def encode(self, *, strip: bool = False) -> bytes:
+        """The indexed PNG, tagged sRGB (or with the kept ICC profile); with the
+        input's EXIF and text unless ``strip`` (see :mod:`kmq_core.metadata`)."""
+        from .colour_management import png_params
+
+        meta = {} if strip else self.source.metadata
+        tags = png_params(self.source.icc_profile, exif=meta.get("exif"), text=meta.get("text"))
+        return encode_indexed_png(self.labels, self.palette.colors, self.alpha, tags=tags)
+
     @cached_property
     def png(self) -> bytes:
-        """The indexed PNG, encoded."""
-        return encode_indexed_png(self.labels, self.palette.colors, self.alpha)
+        """The indexed PNG, encoded (metadata kept: see :meth:`encode`)."""
+        return self.encode()
 
     @property
     def png_bytes(self) -> int:
@@ -166,10 +186,32 @@ class QuantizeResult:
         """Input file bytes / indexed PNG bytes (None for in-memory input)."""
         return None if not self.input_bytes else self.input_bytes / self.png_bytes
 
-    def save(self, path, *, force: bool = False, inputs=()) -> int:
-        """Write the indexed PNG atomically; returns its size in bytes."""
-        atomic_write(path, self.png, force=force, inputs=inputs)
-        return self.png_bytes
+    def save(self, path, *, force: bool = False, inputs=(), strip: bool = False) -> int:
+        """Write the indexed PNG atomically; returns its size in bytes.
+
+        The name must end in ``.png`` (or have no extension): kmq writes PNG
+        only, and a ``.jpg`` holding PNG bytes would mislead every reader.
+        An existing file is replaced only with ``force=True``; ``strip`` drops
+        the metadata carried over from the input.
+        """
+        check_png_name(path)
+        data = self.png if not strip else self.encode(strip=True)
+        atomic_write(path, data, force=force, inputs=inputs)
+        return len(data)
+
+    # ---- conveniences for notebooks and PIL users (issue 17; drawn in kmq_core/result_view.py) ----
+    def to_pil(self):
+        """The result as a ``PIL.Image.Image`` in mode ``P``: palette and transparency
+        set exactly as in the PNG :meth:`save` writes (its ``info`` has the tags)."""
+        from .result_view import to_pil
+
+        return to_pil(self)
+
+    def _repr_png_(self) -> bytes:
+        """Jupyter/IPython display: original and result side by side, the palette below."""
+        from .result_view import preview_png
+
+        return preview_png(self)
 
     def to_dict(self) -> dict:
         """The figures as plain JSON-ready values."""
@@ -193,6 +235,7 @@ class QuantizeResult:
             "compression_ratio": None if self.compression_ratio is None else round(self.compression_ratio, 3),
             "seconds": round(self.seconds, 4),
             "notes": list(self.source.notes),
+            "icc_profile": None if self.source.icc_profile is None else profile_name(self.source.icc_profile),
         }
 
 
@@ -206,18 +249,20 @@ def quantize(
     lock=None,
     palette: Palette | np.ndarray | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    profile: str = DEFAULT_PROFILE,
 ) -> QuantizeResult:
     """Reduce an image to at most ``k`` colours.
 
     Parameters
     ----------
-    image : path, bytes, binary file object or uint8 array (H×W, H×W×3, H×W×4)
+    image : path, bytes, binary file object, PIL.Image.Image, uint8 array (H×W, H×W×3, H×W×4) or LoadedImage
         The image. Alpha is kept as it is; fully transparent pixels take no
-        part in the fit.
+        part in the fit. An embedded ICC profile is applied (see ``profile``).
     k : int
-        Number of colours, 1 to 256. Ignored when ``palette`` is given.
-    space : {'lab', 'oklab', 'rgb'}
-        Colour space for fitting and matching. ``lab`` (default) looks best;
+        Number of colours, 1 to 256 (default {DEFAULT_K}). Ignored when ``palette`` is given.
+    space : {SPACES}
+        Colour space for fitting and matching (default ``{DEFAULT_SPACE}``).
+        ``de2000`` is CIELAB shaped so that distances follow CIEDE2000;
         ``rgb`` gives the highest PSNR.
     dither : {'none', 'fs'}
         Floyd–Steinberg error diffusion, or none.
@@ -229,10 +274,23 @@ def quantize(
         Apply this palette instead of fitting one (e.g. read from a file).
     max_pixels : int or None
         Refuse larger images (decompression bombs).
+    profile : {PROFILES}
+        ``srgb`` (default): an embedded ICC profile converts the pixels to sRGB
+        and the PNG is tagged sRGB. ``keep``: quantize the numbers as they are
+        and embed their profile in the PNG.
 
     Returns
     -------
     QuantizeResult
+        ``res.save("out.png")``, ``res.to_pil()``, ``res.palette``; shown as a
+        before/after picture in a notebook.
+
+    Examples
+    --------
+    >>> from PIL import Image
+    >>> res = quantize(Image.new("RGB", (8, 8), "#336699"), 4)
+    >>> res.palette.hex, res.to_pil().mode
+    (['#336699'], 'P')
     """
     space = check_space(space)
     dither = check_dither(dither)
@@ -242,7 +300,8 @@ def quantize(
         seed = int(seed)
     except (TypeError, ValueError):
         raise KmqError(f"seed must be a whole number, got {seed!r}") from None
-    src = load_image(image, max_pixels=max_pixels)
+    profile = check_profile(profile)
+    src = load_image(image, max_pixels=max_pixels, profile=profile)
     t0 = time.perf_counter()
     hist = color_histogram(src.pixels)
     if palette is None:
@@ -260,3 +319,9 @@ def quantize(
         pal = Palette(pal.colors, share / max(share.sum(), 1), pal.names, pal.name)
     seconds = time.perf_counter() - t0
     return QuantizeResult(pal, labels, src, k, space, dither, seed, seconds, hist, palette is not None)
+
+
+# the documented defaults are the ones in options.py, whatever they become
+quantize.__doc__ = (quantize.__doc__ or "").replace("{DEFAULT_K}", str(DEFAULT_K)).replace(
+    "{DEFAULT_SPACE}", DEFAULT_SPACE).replace("{SPACES}", "{" + ", ".join(repr(x) for x in SPACES) + "}").replace(
+    "{PROFILES}", "{" + ", ".join(repr(x) for x in PROFILES) + "}")

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .errors import KmqError
+from .errors import KmqError, OutputExistsError
 
 
 def _umask() -> int:
@@ -37,7 +37,7 @@ def _umask() -> int:
 
 
 def _exists(out: Path) -> KmqError:
-    return KmqError(f"{out} already exists: use --force to overwrite it")
+    return OutputExistsError(f"{out} already exists: pass force=True to overwrite it", out)
 
 
 def check_output(path: str | os.PathLike, *, force: bool = False, inputs=()) -> Path:
@@ -132,7 +132,7 @@ def _pair_alpha(labels: np.ndarray, alpha: np.ndarray, colors: np.ndarray):
 
 
 def encode_indexed_png(labels: np.ndarray, colors: np.ndarray, alpha: np.ndarray | None = None,
-                       *, compress_level: int = 6) -> bytes:
+                       *, compress_level: int = 6, tags: dict | None = None) -> bytes:
     """Encode labels + palette (+ alpha) as an indexed PNG.
 
     Parameters
@@ -147,6 +147,10 @@ def encode_indexed_png(labels: np.ndarray, colors: np.ndarray, alpha: np.ndarray
         zlib level 0-9. 6 (zlib's own default) is within a few per cent of 9's
         size on quantized images and 4-10 times faster (measured on a 12 MP
         photo: 1.83 MB in 0.36 s against 1.78 MB in 1.5 s at k=256).
+    tags : dict, optional
+        More arguments for Pillow's PNG writer: the colour tag and metadata
+        from :func:`kmq_core.colour_management.png_params` (``pnginfo`` with
+        an ``sRGB`` chunk, or ``icc_profile``; ``exif``). None writes neither.
 
     Returns
     -------
@@ -171,7 +175,7 @@ def encode_indexed_png(labels: np.ndarray, colors: np.ndarray, alpha: np.ndarray
     img = Image.fromarray(np.ascontiguousarray(labels, dtype=np.uint8), "P")
     img.putpalette(colors.ravel().tobytes(), rawmode="RGB")
     # Pillow packs 1, 2 or 4 bits per index by itself when the palette is that short
-    params: dict = {"compress_level": compress_level}
+    params: dict = {"compress_level": compress_level, **(tags or {})}  # issue 17: colour tag, metadata
     if trns is not None:
         params["transparency"] = trns.tobytes()
     buf = io.BytesIO()

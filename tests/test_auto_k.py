@@ -106,7 +106,7 @@ def test_bytes_input_and_pixel_limit(photo):
         smallest_k_for_delta_e(buf.getvalue(), 4.0, max_pixels=1000)
 
 
-@pytest.mark.parametrize("target", [0, -1, float("nan"), float("inf"), "abc", None])
+@pytest.mark.parametrize("target", [-0.5, -1, float("nan"), float("inf"), "abc", None])
 def test_bad_target_is_a_kmq_error(photo, target):
     # checked before any quantization runs
     with pytest.raises(KmqError, match="target ΔE"):
@@ -120,3 +120,50 @@ def test_bad_range_is_a_kmq_error(photo):
         smallest_k_for_delta_e(photo, 3.0, k_max=300)
     with pytest.raises(KmqError, match="locked colours do not fit"):
         smallest_k_for_delta_e(photo, 3.0, k_max=2, lock="#000000,#ffffff,#ff0000")
+
+
+# ---- the 0-100 quality scale (pngquant's --quality MIN-MAX) -------------------------------------
+from kmq_core.auto_k import delta_e_for_quality, quality_for_delta_e, smallest_k_for_quality  # noqa: E402
+from kmq_core.errors import QualityTooLowError  # noqa: E402
+from kmq_core.options import check_quality  # noqa: E402
+
+
+def test_quality_scale_is_ten_points_per_delta_e():
+    assert delta_e_for_quality(100) == 0.0 and delta_e_for_quality(90) == 1.0
+    assert delta_e_for_quality(77) == pytest.approx(2.3) and delta_e_for_quality(0) == 10.0
+    assert quality_for_delta_e(2.3) == pytest.approx(77) and quality_for_delta_e(25.0) == 0.0
+    assert quality_for_delta_e(delta_e_for_quality(63)) == pytest.approx(63)
+
+
+@pytest.mark.parametrize("text,expected", [("65-80", (65, 80)), ("80", (72, 80)), ("-80", (0, 80)),
+                                           ("65-", (65, 100)), ((10, 20), (10, 20)), ("0-100", (0, 100))])
+def test_quality_forms_are_pngquants(text, expected):
+    assert check_quality(text) == expected
+
+
+@pytest.mark.parametrize("text", ["80-65", "abc", "1-2-3", "-", "101", "40-101", "", True, (1, 2, 3)])
+def test_bad_quality_is_a_kmq_error(text):
+    with pytest.raises(KmqError, match="quality"):
+        check_quality(text)
+
+
+def test_smallest_k_for_quality_reaches_max_with_the_fewest_colours(photo):
+    k, result = smallest_k_for_quality(photo, "50-75")
+    assert quality_for_delta_e(result.delta_e) >= 75
+    assert quality_for_delta_e(quantize(photo, k - 1).delta_e) < 75  # one colour fewer misses it
+    # the same as asking for the ΔE the quality stands for
+    assert smallest_k_for_delta_e(photo, delta_e_for_quality(75))[0] == k
+
+
+def test_quality_below_min_raises_with_the_best_result(photo):
+    with pytest.raises(QualityTooLowError, match="below the minimum 95") as info:
+        smallest_k_for_quality(photo, "95-99", k_max=8)
+    assert info.value.result.k == 8 and info.value.quality < 95
+    # between MIN and MAX: the most colours allowed, no error (pngquant does the same)
+    k, result = smallest_k_for_quality(photo, "10-99", k_max=8)
+    assert k == 8 and quality_for_delta_e(result.delta_e) < 99
+
+
+def test_quality_100_is_exact_for_few_colours():
+    k, result = smallest_k_for_quality(five_colours(), "100")
+    assert k == 5 and result.delta_e == 0

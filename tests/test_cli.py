@@ -71,7 +71,11 @@ def test_several_inputs_and_a_bad_one(tmp_path, photo):
     code, stdout, err = run("quantize", photo, bad, other, "-k", 6, "--out-dir", outdir, "--json")
     assert code == 1
     assert sorted(p.name for p in outdir.iterdir()) == ["other-k6.png", "photo one-k6.png"]
-    assert len(stdout.strip().splitlines()) == 2
+    objects = [json.loads(line) for line in stdout.strip().splitlines()]
+    assert len(objects) == 3  # the failure is an object too
+    failed = [o for o in objects if "error" in o]
+    assert len(failed) == 1 and failed[0]["input"] == str(bad) and "not an image" in failed[0]["error"]
+    assert failed[0]["exit_status"] == 1 and failed[0]["output"] is None
     lines = err.strip().splitlines()
     assert lines[0].startswith("kmq: error: ") and "bad.png" in lines[0] and "not an image" in lines[0]
     assert lines[-1] == "kmq: error: 1 of 3 images failed"
@@ -131,3 +135,185 @@ def test_help_lists_commands():
     assert rc == 0 and all(c in out for c in ("quantize", "palette", "gimp"))
     rc, out, _ = run("quantize", "--help")
     assert "--dither" in out and "default de2000" in out
+
+
+# ---- pngquant's conventions, each through the real command (issue 17) ---------------------------
+import hashlib  # noqa: E402
+
+from kmq_core.auto_k import quality_for_delta_e  # noqa: E402
+from kmq_core.cli import EXIT_STATUSES  # noqa: E402
+
+
+def run_in(cwd, *args, stdin: bytes | None = None):
+    """The real command with bytes in and out (for pipes)."""
+    r = subprocess.run([sys.executable, "-m", "kmq_core.cli", *map(str, args)], input=stdin, cwd=cwd,
+                       capture_output=True)
+    return r.returncode, r.stdout, r.stderr.decode()
+
+
+def sha(p):
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def test_positional_colour_count_like_pngquant(tmp_path, photo):
+    assert run("quantize", photo, 32)[0] == 0
+    out = photo.with_name("photo one-k32.png")
+    assert out.exists() and len(Image.open(out).getcolors()) <= 32 and len(Image.open(out).getcolors()) > 16
+    assert run("quantize", 8, photo, "-o", tmp_path / "eight.png")[0] == 0  # pngquant's order
+    assert len(Image.open(tmp_path / "eight.png").getcolors()) <= 8
+    code, _, err = run("quantize", photo, 8, "-k", 16)
+    assert code == 1 and "two colour counts" in err
+    code, _, err = run("quantize", photo, 300)
+    assert code == 1 and "k must be from 1 to 256, got 300" in err
+
+
+def test_quality_picks_the_fewest_colours_reaching_max(tmp_path, photo):
+    out = tmp_path / "q.png"
+    code, stdout, err = run("quantize", photo, "--quality", "50-75", "-o", out, "--json")
+    assert code == 0, err
+    info = json.loads(stdout)
+    assert info["quality"] >= 75 and quality_for_delta_e(info["delta_e2000"]) == pytest.approx(info["quality"], abs=0.06)
+    assert len(Image.open(out).getcolors()) == info["colors_used"] <= info["k"] < 256
+    # one colour fewer would miss 75: the same search as the library's
+    from kmq_core import quantize
+    assert quality_for_delta_e(quantize(photo, info["k"] - 1).delta_e) < 75
+
+
+def test_quality_below_min_exits_99_and_writes_nothing(tmp_path, photo):
+    out = tmp_path / "q.png"
+    code, stdout, err = run("quantize", photo, "--quality", "95-99", "-k", 8, "-o", out)
+    assert code == 99 and not out.exists() and stdout == ""
+    assert "below the minimum 95" in err and err.count("\n") == 1
+    code, stdout, err = run("quantize", photo, "--quality", "95-99", "-k", 8, "-o", out, "--json")
+    assert code == 99 and json.loads(stdout)["exit_status"] == 99 and not out.exists()
+    # written anyway when asked, with a warning
+    code, _, err = run("quantize", photo, "--quality", "95-99", "-k", 8, "-o", out, "--write-below-min")
+    assert code == 0 and out.exists() and "warning" in err and "written anyway" in err
+    assert len(Image.open(out).getcolors()) <= 8
+
+
+def test_skip_if_larger_exits_98_and_leaves_the_tiny_input(tmp_path):
+    tiny = tmp_path / "tiny.png"
+    Image.new("RGB", (4, 4), "#cc3300").save(tiny, optimize=True)
+    before = sha(tiny)
+    code, stdout, err = run_in(tmp_path, "quantize", tiny, "--skip-if-larger")
+    assert code == 98, err
+    assert "would not be smaller" in err and stdout == b""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.png"] and sha(tiny) == before
+    # on stdout too: nothing at all, not even a partial PNG
+    code, stdout, err = run_in(tmp_path, "quantize", "-", "--skip-if-larger", stdin=tiny.read_bytes())
+    assert code == 98 and stdout == b""
+    # without the flag the (larger) file is written
+    assert run_in(tmp_path, "quantize", tiny)[0] == 0 and (tmp_path / "tiny-k16.png").exists()
+
+
+def test_pipe_bytes_in_png_bytes_out(tmp_path, photo):
+    data = photo.read_bytes()
+    code, stdout, err = run_in(tmp_path, "quantize", "-", "-k", 8, "-o", "-", stdin=data)
+    assert code == 0, err
+    assert stdout.startswith(b"\x89PNG\r\n\x1a\n") and stdout.endswith(b"IEND\xaeB`\x82")
+    img = Image.open(io.BytesIO(stdout))
+    assert img.mode == "P" and len(img.getcolors()) <= 8
+    assert "stdin -> stdout: 8 colours" in err  # the summary goes to stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photo one.jpg"]  # no file named '-'
+    # '-' alone writes to stdout, as pngquant does; --json goes to stderr then
+    code, stdout2, err = run_in(tmp_path, "quantize", "-", "-k", 8, "--json", stdin=data)
+    assert code == 0 and stdout2 == stdout and json.loads(err)["output"] == "-"
+    # a file in, stdout out
+    code, stdout3, err = run_in(tmp_path, "quantize", photo, "-k", 8, "-o", "-")
+    assert code == 0 and stdout3 == stdout
+    code, stdout, err = run_in(tmp_path, "quantize", "-", stdin=b"")
+    assert code == 1 and stdout == b"" and "nothing on stdin" in err
+    code, stdout, err = run_in(tmp_path, "quantize", "-", stdin=b"not an image")
+    assert code == 1 and stdout == b"" and err.count("\n") == 1
+
+
+def test_ext_names_the_outputs(tmp_path, photo):
+    other = tmp_path / "b.png"
+    Image.fromarray(load_sample_image("flower.jpg")[::4, ::4]).save(other)
+    code, _, err = run("quantize", photo, other, "--ext", "-small.png", "-k", 4)
+    assert code == 0, err
+    assert (tmp_path / "photo one-small.png").exists() and (tmp_path / "b-small.png").exists()
+    code, _, err = run("quantize", photo, "--ext", ".jpg")
+    assert code == 1 and "must end in .png" in err
+    # --ext naming the input itself: the input is never overwritten, even with --force
+    before = sha(other)
+    code, _, err = run("quantize", other, "--ext", ".png", "--force")
+    assert code == 1 and "refusing to overwrite the input" in err and sha(other) == before
+
+
+def test_strip_drops_metadata_and_keeps_the_srgb_tag(tmp_path):
+    from PIL.PngImagePlugin import PngInfo
+    src = tmp_path / "meta.png"
+    info = PngInfo()
+    info.add_text("Copyright", "Jane Doe 2026")
+    exif = Image.Exif()
+    exif[0x010F] = "CameraMaker"
+    exif[0x0112] = 1
+    Image.fromarray(load_sample_image("flower.jpg")[::4, ::4]).save(src, pnginfo=info, exif=exif.tobytes())
+    assert run("quantize", src, "-o", tmp_path / "kept.png")[0] == 0
+    assert run("quantize", src, "-o", tmp_path / "stripped.png", "--strip")[0] == 0
+    kept, stripped = Image.open(tmp_path / "kept.png"), Image.open(tmp_path / "stripped.png")
+    assert kept.text.get("Copyright") == "Jane Doe 2026" and kept.getexif().get(0x010F) == "CameraMaker"
+    assert 0x0112 not in kept.getexif()  # orientation was applied on load
+    assert not stripped.text and not stripped.getexif() and "exif" not in stripped.info
+    for img in (kept, stripped):
+        assert "srgb" in img.info and "icc_profile" not in img.info
+    assert (tmp_path / "stripped.png").stat().st_size < (tmp_path / "kept.png").stat().st_size
+    assert np.array_equal(np.asarray(kept), np.asarray(stripped))
+
+
+def test_folder_run_twice(tmp_path, photo):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    photo.rename(folder / "a.jpg")
+    Image.fromarray(load_sample_image("flower.jpg")[::4, ::4]).save(folder / "b.png")
+    code, _, err = run("quantize", folder, "-k", 6, "-j", 1)
+    assert code == 0, err
+    assert sorted(p.name for p in folder.iterdir()) == ["a-k6.png", "a.jpg", "b-k6.png", "b.png"]
+    hashes = {p.name: sha(p) for p in folder.iterdir()}
+    # the same run again: nothing quantized twice, nothing reported as an error
+    code, stdout, err = run("quantize", folder, "-k", 6, "-j", 1, "--json")
+    assert code == 0, err
+    objects = [json.loads(line) for line in stdout.splitlines()]
+    assert [o["input"] for o in objects] == [str(folder / "a.jpg"), str(folder / "b.png")]
+    assert all(o["skipped"] == "exists" for o in objects)
+    assert "2 of 2 outputs already exist" in err and "error" not in err
+    assert {p.name: sha(p) for p in folder.iterdir()} == hashes
+    # another k: new outputs from the originals only, never a-k6-k4.png
+    code, _, err = run("quantize", folder, "-k", 4, "-j", 1)
+    assert code == 0, err
+    assert sorted(p.name for p in folder.iterdir()) == ["a-k4.png", "a-k6.png", "a.jpg", "b-k4.png", "b-k6.png",
+                                                        "b.png"]
+    # --force redoes them
+    code, stdout, err = run("quantize", folder, "-k", 4, "-j", 1, "--force", "--json")
+    assert code == 0 and all("skipped" not in json.loads(line) for line in stdout.splitlines())
+
+
+def test_a_jpeg_that_grows_gets_a_warning(tmp_path):
+    rng = np.random.default_rng(0)
+    src = tmp_path / "noise.jpg"
+    Image.fromarray(rng.integers(0, 256, (96, 96, 3), dtype=np.uint8)).save(src, quality=30)
+    code, stdout, err = run("quantize", src, "-k", 256, "-o", tmp_path / "n.png")
+    assert code == 0, err
+    assert "kmq: warning:" in err and "larger than the JPEG input" in err
+    assert "x larger" in stdout and "smaller" not in stdout
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["--quality", "80-65"], "above the maximum"),
+    (["--quality", "abc"], "quality must be"),
+    (["--quality", "50-101"], "from 0 to 100"),
+])
+def test_bad_quality_exits_2(photo, args, fragment):
+    code, stdout, err = run("quantize", photo, *args)
+    assert code == 2 and fragment in err and err.count("\n") == 1 and stdout == ""
+
+
+def test_exit_statuses_are_documented_in_help():
+    for cmd in ([], ["quantize"]):
+        code, out, _ = run(*cmd, "--help")
+        assert code == 0
+        text = " ".join(out.split())
+        for status, what in EXIT_STATUSES.items():
+            assert f"{status} {' '.join(what.split())}" in text

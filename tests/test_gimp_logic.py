@@ -369,3 +369,28 @@ def test_install_errors(tmp_path):
     with pytest.raises(KmqError, match="does not look like"):
         gimp_install.uninstall(tmp_path / "pi")
     assert (other / "something-else.txt").exists()
+
+
+# ---- quality target (issue 17): the same option as kmq quantize --quality --------------------------
+def test_bridge_quality_equals_the_cores_search(tmp_path):
+    from kmq_core.auto_k import smallest_k_for_quality
+
+    req = {"k": 64, "space": "de2000", "dither": "none", "seed": 0, "lock": "", "palette_name": "",
+           "palette_file": "", "quality": "40-70"}
+    p, dst = _bridge(tmp_path, SMALL, req)
+    assert p.returncode == 0, p.stderr
+    res = plugin.read_result(str(dst))
+    k, expected = smallest_k_for_quality(SMALL, "40-70", k_max=64)
+    assert np.array_equal(np.frombuffer(res["image"], np.uint8).reshape(SMALL.shape), expected.image)
+    assert len(res["colors"]) == len(expected.palette) <= k < 64
+
+
+def test_bridge_quality_below_min_is_a_clear_error(tmp_path):
+    req = {"k": 4, "quality": "95-99"}
+    p, dst = _bridge(tmp_path, SMALL, req)
+    assert p.returncode == 2
+    with pytest.raises(plugin.PluginError, match="below the minimum 95"):
+        plugin.read_result(str(dst))
+    p, dst = _bridge(tmp_path, SMALL, {"k": 4, "quality": "80-60"})
+    with pytest.raises(plugin.PluginError, match="above the maximum"):
+        plugin.read_result(str(dst))

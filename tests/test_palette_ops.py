@@ -5,7 +5,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from PIL import ImageColor
 from skimage.color import deltaE_ciede2000
 
 from kmq_core.errors import KmqError
@@ -15,7 +14,11 @@ from kmq_core.palette_ops import (
     default_names,
     merge_similar,
     name_colors,
-    nearest_css_names,
+    NAME_MAX_DELTA_E,
+    _name_table,
+    colour_names,
+    describe_colour,
+    nearest_names,
     sort_palette,
     to_lab,
 )
@@ -109,17 +112,60 @@ def test_merge_rejects_bad_thresholds_and_huge_palettes():
         merge_similar(Palette(np.zeros((4097, 3), np.uint8)), 1.0)
 
 
-def test_css_names_exact_colours():
-    names = ["steelblue", "red", "white", "black", "gray", "cyan", "magenta", "rebeccapurple"]
-    rgb = np.array([ImageColor.getrgb(n)[:3] for n in names])
-    assert nearest_css_names(rgb) == names
+def hexes(*codes):
+    return np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in codes], np.uint8)
+
+
+def test_names_of_the_naming_set_are_exact():
+    names, _ = _name_table()
+    assert len(names) > 700 and len(set(names)) == len(names)
+    picked = ["dark olive", "mauve", "dusty rose", "navy blue", "olive green", "taupe", "slate grey", "black"]
+    rows = dict(line.split("\t") for line in open(_TABLE, encoding="utf-8").read().splitlines()
+                if line and not line.startswith("#"))
+    assert [n for n, d in nearest_names(hexes(*[rows[n] for n in picked]))] == picked
+
+
+_TABLE = __import__("kmq_core").__path__[0] + "/data/colour_names.tsv"
+
+
+def test_dark_and_muted_colours_get_a_designers_name():
+    # the examples: a dark olive was "black", a mauve-brown was "brown"
+    names = colour_names(hexes("#372f14", "#6d444d", "#1a1a1a", "#4682b4", "#5a4a42"))
+    assert names[0] == "dark olive"
+    assert names[1] not in ("brown", "black") and "purpl" in names[1]
+    assert names[2] == "almost black" and names[4] == "dark brown"
+    assert "blue" in names[3]
+
+
+def test_never_a_far_name():
+    rng = np.random.default_rng(7)
+    colors = rng.integers(0, 256, (400, 3)).astype(np.uint8)
+    names, table = _name_table()
+    lab = to_lab(colors)
+    far = 0
+    for i, ((near, d), shown) in enumerate(zip(nearest_names(colors), colour_names(colors))):
+        if d <= NAME_MAX_DELTA_E:
+            assert shown == near
+            j = names.index(near)
+            assert deltaE_ciede2000(lab[i], table[j]) <= NAME_MAX_DELTA_E
+        else:
+            far += 1
+            assert shown == describe_colour(lab[i])  # a description, not the far-off name
+    assert 0 < far < 200
+
+
+@pytest.mark.parametrize("code,name", [("#000000", "black"), ("#ffffff", "white"), ("#777777", "grey"),
+                                       ("#2a2a10", "dark olive"), ("#403028", "dark brown"),
+                                       ("#f0b0c0", "light pink"), ("#8090a8", "greyish blue")])
+def test_describe_colour(code, name):
+    assert describe_colour(to_lab(hexes(code))[0]) == name
 
 
 def test_default_names_unique_and_human():
     colors = np.array([[70, 130, 180], [72, 130, 182], [71, 131, 181], [250, 2, 3]])
-    assert default_names(colors) == ["steelblue", "steelblue 2", "steelblue 3", "red"]
+    assert default_names(colors) == ["cool blue", "cool blue 2", "cool blue 3", "fire engine red"]
     p = name_colors(Palette(colors, name="x"))
-    assert p.names == ("steelblue", "steelblue 2", "steelblue 3", "red") and p.name == "x"
+    assert p.names == ("cool blue", "cool blue 2", "cool blue 3", "fire engine red") and p.name == "x"
 
 
 @settings(max_examples=30, deadline=None)

@@ -14,7 +14,7 @@ def test_atomic_write_and_refusals(tmp_path):
     atomic_write(out, b"one", force=False)
     assert out.read_bytes() == b"one"
     assert oct(out.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
-    with pytest.raises(KmqError, match="exists: use --force"):
+    with pytest.raises(KmqError, match="exists: pass force=True"):
         atomic_write(out, b"two", force=False)
     assert out.read_bytes() == b"one"
     atomic_write(out, b"two", force=True)

@@ -450,6 +450,7 @@ def _main():
         if gfile is not None and not pal_path:
             raise PluginError("The palette file must be a local file (%s)" % gfile.get_uri())
         request["palette_name"] = pal_name or default_palette_name(_image_name(image), request["k"])
+        request["quality"] = (config.get_property("quality") or "").strip()  # checked by the core
         request["palette_file"] = pal_path or ""
 
         ok, x, y, w, h = drawable.mask_intersect()
@@ -561,6 +562,10 @@ def _main():
             p.add_string_argument("lock", "Loc_k colors", "Colours to keep, e.g. #ffffff,#000000", "", rw)
             p.add_boolean_argument("lock-fg-bg", "Keep fore_ground and background colors",
                                    "Lock the current foreground and background colours too", False, rw)
+            p.add_string_argument("quality", "_Quality (MIN-MAX)",
+                                  "Like kmq quantize --quality: the fewest colours up to k whose quality "
+                                  "(100 - 10 x mean CIEDE2000) reaches MAX; fails below MIN. Empty: use k",
+                                  "", rw)
             p.add_boolean_argument("add-palette", "_Add palette to GIMP's Palettes",
                                    "Create a palette resource with the colours", True, rw)
             p.add_string_argument("palette-name", "Palette na_me",
