@@ -781,3 +781,110 @@ def test_identification_does_not_depend_on_what_the_process_opened_before(tmp_pa
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["ICO", *[str(noise[0, 0])] * 3]
+
+
+# ---------------------------------------------------------------- ICC profiles on every mode
+# The profile is applied after the conversion to 8 bits (transparency already alpha), so a
+# tRNS key is compared before the colours move and 16-bit and grey sources get it too. The
+# expected colours come from littleCMS applied here to the 8-bit samples; the grey and CMYK
+# profiles are Ghostscript's (libgs-common, installed with ghostscript by .ci/setup).
+import icc_profiles
+from PIL import ImageCms
+
+GS_ICC = Path("/usr/share/color/icc/ghostscript")
+_SRGB_ICC = ImageCms.createProfile("sRGB")
+
+
+def _gs_profile(name: str) -> bytes:
+    path = GS_ICC / name
+    if not path.is_file():
+        missing(f"{path} (Ghostscript's ICC profiles, package libgs-common) not installed")
+    return path.read_bytes()
+
+
+def _to_srgb(icc: bytes, img: Image.Image) -> np.ndarray:
+    t = ImageCms.buildTransform(ImageCms.ImageCmsProfile(io.BytesIO(icc)), _SRGB_ICC, img.mode, "RGB",
+                                renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
+    return np.asarray(t.apply(img))
+
+
+def _with_iccp(png: bytes, icc: bytes) -> bytes:
+    """A PNG made by another encoder with an iCCP chunk put right after IHDR."""
+    body = b"iCCP" + b"profile\0\0" + zlib.compress(icc)
+    chunk = struct.pack(">I", len(body) - 4) + body + struct.pack(">I", zlib.crc32(body))
+    return png[:33] + chunk + png[33:]
+
+
+def test_profile_on_rgb_with_a_transparent_colour_keeps_the_transparency():
+    icc = icc_profiles.display_p3()
+    c = rgb_with_key((10, 20, 30))
+    data = _encode(Image.fromarray(c), "PNG", transparency=(10, 20, 30), icc_profile=icc)
+    src = load_image(data)
+    assert "colour profile 'Display P3' converted to sRGB" in src.notes
+    assert src.pixels.shape == (H, W, 4) and np.array_equal(src.pixels[..., 3] == 0, KEY_AT)
+    assert np.abs(src.pixels[..., :3].astype(int) - _to_srgb(icc, Image.fromarray(c))).max() <= 1
+
+
+def test_profile_on_16bit_rgb_with_a_transparent_colour():
+    data, *_ , rgb8 = case_rgb16_pypng(None)
+    icc = icc_profiles.display_p3()
+    src = load_image(_with_iccp(data, icc))
+    assert "colour profile 'Display P3' converted to sRGB" in src.notes
+    assert np.array_equal(src.pixels[..., 3] == 0, KEY_AT)
+    assert np.abs(src.pixels[..., :3].astype(int) - _to_srgb(icc, Image.fromarray(rgb8))).max() <= 1
+
+
+def test_grey_profile_on_16bit_grey_with_a_transparent_colour():
+    icc = _gs_profile("ps_gray.icc")  # gamma 1 grey: 32 shows as 99 in sRGB
+    key = 30000
+    g = (np.arange(H * W, dtype=np.int64).reshape(H, W) * 1361 % 65536).astype(np.uint16)
+    g[g == key] = key + 2
+    g[KEY_AT] = key
+    g[1, 1] = key + 1  # the same 8 bits as the key: only a 16-bit comparison tells it apart
+    data = _with_iccp(_pypng(g, greyscale=True, bitdepth=16, transparent=key), icc)
+    assert Image.open(io.BytesIO(data)).mode.startswith("I") and png_layout(data) == (16, 0, True)
+    src = load_image(data)
+    assert "colour profile 'Artifex PS Gray Profile' converted to sRGB" in src.notes
+    assert np.array_equal(src.pixels[..., 3] == 0, g == key)
+    g8 = ((g.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    assert np.abs(src.pixels[..., :3].astype(int) - _to_srgb(icc, Image.fromarray(g8, "L"))).max() <= 1
+
+
+def test_grey_profile_on_grey_alpha():
+    icc = _gs_profile("ps_gray.icc")
+    g = np.tile(np.arange(0, 256, 16, dtype=np.uint8), (4, 1))
+    a = np.full_like(g, 128)
+    src = load_image(_encode(Image.fromarray(np.dstack([g, a]), "LA"), "PNG", icc_profile=icc))
+    assert np.array_equal(src.pixels[..., 3], a)
+    assert np.abs(src.pixels[..., :3].astype(int) - _to_srgb(icc, Image.fromarray(g, "L"))).max() <= 1
+
+
+def test_cmyk_with_its_profile_is_converted_through_it_not_naively():
+    icc = _gs_profile("default_cmyk.icc")
+    px = np.zeros((16, 80, 4), np.uint8)
+    for i, c in enumerate([(255, 0, 0, 0), (0, 255, 0, 0), (0, 0, 255, 0), (0, 0, 0, 255), (60, 40, 20, 10)]):
+        px[:, 16 * i:16 * (i + 1)] = c
+    data = _encode(Image.fromarray(px, "CMYK"), "TIFF", icc_profile=icc)
+    src = load_image(data)
+    assert "colour profile 'Artifex CMYK SWOP Profile' converted to sRGB" in src.notes
+    assert not any("naive" in n for n in src.notes)
+    t = ImageCms.buildTransform(ImageCms.ImageCmsProfile(io.BytesIO(icc)), _SRGB_ICC, "CMYK", "RGB",
+                                renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
+                                flags=ImageCms.Flags.BLACKPOINTCOMPENSATION)
+    assert np.abs(src.pixels.astype(int) - np.asarray(t.apply(Image.fromarray(px, "CMYK")))).max() <= 1
+
+
+def test_profile_on_a_palette_image_and_a_caller_image_left_as_it_was():
+    icc = icc_profiles.display_p3()
+    c = rgb_with_key((10, 20, 30))
+    pal = Image.fromarray(c).quantize(64, method=Image.Quantize.MEDIANCUT)
+    key = int(np.asarray(pal)[0, 0])
+    data = _encode(pal, "PNG", transparency=key, icc_profile=icc)
+    with Image.open(io.BytesIO(data)) as img:
+        before = (img.mode, dict(img.info))
+        src = load_image(img)
+        assert (img.mode, img.info) == before
+    shown = _to_srgb(icc, pal.convert("RGB"))
+    assert np.array_equal(src.pixels[..., 3] == 0, np.asarray(pal) == key)
+    assert np.abs(src.pixels[..., :3].astype(int) - shown).max() <= 1
+    assert load_image(data, profile="keep").icc_profile == icc
