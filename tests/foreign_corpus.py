@@ -212,8 +212,10 @@ def reference_rgba(path: Path, im):
     have no single display meaning follow kmq's documented conventions: 16-bit
     greys scale 65535 to 255, 32-bit integer greys by their maximum (by 65535
     when they fit 16 bits), float greys are 0.0-1.0, CIE L*a*b* goes through
-    LittleCMS to sRGB. EXIF orientation is applied. A 32-bit BMP's fourth byte is
-    alpha unless it is zero everywhere, as Firefox and Chromium read it.
+    LittleCMS to sRGB. An embedded ICC profile is applied as a colour-managed
+    viewer applies it (:func:`_shown_through_profile`). EXIF orientation is
+    applied. A 32-bit BMP's fourth byte is alpha unless it is zero everywhere,
+    as Firefox and Chromium read it.
     """
     import numpy as np
     from PIL import Image, ImageCms
@@ -260,6 +262,7 @@ def reference_rgba(path: Path, im):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 ref = im.convert("RGBA")
+    ref = _shown_through_profile(ref, im)
     if orientation in _ORIENT:
         ref = ref.transpose(getattr(Image.Transpose, _ORIENT[orientation]))
     out = np.asarray(ref)
@@ -267,6 +270,46 @@ def reference_rgba(path: Path, im):
         out = out.copy()
         out[..., 3] = 255  # browsers show a 32-bit BMP whose alpha is zero everywhere as opaque
     return out
+
+
+def _shown_through_profile(ref, im):
+    """The RGBA reference with ``im``'s embedded ICC profile applied, as a browser shows it.
+
+    LittleCMS (Pillow's ImageCms, called here and not through kmq) from the
+    profile to sRGB, relative colorimetric (black point compensation for
+    CMYK): an RGB profile on colour samples, a grey one on grey samples, a
+    CMYK one on the CMYK samples themselves (instead of Pillow's naive
+    conversion). A profile that does not fit the samples, or cannot be read,
+    is ignored, as Chromium and Firefox ignore it.
+    """
+    import numpy as np
+    from PIL import Image, ImageCms
+
+    icc = im.info.get("icc_profile")
+    if not icc:
+        return ref
+    try:
+        prof = ImageCms.ImageCmsProfile(io.BytesIO(bytes(icc)))
+        space = prof.profile.xcolor_space.strip().upper()
+    except Exception:
+        return ref
+    grey = im.mode in ("1", "L", "LA", "La", "I", "F") or im.mode.startswith("I;16")
+    if space == "CMYK" and im.mode == "CMYK":
+        src, in_mode = im, "CMYK"
+    elif space == "GRAY" and grey:
+        src, in_mode = ref.getchannel("R"), "L"
+    elif space == "RGB" and not grey and im.mode != "CMYK":
+        src, in_mode = ref.convert("RGB"), "RGB"
+    else:
+        return ref
+    flags = ImageCms.Flags.BLACKPOINTCOMPENSATION if in_mode == "CMYK" else ImageCms.Flags.NONE
+    try:
+        t = ImageCms.buildTransform(prof, ImageCms.createProfile("sRGB"), in_mode, "RGB",
+                                    renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC, flags=flags)
+        out = t.apply(src)
+    except Exception:
+        return ref
+    return Image.fromarray(np.dstack([np.asarray(out), np.asarray(ref)[..., 3]]), "RGBA")
 
 
 def compare(kmq_px, ref) -> str | None:
