@@ -597,25 +597,28 @@ def test_quality_mode_in_the_layout(page, app_url, artifacts, tmp_path):
     before = _shown(page)
     page.get_by_role("radio", name="Quality MIN-MAX").click()
     _wait_for_result(page, f"china.jpg: 640×427 pixels, k = {k}", before)
-    expect(_alert(page, f"k = {k} is the smallest k whose quality "
-                        f"({quality_for_delta_e(r.delta_e):.0f}) reaches 80.")).to_be_visible()
+    reached = quality_for_delta_e(r.delta_e)
+    # the message is the core's finding: MAX reached, or (the default engine's mean ΔE2000 on this
+    # photo stays above 2.0 even at k = 256) only MIN
+    expect(_alert(page, f"k = {k} is the smallest k whose quality ({reached:.0f}) reaches 80." if reached >= 80
+                  else f"Even k = {k} reaches quality {reached:.0f}, below 80 but above 65.")).to_be_visible()
     thumbs = page.locator(".st-key-quality [data-testid=stSliderThumbValue]")
     assert [thumbs.nth(i).inner_text() for i in range(thumbs.count())] == ["65", "80"]
     assert "k_mode=quality" in page.url
 
     # the range is kept in the URL; an upload is searched with it, and the first screen still holds it all
-    page.goto(app_url + "/?k_mode=quality&quality=50&quality=70")
-    k, r = smallest_k_for_quality(_example_bytes(), (50, 70))
+    page.goto(app_url + "/?k_mode=quality&quality=45&quality=65")
+    k, r = smallest_k_for_quality(_example_bytes(), (45, 65))
     _wait_for_result(page, f"china.jpg: 640×427 pixels, k = {k}")
-    assert [thumbs.nth(i).inner_text() for i in range(thumbs.count())] == ["50", "70"]
+    assert [thumbs.nth(i).inner_text() for i in range(thumbs.count())] == ["45", "65"]
     photo, _ = _photo(tmp_path, "coffee-wide.png", (1200, 800))
-    k, r = smallest_k_for_quality(photo.read_bytes(), (50, 70))
+    k, r = smallest_k_for_quality(photo.read_bytes(), (45, 65))
     assert k <= 16  # so that the whole palette must fit on the first screen
     before = _shown(page)
     _upload(page, photo)
     _wait_for_result(page, f"coffee-wide.png: 1200×800 pixels, k = {k}", before)
     expect(_alert(page, f"k = {k} is the smallest k whose quality "
-                        f"({quality_for_delta_e(r.delta_e):.0f}) reaches 70.")).to_be_visible()
+                        f"({quality_for_delta_e(r.delta_e):.0f}) reaches 65.")).to_be_visible()
     assert sorted(_shown_hex(page)) == sorted(r.palette.hex)
     view = page.viewport_size
     image = page.locator(".kv-box img").first.bounding_box()
