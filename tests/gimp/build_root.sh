@@ -24,7 +24,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 R=${1:-${KMQ_GIMP_ROOT:-/var/cache/kmq-gimp3-root}}
-PKGS="gimp python3-gi gir1.2-gimp-3.0 python3-numpy python3-opencv python3-skimage python3-pil python3-scipy python3-threadpoolctl
+PKGS="gimp python3-gi gir1.2-gimp-3.0 python3-numpy python3-opencv python3-skimage python3-pil python3-scipy python3-threadpoolctl python3-numba
       xauth xvfb xdotool x11-apps gcc libc6-dev"
 PKGS=$(echo $PKGS)                       # one line
 MARK="$R/.kmq-ready"
