@@ -52,6 +52,7 @@ def smallest_k_for_delta_e(
     lock=None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     profile: str = DEFAULT_PROFILE,
+    count_alpha: bool = True,
     on_step: Callable[[int, QuantizeResult], None] | None = None,
 ) -> tuple[int, QuantizeResult]:
     """The smallest k whose mean ΔE2000 is at most ``max_delta_e``, by bisection.
@@ -67,7 +68,7 @@ def smallest_k_for_delta_e(
     k_min, k_max : int
         The range searched, within 1..256. ``k_min`` is raised to the number
         of locked colours when there are more of them.
-    space, dither, lossy, strength, seed, lock, max_pixels, profile
+    space, dither, lossy, strength, seed, lock, max_pixels, profile, count_alpha
         As for :func:`kmq_core.pipeline.quantize`.
     on_step : callable, optional
         Called as ``on_step(k, result)`` after each quantization tried (for a
@@ -108,7 +109,7 @@ def smallest_k_for_delta_e(
     def at(k: int) -> QuantizeResult:
         if k not in tried:
             tried[k] = quantize(src, k, space=space, dither=dither, lossy=lossy, strength=strength, seed=seed,
-                                lock=lock, max_pixels=max_pixels)
+                                lock=lock, max_pixels=max_pixels, count_alpha=count_alpha)
             if on_step is not None:
                 on_step(k, tried[k])
         return tried[k]
@@ -168,7 +169,7 @@ def smallest_k_for_quality(
     k_min, k_max : int
         The range of k searched (``k_max`` is pngquant's colour count).
     **options
-        ``space``, ``dither``, ``lossy``, ``strength``, ``seed``, ``lock``, ``max_pixels``, ``profile``,
+        ``space``, ``dither``, ``lossy``, ``strength``, ``seed``, ``lock``, ``max_pixels``, ``profile``, ``count_alpha``,
         ``on_step``, as for :func:`smallest_k_for_delta_e`.
 
     Returns

@@ -116,10 +116,12 @@ def process(pixels: np.ndarray, request: dict, mask: np.ndarray | None = None) -
         from .auto_k import smallest_k_for_quality
 
         _, res = smallest_k_for_quality(core_in, str(req["quality"]).strip(), k_max=req["k"], space=req["space"],
-                                        dither=req["dither"], seed=req["seed"], lock=lock, max_pixels=None)
+                                        dither=req["dither"], seed=req["seed"], lock=lock, max_pixels=None,
+                                        count_alpha=False)
     else:
+        # k counts colours: the layer keeps its own alpha, which has no palette entry in GIMP
         res = quantize(core_in, req["k"], space=req["space"], dither=req["dither"], seed=req["seed"],
-                       lock=lock, max_pixels=None)
+                       lock=lock, max_pixels=None, count_alpha=False)
     rgb8 = res.image[..., :3]
     if high:
         out = pixels.astype(np.float32, copy=True)

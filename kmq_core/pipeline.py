@@ -250,14 +250,14 @@ def quantize(
     profile: str = DEFAULT_PROFILE,
     lossy: float = DEFAULT_LOSSY,
     strength: float = DEFAULT_STRENGTH,
+    count_alpha: bool = True,
 ) -> QuantizeResult:
     """Reduce an image to at most ``k`` colours.
 
     Parameters
     ----------
     image : path, bytes, binary file object, PIL.Image.Image, uint8 array (H×W, H×W×3, H×W×4) or LoadedImage
-        The image. Alpha is kept as it is; fully transparent pixels take no
-        part in the fit. An embedded ICC profile is applied (see ``profile``).
+        The image. Fully transparent pixels take no part in the fit. An embedded ICC profile is applied (see ``profile``).
     k : int
         Number of colours, 1 to 256 (default {DEFAULT_K}). Ignored when ``palette`` is given.
     space : {SPACES}
@@ -285,6 +285,12 @@ def quantize(
         difference (default {DEFAULT_LOSSY}; 0: exact nearest colours).
     strength : float
         Dithering strength 0..1 (default 1).
+    count_alpha : bool
+        True (default): ``k`` is the size of the PNG's palette, colour and
+        alpha together, as pngquant counts it (transparent pixels take one
+        entry; translucent images are fitted in colour and alpha). False:
+        ``k`` counts colours only and the image's own alpha is kept, paired
+        with them (a GIMP layer, which has no palette to hold alpha).
 
     Returns
     -------
@@ -318,7 +324,7 @@ def quantize(
     alpha = src.pixels[..., 3] if src.has_alpha else None
     entry_alpha = None
     transparent = translucent = False
-    if palette is None and alpha is not None:
+    if palette is None and alpha is not None and count_alpha:
         # k counts PNG palette entries, colour and alpha together (kmq_core.alpha):
         # the fully transparent pixels take one of them
         transparent = bool((alpha == 0).any())
@@ -341,7 +347,7 @@ def quantize(
             k = len(pal)
         labels = remap(src.pixels, pal, space=space, dither=dither, histogram=hist, lossy=lossy, strength=strength,
                        k=n_colors)  # checks the palette's size
-        if palette is None and alpha is not None:
+        if palette is None and alpha is not None and count_alpha:
             entry_alpha = np.full(len(pal), 255, np.uint8)
         if palette is not None or dither != "none" or lossy > 0:
             # the shares of the colours as the result uses them; a fitted palette

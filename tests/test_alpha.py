@@ -71,3 +71,17 @@ def test_fit_rgba_keeps_locked_colours_and_is_deterministic():
 def test_same_seed_same_bytes_with_alpha():
     img = _rgba_gradient()
     assert quantize(img, 8, seed=1).png == quantize(img, 8, seed=1).png
+
+
+def test_count_alpha_false_counts_colours_and_keeps_alpha():
+    """For a GIMP layer: k counts colours only; alpha comes out as it went in."""
+    g = np.tile(np.array([0, 80, 160, 255], np.uint8), (10, 5))
+    a = np.zeros_like(g)
+    a[:, 5:10], a[:, 10:15], a[:, 15:] = 100, 200, 255
+    img = np.dstack([g, g, g, a])
+    r = quantize(img, 4, count_alpha=False)
+    vis = a > 0
+    assert np.array_equal(r.image[..., 3], a)
+    assert np.array_equal(r.image[vis][:, :3], img[vis][:, :3])  # 4 greys at k=4: unchanged
+    counted = quantize(img, 4)  # as pngquant counts: 13 colour/alpha pairs do not fit in 4 entries
+    assert counted.png_entries()[1].shape[0] <= 4
