@@ -259,12 +259,18 @@ def reduce_histogram(hist: ColorHistogram, bits: int, weighted: bool = True) -> 
     return (sums[:, used] / wts[used]).T.copy(), wts[used]
 
 
-def fitting_histogram(pixels: np.ndarray, k: int, space: str) -> ColorHistogram:
-    """The histogram a fit of ``k`` colours in ``space`` works on: every colour's
-    pixel count and, except in ``rgb`` (judged by PSNR alone), its summed
-    masking weight (:func:`kmq_core.contrast.masking_weights`)."""
+def fitting_weights(pixels: np.ndarray, k: int, space: str):
+    """The per-pixel weights a fit of ``k`` colours in ``space`` uses: the masking
+    weights (:class:`kmq_core.contrast.MaskingWeights`, computed per row slice),
+    or None in ``rgb``, which is judged by PSNR alone."""
     if space == "rgb":
-        return color_histogram(pixels)
+        return None
     from .contrast import MaskingWeights
 
-    return color_histogram(pixels, weights=MaskingWeights(pixels, k))
+    return MaskingWeights(pixels, k)
+
+
+def fitting_histogram(pixels: np.ndarray, k: int, space: str) -> ColorHistogram:
+    """The histogram a fit of ``k`` colours in ``space`` works on: every colour's
+    pixel count and its summed :func:`fitting_weights`."""
+    return color_histogram(pixels, weights=fitting_weights(pixels, k, space))

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from .histogram import ColorHistogram, unpack_rgb
+from .histogram import CHUNK_PIXELS, ColorHistogram, pack_rgb, unpack_rgb
 
 
 def _lab(rgb_u8: np.ndarray) -> np.ndarray:
@@ -83,8 +83,6 @@ def label_errors(original: np.ndarray, labels: np.ndarray | None, colors: np.nda
     its pixel count: a dithered photo has a few times fewer pairs than pixels, and
     CIEDE2000 is the costly part.
     """
-    from .histogram import CHUNK_PIXELS, pack_rgb
-
     h, w = original.shape[:2]
     sq, de, n = 0.0, 0.0, 0
     if labels is None:

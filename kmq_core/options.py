@@ -52,26 +52,25 @@ DEFAULT_LOSSY = 1.0
 DEFAULT_STRENGTH = 1.0
 
 
+def _check_number(value: object, name: str, lo: float, hi: float) -> float:
+    """``value`` as a float in lo..hi, or a :class:`KmqError` naming ``name``."""
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise KmqError(f"{name} must be a number from {lo:g} to {hi:g}, got {value!r}") from None
+    if not lo <= x <= hi:
+        raise KmqError(f"{name} must be from {lo:g} to {hi:g}, got {x:g}")
+    return x
+
+
 def check_lossy(lossy: object) -> float:
     """Return ``lossy`` as a float in LOSSY_MIN..LOSSY_MAX, or raise :class:`KmqError`."""
-    try:
-        value = float(lossy)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise KmqError(f"lossy must be a number from {LOSSY_MIN:g} to {LOSSY_MAX:g}, got {lossy!r}") from None
-    if not LOSSY_MIN <= value <= LOSSY_MAX:
-        raise KmqError(f"lossy must be from {LOSSY_MIN:g} to {LOSSY_MAX:g}, got {value:g}")
-    return value
+    return _check_number(lossy, "lossy", LOSSY_MIN, LOSSY_MAX)
 
 
 def check_strength(strength: object) -> float:
     """Return the dithering ``strength`` as a float in 0..1, or raise :class:`KmqError`."""
-    try:
-        value = float(strength)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise KmqError(f"dithering strength must be a number from 0 to 1, got {strength!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise KmqError(f"dithering strength must be from 0 to 1, got {value:g}")
-    return value
+    return _check_number(strength, "dithering strength", 0.0, 1.0)
 
 
 def check_dither(dither: str | bool | None) -> str:

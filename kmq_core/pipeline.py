@@ -14,9 +14,8 @@ from functools import cached_property
 import numpy as np
 
 from .errors import KmqError
-from .contrast import MaskingWeights
 from .fitting import fit_palette
-from .histogram import ColorHistogram, color_histogram, row_chunks
+from .histogram import ColorHistogram, color_histogram, fitting_weights, row_chunks
 from .loading import ImageSource, LoadedImage, load_image
 from .metrics import bits_per_pixel, histogram_errors, label_errors, psnr_from_mse
 from .options import (DEFAULT_DITHER, DEFAULT_K, DEFAULT_LOSSY, DEFAULT_MAX_PIXELS, DEFAULT_PROFILE, DEFAULT_SEED,
@@ -320,7 +319,7 @@ def quantize(
     t0 = time.perf_counter()
     n_colors = k if palette is None else len(np.asarray(getattr(palette, "colors", palette)).reshape(-1, 3))
     # errors count less where texture masks them (kmq_core.contrast); rgb is judged by PSNR alone
-    weights = MaskingWeights(src.pixels, n_colors) if space != "rgb" else None  # as fitting_histogram
+    weights = fitting_weights(src.pixels, n_colors, space)
     alpha = src.pixels[..., 3] if src.has_alpha else None
     entry_alpha = None
     transparent = translucent = False
