@@ -608,5 +608,34 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def _ignore_further_interrupts() -> None:
+    """The work is already undone and reported: a second Ctrl-C (or the first one's echo
+    while the interpreter shuts down its threads) must not turn exit 130 into a death by
+    signal, which wrapping build tools read differently."""
+    import signal
+
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except (ValueError, OSError):  # not the main thread: nothing to do
+        pass
+
+
+def run() -> None:
+    """The ``kmq`` command: :func:`main`, then exit with its status.
+
+    An interrupted run leaves through ``os._exit`` once its output is flushed, so nothing
+    at interpreter shutdown can replace status 130 (pngquant's convention for Ctrl-C)."""
+    code = main()
+    if code == EXIT_INTERRUPTED:
+        _ignore_further_interrupts()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # a closed pipe: the status still matters
+                pass
+        os._exit(EXIT_INTERRUPTED)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
