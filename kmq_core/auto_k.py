@@ -25,8 +25,8 @@ from typing import Callable
 from .errors import KmqError, QualityTooLowError
 from .fitting import as_lock
 from .loading import ImageSource, load_image
-from .options import (DEFAULT_BAYER_SIZE, DEFAULT_DITHER, DEFAULT_LOSSY, DEFAULT_STRENGTH, DEFAULT_MAX_PIXELS, DEFAULT_PROFILE, DEFAULT_SEED, DEFAULT_SPACE,
-                      K_MAX, QUALITY_MAX, check_k, check_quality)
+from .options import (DEFAULT_BAYER_SIZE, DEFAULT_DITHER, DEFAULT_LOSSY, DEFAULT_STRENGTH, DEFAULT_MAX_PIXELS,
+                      DEFAULT_PROFILE, DEFAULT_SEED, DEFAULT_SPACE, K_MAX, QUALITY_MAX, check_k, check_quality)
 from .pipeline import QuantizeResult, quantize
 
 #: smallest k the search tries by default (one colour is rarely what anyone wants)
@@ -170,8 +170,8 @@ def smallest_k_for_quality(
     k_min, k_max : int
         The range of k searched (``k_max`` is pngquant's colour count).
     **options
-        ``space``, ``dither``, ``lossy``, ``strength``, ``seed``, ``lock``, ``max_pixels``, ``profile``, ``count_alpha``,
-        ``bayer_size``, ``on_step``, as for :func:`smallest_k_for_delta_e`.
+        ``space``, ``dither``, ``lossy``, ``strength``, ``seed``, ``lock``, ``max_pixels``, ``profile``,
+        ``count_alpha``, ``bayer_size``, ``on_step``, as for :func:`smallest_k_for_delta_e`.
 
     Returns
     -------
