@@ -82,7 +82,7 @@ DITHER_HELP = ("Grain (Floyd–Steinberg error diffusion) mixes palette colours 
                "frames; ordered blue noise holds still too, and looks like fine grain without a grid. "
                "Command line: `--dither " + "|".join(opt.DITHERS) + f"` (default {opt.DEFAULT_DITHER}).")
 BAYER_SIZE_HELP = ("The side of the Bayer pattern: 8×8 mixes 64 levels between two palette colours; 4×4 and 2×2 "
-                   "make a coarser, more visible grid of fewer levels that stores in fewer bytes. "
+                   "make a coarser, more visible grid of fewer levels (2×2: a slightly smaller PNG). "
                    "Command line: `--bayer-size " + "|".join(map(str, opt.BAYER_SIZES))
                    + f"` (default {opt.DEFAULT_BAYER_SIZE}).")
 K_HELP = (f"How many colours the image keeps, {opt.K_MIN} to {opt.K_MAX}. Type a number or drag. "

@@ -124,7 +124,7 @@ def _add_dither_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bayer-size", type=_bayer_size_arg, choices=opt.BAYER_SIZES, default=opt.DEFAULT_BAYER_SIZE,
                    metavar="N", help=f"side of the Bayer matrix with --dither bayer: "
                                      f"{', '.join(map(str, opt.BAYER_SIZES))} (default {opt.DEFAULT_BAYER_SIZE}; "
-                                     f"smaller is a coarser grid and fewer bytes)")
+                                     f"smaller is a coarser grid of fewer levels)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,14 +16,17 @@ deflate cannot compress noise. So kmq dithers the way libimagequant does:
   be below a level's worth (such areas stay one colour);
 - ``bayer``: ordered dithering by a Bayer matrix along lightness, spread
   by the local palette step. Its pattern depends on the pixel's position
-  only and repeats every ``bayer_size`` rows (8×8 by default; 4×4 and 2×2
-  give a coarser, more visible grid of fewer levels that deflate stores
-  in even fewer bytes), and it holds still from frame to frame;
+  only and repeats every ``bayer_size`` rows (8×8, 64 levels, by default;
+  4×4 and 2×2 give a coarser, more visible grid of 16 or 4 levels; 2×2
+  stored in 1–3 % fewer bytes at k=16 on skimage's astronaut,
+  coffee and chelsea, 4×4 about as many as 8×8), and it holds still from
+  frame to frame;
 - ``bluenoise``: the same ordered dithering with a 64×64 blue-noise mask
   (:mod:`kmq_core.bluenoise`, Ulichney's void-and-cluster) instead of the
   Bayer matrix: still bound to position, so it holds still from frame to
   frame too, but with no cross-hatch: the dots look like fine grain. It
-  repeats only every 64 rows, so it costs more bytes than Bayer;
+  repeats only every 64 rows, and its PNGs were up to 14 % larger than
+  Bayer's on those photos at k=16 (within 1 % at k=64);
 - everything happens in the colour space the palette was fitted in, on
   bands of rows, so memory stays bounded.
 

@@ -299,7 +299,7 @@ def quantize(
     bayer_size : {BAYER_SIZES}
         Side of the Bayer matrix for ``dither='bayer'`` (default
         {DEFAULT_BAYER_SIZE}; ignored otherwise): 8 has 64 levels, 4 and 2
-        a coarser grid that costs fewer bytes.
+        a coarser grid of 16 or 4 levels.
 
     Returns
     -------
