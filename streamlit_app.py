@@ -179,8 +179,9 @@ def from_url(key: str, choices, default):
     if key not in seeded:
         seeded.add(key)
         value = st.query_params.get(key)
-        if value in choices:
-            st.session_state[key] = value
+        chosen = [c for c in choices if str(c) == value]  # the URL holds text; a choice may be a number
+        if chosen:
+            st.session_state[key] = chosen[0]
     if key not in st.session_state:
         st.session_state[key] = default
 
@@ -268,6 +269,12 @@ with options_box:
     dither = st.selectbox("Dithering", opt.DITHERS, key="dither", format_func=labels.dither_label,
                           help=labels.DITHER_HELP)
     to_url("dither", dither, opt.DEFAULT_DITHER)
+    bayer_size = opt.DEFAULT_BAYER_SIZE
+    if dither == "bayer":  # the other ditherings have no matrix size
+        from_url("bayer_size", opt.BAYER_SIZES, opt.DEFAULT_BAYER_SIZE)
+        bayer_size = st.selectbox("Bayer pattern size", opt.BAYER_SIZES, key="bayer_size",
+                                  format_func=labels.bayer_size_label, help=labels.BAYER_SIZE_HELP)
+    to_url("bayer_size", bayer_size, opt.DEFAULT_BAYER_SIZE)
     from_url("profile", opt.PROFILES, opt.DEFAULT_PROFILE)
     profile = st.selectbox("Colour profile", opt.PROFILES, key="profile", format_func=labels.profile_label,
                            help=labels.PROFILE_HELP)
@@ -295,7 +302,7 @@ except KmqError as e:
     st.stop()
 
 # ---- the one job: kmq_core quantizes ---------------------------------------------------------------
-options = Options(k, target_de, space, dither, seed, lock_canonical, MAX_PIXELS, quality, profile)
+options = Options(k, target_de, space, dither, seed, lock_canonical, MAX_PIXELS, quality, profile, bayer_size)
 key = ("quantize", digest, name, options)
 if stopped_notice(progress_slot, key, "main", f"Stopped before {name} was ready. Change an option, or compute "
                                             "it again."):
@@ -427,7 +434,7 @@ with curve_col:
     st.subheader("Quality and size against k", anchor=False)
     st.caption("Quantizes the image at k = " + ", ".join(map(str, DEFAULT_KS)) + " with the options above.")
     curve_key = ("sweep", digest, name, Options(None, None, space, dither, seed, lock_canonical, MAX_PIXELS,
-                                                    profile=profile))
+                                                    profile=profile, bayer_size=bayer_size))
     if st.button("Compute the curve", key="curve"):
         st.session_state["curve_for"] = curve_key
         st.session_state.pop("stopped_curve", None)

@@ -23,6 +23,7 @@ DITHER_WORDS = {
     "none": ("none: flat areas", None),
     "fs": ("grain in smooth areas", "adaptive Floyd–Steinberg"),
     "bayer": ("fine pattern in smooth areas", "adaptive ordered, Bayer"),
+    "bluenoise": ("fine still grain in smooth areas", "adaptive ordered, blue noise"),
 }
 #: what happens to an embedded colour profile (the CLI's --profile) -> (plain words, technical name)
 PROFILE_WORDS = {
@@ -52,6 +53,11 @@ def dither_label(dither: str) -> str:
     return _label(dither, DITHER_WORDS, opt.DEFAULT_DITHER)
 
 
+def bayer_size_label(size: int) -> str:
+    """``8`` -> ``'8×8 (64 levels), default'``."""
+    return f"{size}×{size} ({size * size} levels)" + (", default" if size == opt.DEFAULT_BAYER_SIZE else "")
+
+
 def profile_label(profile: str) -> str:
     """``'srgb'`` -> ``'convert to sRGB, default'``."""
     return _label(profile, PROFILE_WORDS, opt.DEFAULT_PROFILE)
@@ -73,8 +79,12 @@ SPACE_HELP = ("How colours are compared when the palette is fitted and each pixe
 DITHER_HELP = ("Grain (Floyd–Steinberg error diffusion) mixes palette colours in a fine pattern where the "
                "palette's steps would show as bands (skies, gradients), and leaves edges, texture and fine palettes "
                "alone, so the PNG stays small. Ordered (Bayer) is a regular pattern that holds still between "
-               "frames. "
+               "frames; ordered blue noise holds still too, and looks like fine grain without a grid. "
                "Command line: `--dither " + "|".join(opt.DITHERS) + f"` (default {opt.DEFAULT_DITHER}).")
+BAYER_SIZE_HELP = ("The side of the Bayer pattern: 8×8 mixes 64 levels between two palette colours; 4×4 and 2×2 "
+                   "make a coarser, more visible grid of fewer levels (2×2: a slightly smaller PNG). "
+                   "Command line: `--bayer-size " + "|".join(map(str, opt.BAYER_SIZES))
+                   + f"` (default {opt.DEFAULT_BAYER_SIZE}).")
 K_HELP = (f"How many colours the image keeps, {opt.K_MIN} to {opt.K_MAX}. Type a number or drag. "
           f"Command line: `kmq quantize -k K` (default {opt.DEFAULT_K}).")
 QUALITY_HELP = ("kmq finds the fewest colours whose quality reaches MAX, and warns when even "

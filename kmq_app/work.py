@@ -49,6 +49,8 @@ class Options:
     max_pixels: int
     quality: tuple[int, int] | None = None
     profile: str = opt.DEFAULT_PROFILE
+    #: only dither='bayer' uses it (the app keeps the default otherwise, so a result is not redone)
+    bayer_size: int = opt.DEFAULT_BAYER_SIZE
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,8 @@ def quantize_work(data: bytes, name: str, o: Options) -> Callable[[Job], Compute
         _stage(job, "read")
         src = load_image(as_file(data, name), max_pixels=o.max_pixels, profile=o.profile)
         _stage(job, "fit")
-        opts = dict(space=o.space, dither=o.dither, seed=o.seed, lock=o.lock or None, max_pixels=o.max_pixels)
+        opts = dict(space=o.space, dither=o.dither, seed=o.seed, lock=o.lock or None, max_pixels=o.max_pixels,
+                    bayer_size=o.bayer_size)
         below_min = False
         if o.target_de is None and o.quality is None:
             result = quantize(src, o.k, **opts)
@@ -147,7 +150,7 @@ def sweep_work(data: bytes, name: str, o: Options, ks: tuple[int, ...]) -> Calla
                 job.begin(f"Quantizing at k = {k} ({i + 1} of {len(ks)})", i / len(ks))
 
         return k_sweep(src, ks, space=o.space, dither=o.dither, seed=o.seed, lock=o.lock or None,
-                       max_pixels=o.max_pixels, on_step=on_step)
+                       max_pixels=o.max_pixels, on_step=on_step, bayer_size=o.bayer_size)
 
     return work
 

@@ -25,8 +25,8 @@ from typing import Callable
 from .errors import KmqError, QualityTooLowError
 from .fitting import as_lock
 from .loading import ImageSource, load_image
-from .options import (DEFAULT_DITHER, DEFAULT_LOSSY, DEFAULT_STRENGTH, DEFAULT_MAX_PIXELS, DEFAULT_PROFILE, DEFAULT_SEED, DEFAULT_SPACE,
-                      K_MAX, QUALITY_MAX, check_k, check_quality)
+from .options import (DEFAULT_BAYER_SIZE, DEFAULT_DITHER, DEFAULT_LOSSY, DEFAULT_STRENGTH, DEFAULT_MAX_PIXELS,
+                      DEFAULT_PROFILE, DEFAULT_SEED, DEFAULT_SPACE, K_MAX, QUALITY_MAX, check_k, check_quality)
 from .pipeline import QuantizeResult, quantize
 
 #: smallest k the search tries by default (one colour is rarely what anyone wants)
@@ -53,6 +53,7 @@ def smallest_k_for_delta_e(
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     profile: str = DEFAULT_PROFILE,
     count_alpha: bool = True,
+    bayer_size: int = DEFAULT_BAYER_SIZE,
     on_step: Callable[[int, QuantizeResult], None] | None = None,
 ) -> tuple[int, QuantizeResult]:
     """The smallest k whose mean ΔE2000 is at most ``max_delta_e``, by bisection.
@@ -68,7 +69,7 @@ def smallest_k_for_delta_e(
     k_min, k_max : int
         The range searched, within 1..256. ``k_min`` is raised to the number
         of locked colours when there are more of them.
-    space, dither, lossy, strength, seed, lock, max_pixels, profile, count_alpha
+    space, dither, lossy, strength, seed, lock, max_pixels, profile, count_alpha, bayer_size
         As for :func:`kmq_core.pipeline.quantize`.
     on_step : callable, optional
         Called as ``on_step(k, result)`` after each quantization tried (for a
@@ -109,7 +110,7 @@ def smallest_k_for_delta_e(
     def at(k: int) -> QuantizeResult:
         if k not in tried:
             tried[k] = quantize(src, k, space=space, dither=dither, lossy=lossy, strength=strength, seed=seed,
-                                lock=lock, max_pixels=max_pixels, count_alpha=count_alpha)
+                                lock=lock, max_pixels=max_pixels, count_alpha=count_alpha, bayer_size=bayer_size)
             if on_step is not None:
                 on_step(k, tried[k])
         return tried[k]
@@ -169,8 +170,8 @@ def smallest_k_for_quality(
     k_min, k_max : int
         The range of k searched (``k_max`` is pngquant's colour count).
     **options
-        ``space``, ``dither``, ``lossy``, ``strength``, ``seed``, ``lock``, ``max_pixels``, ``profile``, ``count_alpha``,
-        ``on_step``, as for :func:`smallest_k_for_delta_e`.
+        ``space``, ``dither``, ``lossy``, ``strength``, ``seed``, ``lock``, ``max_pixels``, ``profile``,
+        ``count_alpha``, ``bayer_size``, ``on_step``, as for :func:`smallest_k_for_delta_e`.
 
     Returns
     -------

@@ -64,8 +64,8 @@ import numpy as np
 from .errors import KmqError, OutputExistsError
 from .histogram import ColorHistogram, color_histogram, pack_rgb
 from .loading import IMAGE_EXTENSIONS
-from .options import (DEFAULT_DITHER, DEFAULT_K, DEFAULT_MAX_PIXELS, DEFAULT_SEED, DEFAULT_SPACE, DITHERS,
-                      check_dither, check_k, check_space)
+from .options import (DEFAULT_BAYER_SIZE, DEFAULT_DITHER, DEFAULT_K, DEFAULT_MAX_PIXELS, DEFAULT_SEED, DEFAULT_SPACE,
+                      check_bayer_size, check_dither, check_k, check_space)
 from .palette import Palette
 
 #: resume records, one JSON line per finished file (in OUT_DIR)
@@ -299,7 +299,8 @@ def process_file(task: dict) -> dict:
             raise KmqError(f"cannot read {src}: {e.strerror or e}") from None
         palette = None if task.get("palette") is None else np.array(task["palette"], np.uint8).reshape(-1, 3)
         res = quantize(src, s["k"], space=s["space"], dither=s["dither"], seed=s["seed"], lock=s["lock"],
-                       palette=palette, max_pixels=s["max_pixels"])
+                       palette=palette, max_pixels=s["max_pixels"],
+                       bayer_size=s.get("bayer_size", DEFAULT_BAYER_SIZE))
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -625,6 +626,18 @@ class Manifest:
             self._fh = None
 
 
+def _extra_options(settings: dict) -> dict:
+    """Options added after the first manifests, present only where they change the pixels.
+
+    An option at its default (or one the chosen dithering ignores) is left
+    out, so the fingerprints of earlier runs stay the same and their outputs
+    are not redone; the Bayer size counts only for ``dither='bayer'``, and
+    8 was the only size before.
+    """
+    size = settings.get("bayer_size", DEFAULT_BAYER_SIZE)
+    return {"bayer_size": size} if settings["dither"] == "bayer" and size != DEFAULT_BAYER_SIZE else {}
+
+
 def options_key(settings: dict, palette: Palette | None) -> str:
     """Fingerprint of everything that decides an output's pixels."""
     from .fitting import as_lock
@@ -632,6 +645,7 @@ def options_key(settings: dict, palette: Palette | None) -> str:
     fields = {"v": OUTPUT_VERSION, "k": settings["k"], "space": settings["space"], "dither": settings["dither"],
               "seed": settings["seed"], "lock": Palette(as_lock(settings["lock"])).hex,
               "palette": None if palette is None else palette.hex}
+    fields.update(_extra_options(settings))
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:20]
 
 
@@ -703,7 +717,8 @@ class BatchSummary:
         return {
             "in_dir": str(self.in_dir),
             "out_dir": str(self.out_dir),
-            "options": {k: self.settings[k] for k in ("k", "space", "dither", "seed", "lock")},
+            "options": {**{k: self.settings[k] for k in ("k", "space", "dither", "seed", "lock")},
+                        **_extra_options(self.settings)},
             "shared_palette": None if self.palette is None else self.palette.hex,
             "files": len(self.rows),
             "done": self.done,
@@ -777,6 +792,7 @@ def run_batch(
     dither: str = DEFAULT_DITHER,
     seed: int = DEFAULT_SEED,
     lock=None,
+    bayer_size: int = DEFAULT_BAYER_SIZE,
     shared_palette: bool = False,
     palette_files: Iterable[str | os.PathLike] = (),
     jobs: int | None = None,
@@ -793,7 +809,7 @@ def run_batch(
     in_dir, out_dir : path
         Input tree and output tree (created if missing). ``a/b.jpg`` becomes
         ``out_dir/a/b.jpg.png``.
-    k, space, dither, seed, lock, max_pixels
+    k, space, dither, seed, lock, bayer_size, max_pixels
         As for :func:`kmq_core.pipeline.quantize`.
     shared_palette : bool
         Fit one palette to all images together and remap each to it.
@@ -822,7 +838,7 @@ def run_batch(
     from .formats import format_for
 
     settings = {"k": check_k(k), "space": check_space(space), "dither": check_dither(dither),
-                "seed": int(seed), "lock": lock, "max_pixels": max_pixels}
+                "seed": int(seed), "lock": lock, "max_pixels": max_pixels, "bayer_size": check_bayer_size(bayer_size)}
     locked = as_lock(lock)
     if len(locked) > settings["k"]:
         raise KmqError(f"{len(locked)} locked colours do not fit in k={settings['k']}")
@@ -971,8 +987,9 @@ def _votes_task(item: tuple[str, int | None]):
 # --------------------------------------------------------------------------- command line
 
 
-def add_arguments(parser, add_fit_options) -> None:
-    """The ``kmq batch`` arguments (the colour options come from the CLI's shared ``add_fit_options``)."""
+def add_arguments(parser, add_fit_options, add_dither_options) -> None:
+    """The ``kmq batch`` arguments (the colour and dithering options come from the CLI's shared
+    ``add_fit_options`` and ``add_dither_options``)."""
     parser.epilog = (
         "Rerunning the same command resumes: files whose output is up to date are skipped "
         f"(records in OUT_DIR/{MANIFEST_NAME}). Each failed file is reported as 'kmq: error: PATH: message' and "
@@ -982,8 +999,7 @@ def add_arguments(parser, add_fit_options) -> None:
     parser.add_argument("out_dir", metavar="OUT_DIR",
                         help="output folder: IN_DIR/a/b.jpg becomes OUT_DIR/a/b.jpg.png")
     add_fit_options(parser)
-    parser.add_argument("--dither", choices=DITHERS, default=DEFAULT_DITHER,
-                        help="fs: Floyd-Steinberg error diffusion (default none)")
+    add_dither_options(parser)
     parser.add_argument("--shared-palette", action="store_true",
                         help="fit one palette to all images together and use it for every image "
                              "(animation frames, sprite sheets)")
@@ -1038,7 +1054,7 @@ def run_from_args(args) -> int:
     try:
         result = run_batch(
             args.in_dir, args.out_dir, args.k, space=args.space, dither=args.dither, seed=args.seed,
-            lock=args.lock, shared_palette=args.shared_palette, palette_files=args.palette, jobs=args.jobs,
+            lock=args.lock, bayer_size=args.bayer_size, shared_palette=args.shared_palette, palette_files=args.palette, jobs=args.jobs,
             dask_scheduler=args.dask_scheduler, force=args.force, progress=bar, max_pixels=args.max_pixels,
             summary=args.summary)
     finally:

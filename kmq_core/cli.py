@@ -100,6 +100,33 @@ def _add_fit_options(p: argparse.ArgumentParser, k_required: bool = False) -> No
                    help=f"refuse larger images (default {opt.DEFAULT_MAX_PIXELS:,}; 'none' disables)")
 
 
+def _dither_arg(text: str) -> str:
+    try:
+        return opt.check_dither(text)  # aliases too: blue-noise, floyd-steinberg, ordered
+    except KmqError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _bayer_size_arg(text: str) -> int:
+    try:
+        return opt.check_bayer_size(text)
+    except KmqError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _add_dither_options(p: argparse.ArgumentParser) -> None:
+    """--dither and --bayer-size, the same for 'kmq quantize' and 'kmq batch'."""
+    p.add_argument("--dither", type=_dither_arg, choices=opt.DITHERS, default=opt.DEFAULT_DITHER,
+                   help=f"fs: adaptive Floyd-Steinberg error diffusion; bayer: adaptive ordered dithering by a "
+                        f"Bayer matrix; bluenoise (or blue-noise): the same with a blue-noise mask, fine grain "
+                        f"without a grid; none (default {opt.DEFAULT_DITHER}). All of them dither smooth areas "
+                        f"and leave edges and texture alone; bayer and bluenoise hold still from frame to frame")
+    p.add_argument("--bayer-size", type=_bayer_size_arg, choices=opt.BAYER_SIZES, default=opt.DEFAULT_BAYER_SIZE,
+                   metavar="N", help=f"side of the Bayer matrix with --dither bayer: "
+                                     f"{', '.join(map(str, opt.BAYER_SIZES))} (default {opt.DEFAULT_BAYER_SIZE}; "
+                                     f"smaller is a coarser grid of fewer levels)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="kmq", description="k-means colour quantization: indexed PNGs and palettes.",
                      epilog="Run 'kmq COMMAND --help' for the options of a command.\n" + _exit_help(),
@@ -119,10 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="image files or folders, '-' for stdin; a whole number is the colour count (NCOLORS)")
     _add_fit_options(q)
     q.set_defaults(k=None)  # so that a colour count given twice, or with --quality, is seen
-    q.add_argument("--dither", choices=opt.DITHERS, default=opt.DEFAULT_DITHER,
-                   help=f"fs: adaptive Floyd-Steinberg error diffusion, bayer: adaptive ordered dithering, "
-                        f"none (default {opt.DEFAULT_DITHER}); both dither smooth areas and leave edges "
-                        f"and texture alone")
+    _add_dither_options(q)
     q.add_argument("--nofs", dest="dither", action="store_const", const="none",
                    help="no dithering (pngquant's spelling)")
     q.add_argument("--dither-strength", dest="strength", type=float, default=opt.DEFAULT_STRENGTH, metavar="S",
@@ -195,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
 
         b = sub.add_parser("batch", help="process a folder tree (in parallel, resumable, optionally on Dask)",
                            description="Quantize every image below IN_DIR into OUT_DIR, mirroring the folders.")
-        _batch_args(b, _add_fit_options)
+        _batch_args(b, _add_fit_options, _add_dither_options)
     except ImportError:
         pass
 
@@ -328,7 +352,7 @@ def _quantize_one(src: str, out: str, settings: dict, data: bytes | None = None)
         source.name = "stdin"
     opts = dict(space=settings["space"], dither=settings["dither"], seed=settings["seed"], lock=settings["lock"],
                 max_pixels=settings["max_pixels"], profile=settings["profile"], lossy=settings["lossy"],
-                strength=settings["strength"])
+                strength=settings["strength"], bayer_size=settings["bayer_size"])
     warnings: list[str] = []
     status = EXIT_OK
     if settings["quality"] and palette is None:
@@ -520,6 +544,7 @@ def cmd_quantize(args) -> int:
     text_out = sys.stderr if png_to_stdout else sys.stdout
     settings = {"k": args.k, "space": args.space, "dither": args.dither, "seed": args.seed, "lock": args.lock,
                 "lossy": opt.check_lossy(args.lossy), "strength": opt.check_strength(args.strength),
+                "bayer_size": args.bayer_size,
                 "palette_in": args.palette_in, "max_pixels": args.max_pixels, "force": args.force,
                 "palettes": args.palette, "json": args.json, "quality": args.quality,
                 "write_below_min": args.write_below_min, "skip_if_larger": args.skip_if_larger,

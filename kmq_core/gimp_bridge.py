@@ -12,7 +12,7 @@ the core was reached.
 ``IN.npz`` holds ``pixels`` (H×W×C, C = 3 or 4, ``uint8`` or ``float32`` 0..1,
 non-linear sRGB as GIMP hands out ``R'G'B'(A)``), optionally ``mask`` (H×W
 ``uint8``, the selection: 0 = not selected) and ``request`` (a 0-d unicode array
-holding JSON: ``k``, ``space``, ``dither``, ``seed``, ``lock``,
+holding JSON: ``k``, ``space``, ``dither``, ``seed``, ``lock``, ``bayer_size`` (optional),
 ``palette_name``, ``palette_file``, ``quality``: ``'MIN-MAX'`` or ``''``). The plug-in writes it without numpy (plain
 ``.npy`` members in a zip), so GIMP builds without numpy can use this path.
 
@@ -52,15 +52,17 @@ import time
 import numpy as np
 
 from .errors import KmqError
-from .options import DEFAULT_DITHER, DEFAULT_K, DEFAULT_SEED, DEFAULT_SPACE
+from .options import DEFAULT_BAYER_SIZE, DEFAULT_DITHER, DEFAULT_K, DEFAULT_SEED, DEFAULT_SPACE
 
-#: request keys and their defaults (the plug-in sends all of them)
+#: request keys and their defaults (the plug-in sends all of them but ``bayer_size``, which it
+#: sends only for Bayer dithering at a size other than the default)
 REQUEST_DEFAULTS = {
     "k": DEFAULT_K,
     "space": DEFAULT_SPACE,
     "dither": DEFAULT_DITHER,
     "seed": DEFAULT_SEED,
     "lock": "",
+    "bayer_size": DEFAULT_BAYER_SIZE,
     "palette_name": "",
     "palette_file": "",
     "quality": "",  # issue 17: 'MIN-MAX' as kmq quantize --quality; '' uses k
@@ -117,11 +119,11 @@ def process(pixels: np.ndarray, request: dict, mask: np.ndarray | None = None) -
 
         _, res = smallest_k_for_quality(core_in, str(req["quality"]).strip(), k_max=req["k"], space=req["space"],
                                         dither=req["dither"], seed=req["seed"], lock=lock, max_pixels=None,
-                                        count_alpha=False)
+                                        count_alpha=False, bayer_size=req["bayer_size"])
     else:
         # k counts colours: the layer keeps its own alpha, which has no palette entry in GIMP
         res = quantize(core_in, req["k"], space=req["space"], dither=req["dither"], seed=req["seed"],
-                       lock=lock, max_pixels=None, count_alpha=False)
+                       lock=lock, max_pixels=None, count_alpha=False, bayer_size=req["bayer_size"])
     rgb8 = res.image[..., :3]
     if high:
         out = pixels.astype(np.float32, copy=True)

@@ -14,8 +14,11 @@ K_MAX = 256
 DEFAULT_K = 16
 SPACES = ("perceptual", "de2000", "lab", "oklab", "rgb")
 DEFAULT_SPACE = "perceptual"  # chosen by measurement: see README "Performance"
-DITHERS = ("none", "fs", "bayer")
+DITHERS = ("none", "fs", "bayer", "bluenoise")
 DEFAULT_DITHER = "none"  # chosen by measurement (rate-quality, BD-rate): see README "Performance"
+#: sides of the Bayer matrix (dither="bayer" only); 8 is the matrix kmq has always used
+BAYER_SIZES = (2, 4, 8)
+DEFAULT_BAYER_SIZE = 8
 DEFAULT_SEED = 0
 #: refuse images above this many pixels unless told otherwise (100 megapixels)
 DEFAULT_MAX_PIXELS = 100_000_000
@@ -83,9 +86,33 @@ def check_dither(dither: str | bool | None) -> str:
         d = "fs"
     elif d in ("ordered", "positioned"):
         d = "bayer"
+    elif d in ("blue-noise", "blue_noise"):
+        d = "bluenoise"
     if d not in DITHERS:
         raise KmqError(f"unknown dithering {dither!r}: choose one of {', '.join(DITHERS)}")
     return d
+
+
+def check_bayer_size(size: object) -> int:
+    """Return the Bayer matrix side as an int in BAYER_SIZES (``4``, ``'4'``, ``'4x4'``), or raise :class:`KmqError`."""
+    bad = KmqError(f"the Bayer size must be one of {', '.join(map(str, BAYER_SIZES))}, got {size!r}")
+    if isinstance(size, bool):
+        raise bad
+    if isinstance(size, str):
+        text = size.strip().lower()
+        side, sep, other = text.partition("x")
+        if sep and side != other:
+            raise bad
+        size = side
+    try:
+        value = int(size)  # type: ignore[call-overload]
+        if isinstance(size, float) and value != size:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise bad from None
+    if value not in BAYER_SIZES:
+        raise bad
+    return value
 
 
 # ---- animations (kmq_core.animation) ------------------------------------------------------------

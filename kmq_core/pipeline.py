@@ -18,9 +18,10 @@ from .fitting import fit_palette
 from .histogram import ColorHistogram, color_histogram, fitting_weights, row_chunks
 from .loading import ImageSource, LoadedImage, load_image
 from .metrics import bits_per_pixel, histogram_errors, label_errors, psnr_from_mse
-from .options import (DEFAULT_DITHER, DEFAULT_K, DEFAULT_LOSSY, DEFAULT_MAX_PIXELS, DEFAULT_PROFILE, DEFAULT_SEED,
-                      DEFAULT_SPACE, DEFAULT_STRENGTH, DITHERS, PROFILES, SPACES, check_dither, check_k, check_lossy,
-                      check_profile, check_space, check_strength)
+from .options import (BAYER_SIZES, DEFAULT_BAYER_SIZE, DEFAULT_DITHER, DEFAULT_K, DEFAULT_LOSSY, DEFAULT_MAX_PIXELS,
+                      DEFAULT_PROFILE, DEFAULT_SEED, DEFAULT_SPACE, DEFAULT_STRENGTH, DITHERS, PROFILES, SPACES,
+                      check_bayer_size, check_dither, check_k, check_lossy, check_profile, check_space,
+                      check_strength)
 from .palette import Palette
 from .remapping import remap
 from .colour_management import profile_name
@@ -62,7 +63,7 @@ class QuantizeResult:
         Index into ``palette.colors`` for every pixel.
     source : LoadedImage
         The input pixels (8-bit sRGB(A)) and what was noted while loading.
-    space, dither, seed, k, lossy, strength : the options used
+    space, dither, seed, k, lossy, strength, bayer_size : the options used
     seconds : float
         Time to fit and remap (loading excluded).
 
@@ -86,6 +87,7 @@ class QuantizeResult:
     #: (fully transparent pixels then share one more, transparent, entry);
     #: None: the image's own alpha is paired with the colours when saving
     entry_alpha: np.ndarray | None = None
+    bayer_size: int = DEFAULT_BAYER_SIZE
 
     @property
     def alpha(self) -> np.ndarray | None:
@@ -250,6 +252,7 @@ def quantize(
     lossy: float = DEFAULT_LOSSY,
     strength: float = DEFAULT_STRENGTH,
     count_alpha: bool = True,
+    bayer_size: int = DEFAULT_BAYER_SIZE,
 ) -> QuantizeResult:
     """Reduce an image to at most ``k`` colours.
 
@@ -265,8 +268,11 @@ def quantize(
         ``rgb`` gives the highest PSNR.
     dither : {DITHERS}
         Dithering (default ``{DEFAULT_DITHER}``): ``fs`` adaptive error
-        diffusion, ``bayer`` adaptive ordered dithering, ``none`` nearest
-        colours only (see :mod:`kmq_core.dithering`).
+        diffusion, ``bayer`` adaptive ordered dithering by a Bayer matrix,
+        ``bluenoise`` the same with a blue-noise mask (fine grain, no
+        cross-hatch), ``none`` nearest colours only (see
+        :mod:`kmq_core.dithering`). ``bayer`` and ``bluenoise`` depend on
+        the position only, so still areas dither the same in every frame.
     seed : int
         Same seed, same result.
     lock : None, '#hex,#hex', Palette or N×3 uint8
@@ -290,6 +296,10 @@ def quantize(
         entry; translucent images are fitted in colour and alpha). False:
         ``k`` counts colours only and the image's own alpha is kept, paired
         with them (a GIMP layer, which has no palette to hold alpha).
+    bayer_size : {BAYER_SIZES}
+        Side of the Bayer matrix for ``dither='bayer'`` (default
+        {DEFAULT_BAYER_SIZE}; ignored otherwise): 8 has 64 levels, 4 and 2
+        a coarser grid of 16 or 4 levels.
 
     Returns
     -------
@@ -315,6 +325,7 @@ def quantize(
     profile = check_profile(profile)
     lossy = check_lossy(lossy)
     strength = check_strength(strength)
+    bayer_size = check_bayer_size(bayer_size)
     src = load_image(image, max_pixels=max_pixels, profile=profile)
     t0 = time.perf_counter()
     n_colors = k if palette is None else len(np.asarray(getattr(palette, "colors", palette)).reshape(-1, 3))
@@ -345,7 +356,7 @@ def quantize(
             pal = palette if isinstance(palette, Palette) else Palette(np.asarray(palette, np.uint8).reshape(-1, 3))
             k = len(pal)
         labels = remap(src.pixels, pal, space=space, dither=dither, histogram=hist, lossy=lossy, strength=strength,
-                       k=n_colors)  # checks the palette's size
+                       k=n_colors, bayer_size=bayer_size)  # checks the palette's size
         if palette is None and alpha is not None and count_alpha:
             entry_alpha = np.full(len(pal), 255, np.uint8)
         if palette is not None or dither != "none" or lossy > 0:
@@ -367,7 +378,7 @@ def quantize(
     if translucent:
         dither, lossy = "none", 0.0  # translucent results are not dithered (kmq_core.alpha)
     return QuantizeResult(pal, labels, src, k, space, dither, seed, seconds, hist, palette is not None, lossy,
-                          strength, entry_alpha)
+                          strength, entry_alpha, bayer_size)
 
 
 # the documented defaults are the ones in options.py, whatever they become
@@ -375,4 +386,6 @@ quantize.__doc__ = (quantize.__doc__ or "").replace("{DEFAULT_K}", str(DEFAULT_K
     "{DEFAULT_SPACE}", DEFAULT_SPACE).replace("{SPACES}", "{" + ", ".join(repr(x) for x in SPACES) + "}").replace(
     "{PROFILES}", "{" + ", ".join(repr(x) for x in PROFILES) + "}").replace(
     "{DITHERS}", "{" + ", ".join(repr(x) for x in DITHERS) + "}").replace("{DEFAULT_DITHER}", DEFAULT_DITHER).replace(
-    "{DEFAULT_LOSSY}", f"{DEFAULT_LOSSY:g}")
+    "{DEFAULT_LOSSY}", f"{DEFAULT_LOSSY:g}").replace(
+    "{BAYER_SIZES}", "{" + ", ".join(str(x) for x in BAYER_SIZES) + "}").replace(
+    "{DEFAULT_BAYER_SIZE}", str(DEFAULT_BAYER_SIZE))

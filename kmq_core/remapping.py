@@ -14,8 +14,8 @@ import numpy as np
 from .errors import KmqError
 from .histogram import N_CODES, ColorHistogram, color_histogram, pack_rgb, row_chunks
 from .loading import ImageSource, load_image
-from .options import (DEFAULT_DITHER, DEFAULT_LOSSY, DEFAULT_SPACE, DEFAULT_STRENGTH, check_dither, check_lossy,
-                      check_space, check_strength)
+from .options import (DEFAULT_BAYER_SIZE, DEFAULT_DITHER, DEFAULT_LOSSY, DEFAULT_SPACE, DEFAULT_STRENGTH,
+                      check_bayer_size, check_dither, check_lossy, check_space, check_strength)
 from .palette import Palette
 
 
@@ -59,6 +59,7 @@ def remap(
     lossy: float = DEFAULT_LOSSY,
     strength: float = DEFAULT_STRENGTH,
     k: int | None = None,
+    bayer_size: int = DEFAULT_BAYER_SIZE,
 ) -> np.ndarray:
     """Label each pixel with the index of a palette colour.
 
@@ -71,9 +72,10 @@ def remap(
     space : str
         Space in which "nearest" is measured and dithering works (one of
         ``kmq_core.options.SPACES``).
-    dither : {'none', 'fs', 'bayer'}
+    dither : {'none', 'fs', 'bayer', 'bluenoise'}
         ``'fs'``: adaptive Floyd–Steinberg error diffusion; ``'bayer'``:
-        adaptive ordered dithering (see :mod:`kmq_core.dithering`).
+        adaptive ordered dithering by a Bayer matrix; ``'bluenoise'``: the
+        same with a blue-noise mask (see :mod:`kmq_core.dithering`).
     histogram : ColorHistogram, optional
         The image's histogram, when the caller has it.
     lossy : float
@@ -82,6 +84,8 @@ def remap(
         Dithering strength, 0..1.
     k : int, optional
         Palette size the masking weights of ``lossy`` are set for.
+    bayer_size : {2, 4, 8}
+        Side of the Bayer matrix (``dither='bayer'`` only; default 8).
 
     Returns
     -------
@@ -91,6 +95,7 @@ def remap(
     dither = check_dither(dither)
     lossy = check_lossy(lossy)
     strength = check_strength(strength)
+    bayer_size = check_bayer_size(bayer_size)
     colors = _palette_colors(palette)
     pixels = load_image(image).pixels
     # transparent pixels are not in the histogram: they get label 0, which is
@@ -102,4 +107,4 @@ def remap(
     from .dithering import refine_labels
 
     return refine_labels(pixels, colors, labels, space=space, dither=dither, strength=strength, lossy=lossy,
-                         k=k if k is not None else len(colors))
+                         k=k if k is not None else len(colors), bayer_size=bayer_size)

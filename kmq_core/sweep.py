@@ -17,7 +17,7 @@ from typing import Callable, Iterable
 from .errors import KmqError
 from .fitting import as_lock
 from .loading import ImageSource, load_image
-from .options import DEFAULT_DITHER, DEFAULT_MAX_PIXELS, DEFAULT_SEED, DEFAULT_SPACE, check_k
+from .options import DEFAULT_BAYER_SIZE, DEFAULT_DITHER, DEFAULT_MAX_PIXELS, DEFAULT_SEED, DEFAULT_SPACE, check_k
 from .pipeline import quantize
 
 #: the k a curve shows by default: powers of two over the whole range
@@ -49,6 +49,7 @@ def k_sweep(
     lock=None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     on_step: Callable[[int, int, SweepPoint | None], None] | None = None,
+    bayer_size: int = DEFAULT_BAYER_SIZE,
 ) -> list[SweepPoint]:
     """Quantize ``image`` at each k of ``ks`` and return the figures, in the order given.
 
@@ -57,7 +58,7 @@ def k_sweep(
     image : path, bytes, binary file object, uint8 array or LoadedImage
     ks : iterable of int
         The k to try (each 1..256; duplicates are tried once).
-    space, dither, seed, lock, max_pixels
+    space, dither, seed, lock, max_pixels, bayer_size
         As for :func:`kmq_core.pipeline.quantize`.
     on_step : callable, optional
         Called as ``on_step(i, k, point)`` before each k (``point`` None) and
@@ -81,7 +82,8 @@ def k_sweep(
             on_step(i, k, None)
         if k < n_locked:
             continue
-        r = quantize(src, k, space=space, dither=dither, seed=seed, lock=lock, max_pixels=max_pixels)
+        r = quantize(src, k, space=space, dither=dither, seed=seed, lock=lock, max_pixels=max_pixels,
+                     bayer_size=bayer_size)
         point = SweepPoint(k, r.colors_used, r.psnr, r.delta_e, r.png_bytes)
         points.append(point)
         if on_step is not None:

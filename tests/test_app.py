@@ -26,7 +26,8 @@ from kmq_app import labels
 from kmq_app.views import human_bytes
 from kmq_core import quantize
 from kmq_core.auto_k import smallest_k_for_delta_e
-from kmq_core.options import DEFAULT_DITHER, DEFAULT_K, DEFAULT_SEED, DEFAULT_SPACE, DITHERS, K_MAX, K_MIN, SPACES
+from kmq_core.options import (BAYER_SIZES, DEFAULT_DITHER, DEFAULT_K, DEFAULT_SEED, DEFAULT_SPACE, DITHERS, K_MAX,
+                              K_MIN, SPACES)
 from kmq_core.palette_ops import sort_palette
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
@@ -252,6 +253,37 @@ def test_dithering_keeps_one_palette(photo):
     assert not any("moved" in c.value for c in at.caption)
     assert not [w for w in at.get("button_group") if w.key == "which_palette"]
     assert at.code[0].value == ", ".join(r.palette.hex)
+
+
+def test_every_dithering_and_the_bayer_size_reach_the_core(photo):
+    """The same choices as the CLI; the Bayer size is offered for Bayer only, and kept in the URL."""
+    at = upload(new_app().run(), "astronaut.png", photo)
+    assert at.selectbox(key="dither").options == [labels.dither_label(d) for d in DITHERS]
+    assert not [w for w in at.selectbox if w.key == "bayer_size"]
+    for dither, size in (("bluenoise", 8), ("bayer", 8), ("bayer", 4)):
+        at.selectbox(key="dither").set_value(dither).run()
+        if dither == "bayer":
+            box = at.selectbox(key="bayer_size")
+            assert box.options == [labels.bayer_size_label(n) for n in BAYER_SIZES]
+            box.set_value(size).run()
+        assert_no_failure(at)
+        assert not at.error
+        r = quantize(photo, DEFAULT_K, dither=dither, bayer_size=size)
+        shown = metrics(at)
+        assert {key: shown[key] for key in expected_metrics(r, len(photo))} == expected_metrics(r, len(photo))
+        assert at.code[0].value == ", ".join(r.palette.hex)
+    assert at.query_params["bayer_size"] == "4" and at.query_params["dither"] == "bayer"
+    at.selectbox(key="dither").set_value("fs").run()
+    assert not [w for w in at.selectbox if w.key == "bayer_size"] and "bayer_size" not in at.query_params
+
+
+def test_bayer_size_from_a_shared_link(photo):
+    at = new_app()
+    at.query_params["dither"] = "bayer"
+    at.query_params["bayer_size"] = "2"
+    at.run()
+    assert_no_failure(at)
+    assert at.selectbox(key="dither").value == "bayer" and at.selectbox(key="bayer_size").value == 2
 
 
 def test_file_that_is_not_an_image():

@@ -24,6 +24,9 @@ def test_every_choice_of_the_core_has_words():
     assert labels.space_label("perceptual").startswith("perceptual (Oklab")
     assert "Bayer" in labels.dither_label("bayer")
     assert "Floyd–Steinberg" in labels.dither_label("fs")
+    assert "blue noise" in labels.dither_label("bluenoise")
+    assert labels.bayer_size_label(opt.DEFAULT_BAYER_SIZE).endswith(", default")
+    assert [labels.bayer_size_label(n) for n in opt.BAYER_SIZES][:2] == ["2×2 (4 levels)", "4×4 (16 levels)"]
     assert labels.dither_label(opt.DEFAULT_DITHER).endswith(", default")
 
 
@@ -35,6 +38,8 @@ def test_a_new_choice_shows_by_its_own_name():
 def test_help_texts_name_the_cli_options():
     assert "--space" in labels.SPACE_HELP and all(s in labels.SPACE_HELP for s in opt.SPACES)
     assert "--dither" in labels.DITHER_HELP and "--seed" in labels.SEED_HELP and "--lock" in labels.LOCK_HELP
+    assert all(d in labels.DITHER_HELP for d in opt.DITHERS)
+    assert "--bayer-size" in labels.BAYER_SIZE_HELP and all(str(n) in labels.BAYER_SIZE_HELP for n in opt.BAYER_SIZES)
     assert f"{opt.K_MIN} to {opt.K_MAX}" in labels.K_HELP and "-k" in labels.K_HELP
     assert "--quality MIN-MAX" in labels.QUALITY_HELP and "99" in labels.QUALITY_HELP
     assert f"{opt.QUALITY_MIN}-{opt.QUALITY_MAX}" in labels.QUALITY_HELP

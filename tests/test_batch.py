@@ -266,6 +266,40 @@ def test_resume_redoes_only_what_is_missing_or_stale(tmp_path):
     assert set(statuses(run_batch(src, out, K, jobs=1, seed=7)).values()) == {"skipped"}
 
 
+def test_fingerprint_of_earlier_manifests_is_kept():
+    """Options added later (the Bayer size) enter the fingerprint only where they change the pixels,
+    so outputs written before they existed are not redone."""
+    import hashlib
+
+    from kmq_core.batch import OUTPUT_VERSION, options_key
+
+    base = {"k": 16, "space": "perceptual", "seed": 0, "lock": None}
+    for dither in ("none", "fs", "bayer", "bluenoise"):
+        before = {"v": OUTPUT_VERSION, "k": 16, "space": "perceptual", "dither": dither, "seed": 0, "lock": [],
+                  "palette": None}  # the fields as the first manifests wrote them
+        old_key = hashlib.sha256(json.dumps(before, sort_keys=True).encode()).hexdigest()[:20]
+        assert options_key({**base, "dither": dither}, None) == old_key  # no bayer_size at all
+        assert options_key({**base, "dither": dither, "bayer_size": 8}, None) == old_key
+        small = options_key({**base, "dither": dither, "bayer_size": 4}, None)
+        assert (small != old_key) == (dither == "bayer")
+
+
+def test_resume_and_the_bayer_size(tmp_path):
+    src, out = tmp_path / "in", tmp_path / "out"
+    for i in range(2):
+        _save(src / f"{i}.png", _photo(i))
+    assert set(statuses(run_batch(src, out, K, jobs=1, dither="bayer")).values()) == {"done"}
+    assert set(statuses(run_batch(src, out, K, jobs=1, dither="bayer", bayer_size=8)).values()) == {"skipped"}
+    four = run_batch(src, out, K, jobs=1, dither="bayer", bayer_size=4)
+    assert set(statuses(four).values()) == {"done"} and read_summary(out)["options"]["bayer_size"] == 4
+    assert set(statuses(run_batch(src, out, K, jobs=1, dither="fs")).values()) == {"done"}
+    # fs ignores the Bayer size: nothing to redo
+    assert set(statuses(run_batch(src, out, K, jobs=1, dither="fs", bayer_size=2)).values()) == {"skipped"}
+    assert "bayer_size" not in read_summary(out)["options"]
+    with pytest.raises(KmqError, match="Bayer size"):
+        run_batch(src, out, K, jobs=1, dither="bayer", bayer_size=16)
+
+
 @pytest.mark.parametrize("force", [False, True])
 def test_resume_after_the_process_is_killed(tmp_path, force):
     """kill -9 in the middle of a run (with or without --force): the rerun keeps what was finished."""

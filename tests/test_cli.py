@@ -319,3 +319,30 @@ def test_exit_statuses_are_documented_in_help():
         text = " ".join(out.split())
         for status, what in EXIT_STATUSES.items():
             assert f"{status} {' '.join(what.split())}" in text
+
+
+def test_dither_choices_aliases_and_bayer_size(tmp_path, photo):
+    """--dither takes every core dithering (and its aliases); --bayer-size 2, 4 or 8 matters for bayer only."""
+    from kmq_core.options import DITHERS
+
+    code, out, _ = run("quantize", "--help")
+    for d in DITHERS:
+        assert d in out
+    assert "--bayer-size" in out and "bluenoise" in out
+    assert "--bayer-size" in run("batch", "--help")[1]
+
+    def png(name, *opts):
+        code, _, err = run("quantize", photo, "-k", 16, "-o", tmp_path / name, *opts)
+        assert code == 0, err
+        return (tmp_path / name).read_bytes()
+
+    blue = png("blue.png", "--dither", "bluenoise")
+    assert png("blue2.png", "--dither", "blue-noise") == blue
+    assert blue != png("bayer.png", "--dither", "bayer")
+    assert png("bayer8.png", "--dither", "bayer", "--bayer-size", 8) == (tmp_path / "bayer.png").read_bytes()
+    assert png("bayer4.png", "--dither", "bayer", "--bayer-size", 4) != (tmp_path / "bayer.png").read_bytes()
+    assert png("fs4.png", "--dither", "fs", "--bayer-size", 2) == png("fs.png", "--dither", "fs")
+    code, _, err = run("quantize", photo, "--dither", "bayer", "--bayer-size", 3, "-o", tmp_path / "x.png")
+    assert code == 2 and "Bayer size must be one of 2, 4, 8" in err
+    code, _, err = run("quantize", photo, "--dither", "noise", "-o", tmp_path / "x.png")
+    assert code == 2 and "bluenoise" in err

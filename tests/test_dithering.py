@@ -5,7 +5,9 @@ import pytest
 
 from kmq_core import dithering
 from kmq_core.colorspace import rgb_to_space
-from kmq_core.dithering import bayer_matrix, dither_map, refine_labels
+from kmq_core.bluenoise import void_and_cluster
+from kmq_core.dithering import bayer_matrix, dither_map, refine_labels, threshold_matrix
+from kmq_core.errors import KmqError
 from kmq_core.fitting import nearest
 from kmq_core.remapping import remap
 
@@ -28,9 +30,10 @@ def _far_pixels(img, pal, labels):
     return int((~(labels.reshape(-1, 1) == two).any(1)).sum())
 
 
-@pytest.mark.parametrize("dither", ["fs", "bayer"])
-def test_dithered_smooth_gradient_has_no_far_off_pixels(dither):
-    labels = _labels(GRADIENT, PALETTE, dither)
+@pytest.mark.parametrize("dither, bayer_size", [("fs", 8), ("bayer", 8), ("bayer", 4), ("bayer", 2),
+                                                ("bluenoise", 8)])
+def test_dithered_smooth_gradient_has_no_far_off_pixels(dither, bayer_size):
+    labels = _labels(GRADIENT, PALETTE, dither, bayer_size=bayer_size)
     assert _far_pixels(GRADIENT, PALETTE, labels) == 0
     assert len(np.unique(labels)) >= 8  # and it does dither: every grey of the ramp is used
 
@@ -63,13 +66,13 @@ def test_edges_and_flat_areas_are_not_dithered():
     guess = remap(img, pal, dither="none", lossy=0)
     dm = dither_map(img, guess)
     assert dm[:, 39:41].max() < 0.3 and dm[:, 10:30].min() > 0.9  # the edge is down-weighted, flat areas not
-    for d in ("fs", "bayer"):
+    for d in ("fs", "bayer", "bluenoise"):
         assert np.array_equal(_labels(img, pal, d), guess)
 
 
 def test_strength_zero_is_undithered():
     guess = remap(GRADIENT, PALETTE, dither="none", lossy=0)
-    for d in ("fs", "bayer"):
+    for d in ("fs", "bayer", "bluenoise"):
         assert np.array_equal(refine_labels(GRADIENT, PALETTE, guess, space="perceptual", dither=d, strength=0.0),
                               guess)
 
@@ -87,6 +90,54 @@ def test_bayer_matrix_is_a_permutation_of_thresholds():
     m = bayer_matrix(8)
     assert m.shape == (8, 8)
     assert np.allclose(np.sort(m.ravel()), (np.arange(64) + 0.5) / 64)
+
+
+@pytest.mark.parametrize("dither", ["bayer", "bluenoise"])
+def test_ordered_pattern_holds_still_below_a_change_far_above(dither):
+    """The pattern is bound to position: rows far below a change dither the same.
+
+    The change fills whole rows at the top, so the dither map (local
+    neighbourhoods, horizontal runs) of the rows compared is untouched; error
+    diffusion carries the change all the way down (checked below), so this
+    tells position-bound patterns from diffused ones.
+    """
+    a = GRADIENT.copy()
+    b = GRADIENT.copy()
+    b[:24] = np.random.default_rng(0).integers(0, 256, (24, W, 3), dtype=np.uint8)
+    assert np.array_equal(_labels(a, PALETTE, dither)[40:], _labels(b, PALETTE, dither)[40:])
+    assert not np.array_equal(_labels(a, PALETTE, "fs")[40:], _labels(b, PALETTE, "fs")[40:])
+
+
+@pytest.mark.parametrize("size", [2, 4, 8])
+def test_bayer_size_sets_the_period_and_the_levels(size):
+    """A flat grey 5/32 of the way between two palette greys: a mix whose pattern repeats
+    every ``size`` pixels (and no fewer), with a mean within half of one of its size² + 1 levels."""
+    img = np.full((64, 128, 3), 106, np.uint8)
+    pal = np.array([[96, 96, 96], [160, 160, 160]], np.uint8)
+    lab = _labels(img, pal, "bayer", bayer_size=size)
+    repeats = lambda p: np.array_equal(lab[p:], lab[:-p]) and np.array_equal(lab[:, p:], lab[:, :-p])  # noqa: E731
+    assert repeats(size) and not repeats(size // 2)
+    assert abs(pal[lab][..., 0].mean() - 106) <= 64 / size**2 / 2 + 1e-9
+
+
+def test_bayer_size_is_for_bayer_only():
+    """Other dithering ignores it; a size outside 2, 4, 8 is refused."""
+    for d in ("none", "fs", "bluenoise"):
+        assert np.array_equal(_labels(GRADIENT, PALETTE, d, bayer_size=2), _labels(GRADIENT, PALETTE, d))
+    assert np.array_equal(_labels(GRADIENT, PALETTE, "bayer", bayer_size=8), _labels(GRADIENT, PALETTE, "bayer"))
+    with pytest.raises(KmqError):
+        _labels(GRADIENT, PALETTE, "bayer", bayer_size=3)
+
+
+def test_bluenoise_has_no_short_period():
+    """Unlike Bayer, the blue-noise pattern on a flat area does not repeat within 32 pixels."""
+    img = np.full((64, 128, 3), 128, np.uint8)
+    pal = np.array([[96, 96, 96], [160, 160, 160]], np.uint8)
+    lab = _labels(img, pal, "bluenoise")
+    assert abs(pal[lab][..., 0].mean() - 128) < 2
+    for p in (2, 4, 8, 16, 32):
+        assert not np.array_equal(lab[:, p:], lab[:, :-p]) and not np.array_equal(lab[p:], lab[:-p])
+    assert np.array_equal(threshold_matrix("bluenoise"), void_and_cluster())
 
 
 def test_lossy_stays_within_its_tolerance_and_makes_runs():
@@ -128,6 +179,6 @@ def test_hidden_colours_under_transparent_pixels_change_nothing():
     a[20:70, 100:220, :3] = 255
     b[20:70, 100:220, :3] = np.random.default_rng(1).integers(0, 256, (50, 120, 3), dtype=np.uint8)
     visible = rgba[..., 3] > 0
-    for d in ("fs", "bayer"):
+    for d in ("fs", "bayer", "bluenoise"):
         la, lb = _labels(a, PALETTE, d, lossy=1.0), _labels(b, PALETTE, d, lossy=1.0)
         assert np.array_equal(la[visible], lb[visible])

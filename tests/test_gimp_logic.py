@@ -58,6 +58,15 @@ def test_options_agree_with_core():
     assert tuple(d for d, _ in plugin.DITHERS) == options.DITHERS
     assert (plugin.DEFAULT_SPACE, plugin.DEFAULT_DITHER, plugin.DEFAULT_SEED) == (
         options.DEFAULT_SPACE, options.DEFAULT_DITHER, options.DEFAULT_SEED)
+    assert (plugin.BAYER_SIZES, plugin.DEFAULT_BAYER_SIZE) == (options.BAYER_SIZES, options.DEFAULT_BAYER_SIZE)
+    assert dict(plugin.DITHERS)["bluenoise"] == "Blue noise (ordered)"
+
+
+def test_plugin_registers_every_choice_and_the_bayer_size():
+    """The procedure's arguments, read from the source (the real registration is in test_gimp_plugin)."""
+    text = PLUGIN_FILE.read_text()
+    assert 'p.add_choice_argument("dither"' in text and "for i, (nick, label) in enumerate(DITHERS)" in text
+    assert 'p.add_int_argument("bayer-size"' in text and 'config.get_property("bayer-size")' in text
 
 
 # ---------------------------------------------------------------- arguments
@@ -80,6 +89,10 @@ def test_check_args_valid():
     ((8, "lab", "none", 2**31, ""), ["Seed"]),
     ((8, "lab", "none", 0, "#ff00zz"), ["#ff00zz", "hex codes"]),
     ((8, "lab", "none", 0, "red"), ["'red'"]),
+    ((8, "lab", "bayer", 0, "", None, 3), ["Bayer size must be one of 2, 4, 8", "3"]),
+    ((8, "lab", "none", 0, "", None, 16), ["Bayer size", "16"]),
+    ((8, "lab", "bayer", 0, "", None, True), ["Bayer size"]),
+    ((8, "lab", "blue-noise", 0, ""), ["none, fs, bayer, bluenoise", "blue-noise"]),
     ((2, "lab", "none", 0, "#f00,#0f0,#00f"), ["3 locked colours", "k=2"]),
 ])
 def test_check_args_rejects_with_clear_message(args, words):
@@ -89,6 +102,35 @@ def test_check_args_rejects_with_clear_message(args, words):
     assert "\n" not in msg
     for w in words:
         assert w in msg
+
+
+def test_bayer_size_is_sent_only_where_it_changes_the_result():
+    """A request is what it was before the option existed unless Bayer at 2 or 4 is asked for
+    (so an older core serves every request whose result it would get right)."""
+    assert plugin.check_args(8, "lab", "bayer", 0, "", None, 4)["bayer_size"] == 4
+    assert plugin.check_args(8, "lab", "bayer", 0, "", None, 2)["bayer_size"] == 2
+    assert "bayer_size" not in plugin.check_args(8, "lab", "bayer", 0, "", None, 8)
+    assert "bayer_size" not in plugin.check_args(8, "lab", "fs", 0, "", None, 4)
+    assert plugin.check_args(8, "lab", "bluenoise", 0, "") == {"k": 8, "space": "lab", "dither": "bluenoise",
+                                                               "seed": 0, "lock": ""}
+
+
+@pytest.mark.parametrize("dither, size", [("bluenoise", 8), ("bayer", 4), ("bayer", 2)])
+def test_bridge_passes_every_dithering_and_the_bayer_size(dither, size):
+    req = plugin.check_args(6, "oklab", dither, 1, "", None, size)
+    imp = plugin.ImportedCore(gimp_bridge).process(SMALL.tobytes(), SMALL.shape, "|u1", dict(req))
+    expected = kmq_core.quantize(SMALL, 6, space="oklab", dither=dither, seed=1, bayer_size=size, count_alpha=False)
+    assert np.array_equal(np.frombuffer(imp["image"], np.uint8).reshape(SMALL.shape), expected.image)
+    assert imp["colors"] == [tuple(map(int, c)) for c in expected.palette.colors]
+
+
+def test_bridge_subprocess_with_the_bayer_size(tmp_path):
+    p, dst = _bridge(tmp_path, SMALL, {"k": 6, "dither": "bayer", "bayer_size": 2})
+    assert p.returncode == 0, p.stderr
+    img = np.frombuffer(plugin.read_result(str(dst))["image"], np.uint8).reshape(SMALL.shape)
+    assert np.array_equal(img, kmq_core.quantize(SMALL, 6, dither="bayer", bayer_size=2, count_alpha=False).image)
+    p, dst = _bridge(tmp_path, SMALL, {"k": 6, "dither": "bayer", "bayer_size": 5})
+    assert p.returncode == 2 and "Bayer size must be one of 2, 4, 8" in p.stderr
 
 
 def test_fg_bg_counts_against_k():

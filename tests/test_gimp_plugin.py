@@ -102,8 +102,8 @@ def test_registered_under_filters_colors(session):
     assert reg["menu_paths"] == ["<Image>/Filters/Colors"]
     assert reg["menu_label"].replace("_", "") == "K-means Quantize\u2026"
     assert reg["image_types"] == "RGB*, GRAY*"
-    assert reg["arguments"] == ["run-mode", "image", "drawables", "k", "space", "dither", "seed", "lock",
-                                "lock-fg-bg", "quality", "add-palette", "palette-name", "palette-file"]
+    assert reg["arguments"] == ["run-mode", "image", "drawables", "k", "space", "dither", "bayer-size", "seed",
+                                "lock", "lock-fg-bg", "quality", "add-palette", "palette-name", "palette-file"]
     assert reg["return_values"] == ["palette-name", "colors", "palette-file"]
 
 

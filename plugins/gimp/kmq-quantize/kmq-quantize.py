@@ -39,8 +39,10 @@ K_MIN, K_MAX, DEFAULT_K = 1, 256, 16
 SPACES = (("perceptual", "Perceptual (best looking)"), ("de2000", "CIEDE2000-shaped CIELAB (lowest mean ΔE)"),
           ("lab", "CIELAB"), ("oklab", "OKLab"), ("rgb", "sRGB (highest PSNR)"))
 DEFAULT_SPACE = "perceptual"
-DITHERS = (("none", "None"), ("fs", "Floyd-Steinberg (adaptive)"), ("bayer", "Ordered (Bayer, adaptive)"))
+DITHERS = (("none", "None"), ("fs", "Floyd-Steinberg (adaptive)"), ("bayer", "Ordered (Bayer, adaptive)"),
+           ("bluenoise", "Blue noise (ordered)"))
 DEFAULT_DITHER = "none"
+BAYER_SIZES, DEFAULT_BAYER_SIZE = (2, 4, 8), 8
 DEFAULT_SEED = 0
 SEED_MIN, SEED_MAX = 0, 2**31 - 1
 # The PDB arguments k and seed are declared with the full int range on purpose: GIMP
@@ -87,10 +89,13 @@ def parse_lock(text):
     return out
 
 
-def check_args(k, space, dither, seed, lock, fg_bg=None):
+def check_args(k, space, dither, seed, lock, fg_bg=None, bayer_size=DEFAULT_BAYER_SIZE):
     """Validate the procedure's arguments; return the request for the core.
 
     ``fg_bg`` is None or the (foreground, background) hex codes to keep as well.
+    ``bayer_size`` (2, 4 or 8) is sent only with Bayer dithering at a size other than
+    8: the request is then exactly what it was before the option existed whenever
+    the result is the same, so an older core still serves it.
     Raises PluginError with a message for the GIMP user.
     """
     if isinstance(k, bool) or not isinstance(k, int) or not K_MIN <= k <= K_MAX:
@@ -103,6 +108,9 @@ def check_args(k, space, dither, seed, lock, fg_bg=None):
                           % (", ".join(d for d, _ in DITHERS), dither))
     if isinstance(seed, bool) or not isinstance(seed, int) or not SEED_MIN <= seed <= SEED_MAX:
         raise PluginError("Seed must be a whole number from %d to %d, got %r" % (SEED_MIN, SEED_MAX, seed))
+    if isinstance(bayer_size, bool) or bayer_size not in BAYER_SIZES:
+        raise PluginError("Bayer size must be one of %s, got %r"
+                          % (", ".join(str(n) for n in BAYER_SIZES), bayer_size))
     colors = parse_lock(lock)
     for c in fg_bg or ():
         c = parse_hex_color(c)
@@ -111,7 +119,10 @@ def check_args(k, space, dither, seed, lock, fg_bg=None):
     if len(colors) > k:
         raise PluginError("%d locked colours (%s) do not fit in k=%d colours: raise k or lock fewer"
                           % (len(colors), ", ".join(colors), k))
-    return {"k": k, "space": space, "dither": dither, "seed": seed, "lock": ",".join(colors)}
+    request = {"k": k, "space": space, "dither": dither, "seed": seed, "lock": ",".join(colors)}
+    if dither == "bayer" and bayer_size != DEFAULT_BAYER_SIZE:
+        request["bayer_size"] = bayer_size
+    return request
 
 
 def default_palette_name(image_name, k):
@@ -398,6 +409,7 @@ def _main():
 
             dialog.get_scale_entry("k", 1.0).set_bounds(K_MIN, K_MAX, False)
             dialog.get_widget("seed", Gtk.SpinButton.__gtype__).set_range(SEED_MIN, SEED_MAX)
+            dialog.get_widget("bayer-size", Gtk.SpinButton.__gtype__).set_range(min(BAYER_SIZES), max(BAYER_SIZES))
         except Exception as e:  # cosmetic only: never let it stop the plug-in
             log("could not narrow the dialog's ranges: %s" % e)
         dialog.fill(None)
@@ -442,7 +454,7 @@ def _main():
             fg_bg = (color_hex(Gimp.context_get_foreground()), color_hex(Gimp.context_get_background()))
         request = check_args(config.get_property("k"), config.get_property("space"),
                              config.get_property("dither"), config.get_property("seed"),
-                             config.get_property("lock"), fg_bg)
+                             config.get_property("lock"), fg_bg, config.get_property("bayer-size"))
         add_palette = config.get_property("add-palette")
         pal_name = (config.get_property("palette-name") or "").strip()
         gfile = config.get_property("palette-file")
@@ -557,6 +569,10 @@ def _main():
             for i, (nick, label) in enumerate(DITHERS):
                 dithers.add(nick, i, label, "")
             p.add_choice_argument("dither", "_Dithering", "Dithering in smooth areas", dithers, DEFAULT_DITHER, rw)
+            p.add_int_argument("bayer-size", "_Bayer size",
+                               "Side of the Bayer matrix, %s (Bayer dithering only; default %d)"
+                               % (", ".join(str(n) for n in BAYER_SIZES), DEFAULT_BAYER_SIZE),
+                               INT_MIN, INT_MAX, DEFAULT_BAYER_SIZE, rw)
             p.add_int_argument("seed", "S_eed", "Same seed, same result (0-%d)" % SEED_MAX, INT_MIN, INT_MAX,
                                DEFAULT_SEED, rw)
             p.add_string_argument("lock", "Loc_k colors", "Colours to keep, e.g. #ffffff,#000000", "", rw)
