@@ -45,9 +45,9 @@ from PIL import Image
 from .colorspace import rgb_to_space, space_to_rgb, to_uint8
 from .errors import FrameLimitError, KmqError, PixelLimitError
 from .histogram import ColorHistogram, color_histogram, fitting_weights, reduce_histogram
-from .options import (DEFAULT_DITHER, DEFAULT_FRAME_PALETTE, DEFAULT_K, DEFAULT_LOSSY, DEFAULT_MAX_FRAMES,
+from .options import (DEFAULT_BAYER_SIZE, DEFAULT_DITHER, DEFAULT_FRAME_PALETTE, DEFAULT_K, DEFAULT_LOSSY, DEFAULT_MAX_FRAMES,
                       DEFAULT_MAX_PIXELS, DEFAULT_PROFILE, DEFAULT_SEED, DEFAULT_SPACE, DEFAULT_STRENGTH,
-                      check_dither, check_frame_palette, check_k, check_lossy, check_space, check_strength)
+                      check_bayer_size, check_dither, check_frame_palette, check_k, check_lossy, check_space, check_strength)
 from .palette import Palette
 
 #: formats whose files can hold an animation (Pillow's names)
@@ -386,7 +386,7 @@ def quantize_animation(
     max_frames, max_total_pixels
         Refuse longer animations (checked while reading; see :func:`read_frames`).
     bayer_size : int, optional
-        Bayer matrix size for ``dither='bayer'`` (when the core offers it).
+        Bayer matrix side for ``dither='bayer'`` (2, 4 or 8; default 8).
 
     Returns
     -------
@@ -416,9 +416,8 @@ def quantize_animation(
     locked = as_lock(lock)
     if len(locked) > k:
         raise KmqError(f"{len(locked)} locked colours do not fit in a palette of k={k}")
-    remap_kw = dict(space=space, dither=dither, lossy=lossy, strength=strength)
-    if bayer_size is not None:
-        remap_kw["bayer_size"] = bayer_size
+    remap_kw = dict(space=space, dither=dither, lossy=lossy, strength=strength,
+                    bayer_size=check_bayer_size(DEFAULT_BAYER_SIZE if bayer_size is None else bayer_size))
     read_kw = dict(max_pixels=max_pixels, max_frames=max_frames, max_total_pixels=max_total_pixels, profile=profile)
     input_bytes = _input_bytes(source)
     opened = _reopener(source)

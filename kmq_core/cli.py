@@ -430,7 +430,7 @@ def _quantize_animation(src: str, out: str, settings: dict, data: bytes | None) 
                              dither=settings["dither"], seed=settings["seed"], lock=settings["lock"], palette=palette,
                              frame_palette=settings["frame_palette"], max_pixels=settings["max_pixels"],
                              max_frames=settings["max_frames"], profile=settings["profile"], lossy=settings["lossy"],
-                             strength=settings["strength"])
+                             strength=settings["strength"], bayer_size=settings.get("bayer_size"))
     if out == STDIO:
         fmt = "GIF" if (data or b"")[:3] == b"GIF" else "PNG"
     else:
