@@ -23,7 +23,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from kmq_app import labels, viewer, views
 from kmq_app.files import download_name, safe_stem
 from kmq_app.jobs import Cancelled, Job, Jobs
-from kmq_app.work import Computed, Options, quantize_work, steps_work, sweep_work
+from kmq_app.work import Computed, Options, animation_work, quantize_work, steps_work, sweep_work
 from kmq_core import KmqError, Palette, hex_code
 from kmq_core import options as opt
 from kmq_core.colour_management import profile_name
@@ -36,7 +36,7 @@ from kmq_core.sweep import DEFAULT_KS
 #: upload limit in MB (also in .streamlit/config.toml) and pixel limit of the app
 MAX_UPLOAD_MB = 50
 MAX_PIXELS = 50_000_000
-IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "tif", "tiff", "bmp", "gif"]
+IMAGE_TYPES = ["png", "apng", "jpg", "jpeg", "webp", "tif", "tiff", "bmp", "gif"]
 EXAMPLE_NAME = "china.jpg"
 #: palette formats offered for download: the two designers reach for first, then the rest
 PALETTE_FORMATS = {
@@ -355,6 +355,24 @@ with viewer_slot:
     for note in r.source.notes:
         st.info(note)
     viewer.show(c, result_id, f"k = {k_used}", key="viewer", on_pick=eyedropper_pick, cached=cached)
+    if c.frames > 1:
+        anim_key = ("animation", key, tuple(c.fitted.hex))
+        st.markdown(f"**Animation**: {c.frames} frames, one palette for all of them (the one on the right). "
+                    "Before and after, playing:")
+        anim_slot = st.empty()
+        aj = jobs().start(anim_key, animation_work(data, name, options, c.fitted), session=session_id())
+        wait_for(aj, anim_slot, "animation")
+        try:
+            gif = aj.result()
+        except Cancelled:
+            gif = None
+            anim_slot.info("Stopped before the frames were done.")
+        except KmqError as e:
+            gif = None
+            anim_slot.error(str(e))
+        if gif is not None:
+            anim_slot.html(views.animation_pair(data, gif))
+            st.session_state["_animation"] = (anim_key, gif)
 
 with figures_slot:
     dithered = r.dither != "none"
@@ -415,6 +433,12 @@ with downloads_box:
     buttons.download_button("Download PNG", c.png, download_name(name, k_used, ".png"), "image/png",
                             key="dl_image", on_click="ignore", type="primary", icon=":material/download:",
                             help=f"Indexed PNG, {views.human_bytes(len(c.png))}, {len(r.palette)} colours.")
+    shown_anim = st.session_state.get("_animation") if c.frames > 1 else None
+    gif = shown_anim[1] if shown_anim is not None and shown_anim[0] == anim_key else None
+    if gif is not None:
+        buttons.download_button("Download GIF", gif, download_name(name, k_used, ".gif"), "image/gif",
+                                key="dl_animation", on_click="ignore", type="primary", icon=":material/download:",
+                                help=f"Animated GIF, {views.human_bytes(len(gif))}, {c.frames} frames.")
     for fmt in FIRST_FORMATS:
         label, suffix, mime = PALETTE_FORMATS[fmt]
         buttons.download_button(label, palette_bytes(shown, fmt), download_name(name, k_used, suffix), mime,

@@ -195,3 +195,26 @@ def human_bytes(n: int | None) -> str:
         if n >= size:
             return (f"{n / size:#.3g}".rstrip(".") if n / size < 100 else f"{n / size:.0f}") + f" {unit}"
     return f"{n} B"
+
+
+def image_mime(payload: bytes) -> str:
+    """The MIME type of GIF, PNG (APNG) or WebP bytes, from their signature."""
+    if payload[:4] == b"GIF8":
+        return "image/gif"
+    if payload[:4] == b"RIFF" and payload[8:12] == b"WEBP":
+        return "image/webp"
+    return "image/png"
+
+
+def animation_pair(before: bytes, after: bytes) -> str:
+    """HTML: the uploaded animation and kmq's GIF side by side, both playing (browsers play GIF,
+    APNG and animated WebP in an ``<img>``), drawn pixel for pixel when enlarged."""
+    style = "width:100%;image-rendering:pixelated;border:1px solid #ddd"
+    cell = ('<figure style="flex:1;margin:0"><img alt="{alt}" src="{src}" style="' + style + '">'
+            '<figcaption style="font-size:0.85em;color:#666">{cap}</figcaption></figure>')
+    return ('<div class="kmq-animation" style="display:flex;gap:12px">'
+            + cell.format(alt="original animation", src=data_uri(before, image_mime(before)),
+                          cap=f"Original, {human_bytes(len(before))}")
+            + cell.format(alt="quantized animation", src=data_uri(after, "image/gif"),
+                          cap=f"kmq GIF, {human_bytes(len(after))}")
+            + "</div>")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from kmq_core import Palette, QuantizeResult, load_image, quantize, remap
+from kmq_core.animation import fit_animation_palette, probe, quantize_animation
 from kmq_core import options as opt
 from kmq_core.auto_k import (max_steps, quality_for_delta_e, smallest_k_for_delta_e,
                              smallest_k_for_quality)
@@ -67,6 +68,8 @@ class Computed:
     #: with a quality target: the quality reached (0-100), and whether it fell below MIN
     quality: float | None = None
     below_min: bool = False
+    #: frames of the upload (above 1: an animation, whose shared palette this result shows on its first frame)
+    frames: int = 1
 
     @property
     def fitted(self) -> Palette:
@@ -104,7 +107,13 @@ def quantize_work(data: bytes, name: str, o: Options) -> Callable[[Job], Compute
         opts = dict(space=o.space, dither=o.dither, seed=o.seed, lock=o.lock or None, max_pixels=o.max_pixels,
                     bayer_size=o.bayer_size)
         below_min = False
-        if o.target_de is None and o.quality is None:
+        frames = _frame_count(data, name, o)
+        if frames > 1 and o.target_de is None and o.quality is None:
+            # an animation: the palette of all its frames (`kmq quantize` writes the same), shown on frame 1
+            pal = fit_animation_palette(as_file(data, name), o.k, space=o.space, seed=o.seed, lock=o.lock or None,
+                                        max_pixels=o.max_pixels, profile=o.profile)
+            result = quantize(src, palette=pal, **opts)
+        elif o.target_de is None and o.quality is None:
             result = quantize(src, o.k, **opts)
         else:
             steps = max_steps(1, opt.K_MAX)
@@ -133,7 +142,28 @@ def quantize_work(data: bytes, name: str, o: Options) -> Callable[[Job], Compute
         job.finish()
         times = tuple((STAGE_NAMES.get(stage.split(":")[0], stage), t) for stage, t in job.times)
         quality = None if o.quality is None else quality_for_delta_e(delta_e)
-        return Computed(result, previews, colors_used, psnr, delta_e, png, times, quality, below_min)
+        return Computed(result, previews, colors_used, psnr, delta_e, png, times, quality, below_min, frames)
+
+    return work
+
+
+def _frame_count(data: bytes, name: str, o: Options) -> int:
+    return probe(as_file(data, name), max_pixels=o.max_pixels).n_frames
+
+
+def animation_work(data: bytes, name: str, o: Options, palette: Palette) -> Callable[[Job], bytes]:
+    """Every frame of an animated upload in the page's palette, as an animated GIF (what `kmq quantize
+    in.gif -o out.gif` writes with the same options)."""
+
+    def work(job: Job) -> bytes:
+        job.begin("Quantizing the frames", 0.0)
+        res = quantize_animation(as_file(data, name), palette=palette, space=o.space, dither=o.dither,
+                                 max_pixels=o.max_pixels, profile=o.profile, bayer_size=o.bayer_size)
+        job.check()
+        job.begin("Encoding the GIF", 0.8)
+        gif = res.encode("GIF")
+        job.finish()
+        return gif
 
     return work
 

@@ -436,25 +436,19 @@ def quantize_animation(
 
     labels: list[np.ndarray] = []
     if frame_palette == "shared":
-        # pass 1: the histogram of all frames (a given palette needs none), pass 2: the labels
-        hist_all = None
-        for fr in frames(True):
-            if given is None:
-                hist_all = merge_histograms(hist_all, frame_histogram(fr.pixels, k, space))
-        transparent_any = any(has_t)
+        # pass 1: the palette, from all frames' histograms (a given palette needs none); pass 2: the labels
         if given is not None:
             pal = given
+            transparent_any = any(fr.pixels.shape[2] == 4 and bool((fr.pixels[..., 3] == 0).any())
+                                  for fr in read_frames(opened(), notes=[], **read_kw))
         else:
-            if hist_all is None or len(hist_all) == 0:
-                raise KmqError("every frame is fully transparent: there are no colours to fit")
-            pal = fit_palette(None, max(1, k - transparent_any), space=space, seed=seed, lock=locked,
-                              histogram=hist_all)
+            pal, transparent_any = _fit_shared(opened, k, space, seed, locked, read_kw)
         if transparent_any and len(pal) >= 256:
             raise KmqError("a palette of 256 colours leaves no index for the animation's transparent pixels: "
                            "use at most 255")
         transparent = len(pal) if transparent_any else None
         palettes = [pal]
-        for fr in frames(False):
+        for fr in frames(True):
             labels.append(_labels(fr.pixels, pal.colors, k, transparent, remap_kw, remap))
     else:
         # one pass; one index is kept free in every frame's palette: for transparent pixels,
@@ -482,6 +476,36 @@ def quantize_animation(
     loop = probe(opened(), max_pixels=max_pixels).loop
     return AnimationResult(labels, palettes, durations, disposal, loop, transparent, k, frame_palette, dither,
                            notes, input_bytes)
+
+
+def _fit_shared(opened, k: int, space: str, seed: int, locked, read_kw: dict) -> tuple[Palette, bool]:
+    from .fitting import fit_palette
+
+    hist_all = None
+    transparent_any = False
+    for fr in read_frames(opened(), notes=[], **read_kw):
+        transparent_any |= fr.pixels.shape[2] == 4 and bool((fr.pixels[..., 3] == 0).any())
+        hist_all = merge_histograms(hist_all, frame_histogram(fr.pixels, k, space))
+    if hist_all is None or len(hist_all) == 0:
+        raise KmqError("every frame is fully transparent: there are no colours to fit")
+    pal = fit_palette(None, max(1, k - transparent_any), space=space, seed=seed, lock=locked, histogram=hist_all)
+    return pal, transparent_any
+
+
+def fit_animation_palette(source, k: int = DEFAULT_K, *, space: str = DEFAULT_SPACE, seed: int = DEFAULT_SEED,
+                          lock=None, max_pixels: int | None = DEFAULT_MAX_PIXELS,
+                          max_frames: int | None = DEFAULT_MAX_FRAMES, profile: str = DEFAULT_PROFILE) -> Palette:
+    """The shared palette of an animation: k colours (one fewer when a frame has transparent
+    pixels) fitted to all frames together. ``quantize_animation(source, palette=...)`` applies
+    it; so does :func:`kmq_core.pipeline.quantize` to one frame."""
+    from .fitting import as_lock
+
+    locked = as_lock(lock)
+    k = check_k(k)
+    if len(locked) > k:
+        raise KmqError(f"{len(locked)} locked colours do not fit in a palette of k={k}")
+    read_kw = dict(max_pixels=max_pixels, max_frames=max_frames, profile=profile)
+    return _fit_shared(_reopener(source), k, check_space(space), int(seed), locked, read_kw)[0]
 
 
 def _labels(pixels: np.ndarray, colors: np.ndarray, k: int, transparent: int | None, remap_kw: dict,

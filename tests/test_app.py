@@ -362,3 +362,41 @@ def test_curve_of_a_flat_graphic_with_exact_results():
     df = at.dataframe[0].value
     assert list(df["colours used"]) == [2, 4, 5, 5, 5, 5, 5, 5]
     assert np.isinf(df["PSNR (dB)"].iloc[-1])
+
+
+# ---- animations ------------------------------------------------------------------------------------
+def _clip_apng(n: int = 6) -> bytes:
+    photo = data.astronaut()
+    frames = [Image.fromarray(photo[100 + 3 * i:172 + 3 * i, 150 + 4 * i:246 + 4 * i]) for i in range(n)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "PNG", save_all=True, append_images=frames[1:], duration=80, loop=0)
+    return buf.getvalue()
+
+
+def test_animated_upload_plays_before_and_after_in_the_shared_palette():
+    import base64
+    import re
+
+    from kmq_core.animation import fit_animation_palette, quantize_animation
+
+    clip = _clip_apng()
+    at = upload(new_app().run(), "clip.png", clip)
+    assert_no_failure(at)
+    assert not at.error
+    assert any("**Animation**: 6 frames" in m.value for m in at.markdown)
+    pal = fit_animation_palette(clip, DEFAULT_K)
+    # the palette shown is the one of all frames, and the GIF the page plays and offers uses it
+    assert set(at.code[0].value.split(", ")) == set(pal.hex)
+    html = [h.proto.body for h in at.get("html") if "kmq-animation" in h.proto.body]
+    assert len(html) == 1
+    uris = re.findall(r'src="data:(image/[a-z]+);base64,([^"]+)"', html[0])
+    assert [m for m, _ in uris] == ["image/png", "image/gif"]
+    assert base64.b64decode(uris[0][1]) == clip
+    gif = base64.b64decode(uris[1][1])
+    expected = quantize_animation(clip, palette=pal)
+    with Image.open(io.BytesIO(gif)) as im:
+        assert im.n_frames == 6
+        for i in range(6):
+            im.seek(i)
+            assert np.array_equal(np.asarray(im.convert("RGBA")), expected.frame_rgba(i))
+    assert "Download GIF" in [b.label for b in at.get("download_button")]

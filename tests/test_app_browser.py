@@ -833,3 +833,40 @@ def test_transparency_on_a_checkerboard(page, app_url, artifacts, tmp_path):
         assert "conic-gradient" in boxes.nth(i).evaluate("e => getComputedStyle(e).backgroundImage")
         assert boxes.nth(i).locator("img").get_attribute("src").startswith("data:image/png;base64,")
     _shot(page, artifacts, "app-1440-transparency.png")
+
+
+# ---- animations ---------------------------------------------------------------------------------------
+def test_animated_upload_plays_and_downloads_as_gif(page, app_url, artifacts, tmp_path):
+    """An animated upload: the original and kmq's GIF play side by side (both decoded by the browser),
+    and "Download GIF" gives every frame in the palette the page shows."""
+    from playwright.sync_api import expect
+
+    photo = data.coffee()
+    frames = [Image.fromarray(photo[60 + 4 * i:220 + 4 * i, 100 + 6 * i:340 + 6 * i]) for i in range(8)]
+    clip = tmp_path / "pan.png"
+    frames[0].save(clip, "PNG", save_all=True, append_images=frames[1:], duration=120, loop=0)
+    page.goto(app_url)
+    _wait_for_result(page, "china.jpg: 640×427 pixels, k = 16")
+    before = _shown(page)
+    _upload(page, clip)
+    _wait_for_result(page, "pan.png: 240×160 pixels, k = 16", before)
+    expect(page.get_by_text("8 frames, one palette for all of them", exact=False)).to_be_visible(timeout=WAIT_MS)
+    imgs = page.locator(".kmq-animation img")
+    expect(imgs).to_have_count(2, timeout=WAIT_MS)
+    page.wait_for_function("() => [...document.querySelectorAll('.kmq-animation img')]"
+                           ".every(i => i.complete && i.naturalWidth === 240 && i.naturalHeight === 160)",
+                           timeout=WAIT_MS)
+    imgs.nth(1).scroll_into_view_if_needed()
+    _shot(page, artifacts, "app-1440-animation.png")
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    gif = _download(page, "Download GIF", downloads)
+    shown = set(_shown_hex(page))
+    with Image.open(gif) as im:
+        assert im.format == "GIF" and im.n_frames == 8
+        seen = set()
+        for i in range(8):
+            im.seek(i)
+            px = np.asarray(im.convert("RGB")).reshape(-1, 3)
+            seen |= {"#%02x%02x%02x" % tuple(c) for c in np.unique(px, axis=0)}
+    assert seen <= shown
