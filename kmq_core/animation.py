@@ -49,6 +49,7 @@ from .options import (DEFAULT_BAYER_SIZE, DEFAULT_DITHER, DEFAULT_FRAME_PALETTE,
                       DEFAULT_MAX_PIXELS, DEFAULT_PROFILE, DEFAULT_SEED, DEFAULT_SPACE, DEFAULT_STRENGTH,
                       check_bayer_size, check_dither, check_frame_palette, check_k, check_lossy, check_space, check_strength)
 from .palette import Palette
+from .remapping import apply_lut, nearest_lut
 
 #: formats whose files can hold an animation (Pillow's names)
 ANIMATED_FORMATS = ("GIF", "PNG", "WEBP")
@@ -437,19 +438,23 @@ def quantize_animation(
     labels: list[np.ndarray] = []
     if frame_palette == "shared":
         # pass 1: the palette, from all frames' histograms (a given palette needs none); pass 2: the labels
+        hist_all = None
         if given is not None:
             pal = given
             transparent_any = any(fr.pixels.shape[2] == 4 and bool((fr.pixels[..., 3] == 0).any())
                                   for fr in read_frames(opened(), notes=[], **read_kw))
         else:
-            pal, transparent_any = _fit_shared(opened, k, space, seed, locked, read_kw)
+            pal, transparent_any, hist_all = _fit_shared(opened, k, space, seed, locked, read_kw)
         if transparent_any and len(pal) >= 256:
             raise KmqError("a palette of 256 colours leaves no index for the animation's transparent pixels: "
                            "use at most 255")
         transparent = len(pal) if transparent_any else None
         palettes = [pal]
+        # every frame's colours are in the histogram of all frames: their nearest palette colours
+        # are looked up once, in one table (the same choice remap makes frame by frame)
+        lut = nearest_lut(hist_all, pal.colors, space) if hist_all is not None else None
         for fr in frames(True):
-            labels.append(_labels(fr.pixels, pal.colors, k, transparent, remap_kw, remap))
+            labels.append(_labels(fr.pixels, pal.colors, k, transparent, remap_kw, remap, lut))
     else:
         # one pass; one index is kept free in every frame's palette: for transparent pixels,
         # or for the writer's "unchanged" pixels
@@ -478,7 +483,8 @@ def quantize_animation(
                            notes, input_bytes)
 
 
-def _fit_shared(opened, k: int, space: str, seed: int, locked, read_kw: dict) -> tuple[Palette, bool]:
+def _fit_shared(opened, k: int, space: str, seed: int, locked, read_kw: dict
+                ) -> tuple[Palette, bool, ColorHistogram]:
     from .fitting import fit_palette
 
     hist_all = None
@@ -489,7 +495,7 @@ def _fit_shared(opened, k: int, space: str, seed: int, locked, read_kw: dict) ->
     if hist_all is None or len(hist_all) == 0:
         raise KmqError("every frame is fully transparent: there are no colours to fit")
     pal = fit_palette(None, max(1, k - transparent_any), space=space, seed=seed, lock=locked, histogram=hist_all)
-    return pal, transparent_any
+    return pal, transparent_any, hist_all
 
 
 def fit_animation_palette(source, k: int = DEFAULT_K, *, space: str = DEFAULT_SPACE, seed: int = DEFAULT_SEED,
@@ -509,8 +515,15 @@ def fit_animation_palette(source, k: int = DEFAULT_K, *, space: str = DEFAULT_SP
 
 
 def _labels(pixels: np.ndarray, colors: np.ndarray, k: int, transparent: int | None, remap_kw: dict,
-            remap) -> np.ndarray:
-    labels = remap(pixels, colors, k=k, **remap_kw)
+            remap, lut: np.ndarray | None = None) -> np.ndarray:
+    if lut is None:
+        labels = remap(pixels, colors, k=k, **remap_kw)
+    else:
+        from .dithering import refine_labels
+
+        labels = apply_lut(pixels, lut)
+        if remap_kw["dither"] != "none" or remap_kw["lossy"] > 0:
+            labels = refine_labels(pixels, colors, labels, k=k, **remap_kw)
     if transparent is not None and pixels.shape[2] == 4:
         labels[pixels[..., 3] == 0] = transparent
     return labels
