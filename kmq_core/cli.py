@@ -458,8 +458,8 @@ def _quantize_animation(src: str, out: str, settings: dict, data: bytes | None) 
         for pf in settings["palettes"]:
             write_palette(p, pf, force=settings["force"])
         info["palettes"] = list(settings["palettes"])
-    if res.notes:
-        info["warnings"] = list(res.notes)
+    if res.notes:  # as a still image's notes: in the JSON, not on stderr
+        info["notes"] = list(res.notes)
     info["exit_status"] = EXIT_OK
     return info
 
