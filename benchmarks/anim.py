@@ -276,6 +276,13 @@ def bd_table(data, clip):
     return out
 
 
+def _dominates(cells, km, peer, clip, data) -> bool:
+    rates, qual = _curve(cells, peer, clip, _ladder(data, peer))
+    if not rates:
+        return False
+    return any(b <= 0.85 * min(rates) and q >= max(qual) for b, q in zip(*_curve(cells, km, clip, data["ks"])))
+
+
 def goals(data):
     """Per clip and kmq mode: (clip, mode, passed, detail)."""
     cells = _cells(data["results"])
@@ -285,10 +292,13 @@ def goals(data):
             ff = {p: v for p, v in bds.items() if _kind(p) == "ffmpeg"}
             if not ff:
                 continue
-            missing = [p for p, v in ff.items() if v is None]
             known = {p: v for p, v in ff.items() if v is not None}
+            # no common SSIMULACRA2 range: the goal holds against that setting only if kmq dominates it
+            # (a kmq GIF at least as good as its best with ≤ 85 % of the bytes of its smallest)
+            dominated = [p for p, v in ff.items() if v is None and _dominates(cells, km, p, clip, data)]
+            missing = [p for p, v in ff.items() if v is None and p not in dominated]
             best = max(known, key=known.get) if known else None  # the peer kmq beats least
-            bd_ok = not missing and best is not None and known[best] <= GOAL_BD
+            bd_ok = not missing and (best is None or known[best] <= GOAL_BD) and (known or dominated)
             fl_fail, fl_n = [], 0
             for k in data["ks"]:
                 a = cells.get((km, clip, k))
@@ -301,8 +311,11 @@ def goals(data):
                         fl_fail.append(f"K={k}: {a['flicker']:.3f} > {METHODS[g][0].split(',')[1].strip()} "
                                        f"{b['flicker']:.3f}")
             fl_ok = fl_n > 0 and not fl_fail
-            bd_txt = ("BD-rate n/a against " + ", ".join(missing) + " (no overlapping SSIMULACRA2 range)"
-                      if missing else "")
+            bd_txt = "; ".join(
+                ([f"no common SSIMULACRA2 range with {', '.join(METHODS[p][0] for p in missing)}: not comparable"]
+                 if missing else [])
+                + ([f"no common SSIMULACRA2 range with {', '.join(METHODS[p][0] for p in dominated)}, but kmq "
+                    "dominates it (better quality with ≤ 85 % of its smallest file)"] if dominated else []))
             if best is not None:
                 bd_txt = (f"BD-rate {known[best]:+.1f} % against the best ffmpeg setting ({METHODS[best][0]})"
                           + ("; " + bd_txt if bd_txt else ""))
