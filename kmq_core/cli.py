@@ -31,7 +31,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from . import options as opt
-from .errors import KmqError, OutputExistsError, PixelLimitError, QualityTooLowError
+from .errors import FrameLimitError, KmqError, OutputExistsError, PixelLimitError, QualityTooLowError
 from .loading import IMAGE_EXTENSIONS
 
 #: exit statuses of ``kmq`` (98 and 99 are pngquant's, which wrappers such as imagemin test for)
@@ -131,6 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"let a pixel repeat its neighbour's colour where texture hides the difference, for a "
                         f"smaller PNG (like gifsicle --lossy); 0 = exact nearest colours, "
                         f"{opt.LOSSY_MAX:g} at most (default {opt.DEFAULT_LOSSY:g})")
+    q.add_argument("--frame-palette", choices=opt.FRAME_PALETTES, default=opt.DEFAULT_FRAME_PALETTE,
+                   help=f"animations (GIF, APNG, WebP): one palette for every frame (shared), or one per frame "
+                        f"started from the last (per-frame, GIF only); default {opt.DEFAULT_FRAME_PALETTE}")
+    q.add_argument("--max-frames", type=int, default=opt.DEFAULT_MAX_FRAMES, metavar="N",
+                   help=f"refuse animations with more frames (default {opt.DEFAULT_MAX_FRAMES:,})")
     q.add_argument("-Q", "--quality", metavar="MIN-MAX", type=_quality_arg, default=None,
                    help="use the fewest colours (up to K, default 256) whose quality reaches MAX; "
                         "below MIN write nothing and exit 99. Quality = 100 - 10 x mean CIEDE2000: "
@@ -140,7 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --quality: when MIN is out of reach, write the best result anyway (exit 0, a warning)")
     q.add_argument("--skip-if-larger", action="store_true",
                    help="write nothing (exit 98) when the PNG would not be smaller than the input file")
-    q.add_argument("-o", "--output", metavar="OUT.png", help="output file (one input only); '-' for stdout")
+    q.add_argument("-o", "--output", metavar="OUT.png",
+                   help="output file (one input only); '-' for stdout. An animation is written as an animated "
+                        "GIF or APNG by the extension (.gif, .png, .apng)")
     q.add_argument("--ext", metavar="EXT", default=None,
                    help="output name = input name without its extension + EXT (default -kK.png, "
                         "-qMIN-MAX.png with --quality)")
@@ -272,7 +279,13 @@ def output_for(src: Path, args) -> Path | str:
         tag = f"q{args.quality[0]}-{args.quality[1]}"
     else:
         tag = f"k{args.k}"
-    return folder / f"{src.stem}-{tag}.png"
+    suffix = ".png"
+    if src.suffix.lower() == ".gif" and not args.palette_in:
+        from .animation import is_animation
+
+        if is_animation(src):
+            suffix = ".gif"  # an animated GIF stays a GIF
+    return folder / f"{src.stem}-{tag}{suffix}"
 
 
 def _read_stdin() -> bytes:
@@ -291,11 +304,19 @@ def _quantize_one(src: str, out: str, settings: dict, data: bytes | None = None)
     from .saving import atomic_write, check_output
 
     to_stdout = out == STDIO
+    animated = _is_animation(src, data, settings["max_pixels"])
     if not to_stdout:
         if settings["skip_existing"] and Path(out).exists() and not settings["force"]:
             return {"input": src, "output": out, "skipped": "exists", "exit_status": EXIT_OK}
         check_output(out, force=settings["force"], inputs=[src])
-        check_png_name(out)
+        if animated:
+            from .animation import output_format
+
+            output_format(out)
+        else:
+            check_png_name(out)
+    if animated:
+        return _quantize_animation(src, out, settings, data)
     for pf in settings["palettes"]:
         check_output(pf, force=settings["force"], inputs=[src])
     palette = read_palette(settings["palette_in"]) if settings["palette_in"] else None
@@ -355,6 +376,70 @@ def _quantize_one(src: str, out: str, settings: dict, data: bytes | None = None)
     return info
 
 
+def _is_animation(src: str, data: bytes | None, max_pixels: int | None) -> bool:
+    """True for a GIF, APNG or WebP of several frames; a file that cannot be read says why here."""
+    from .animation import probe
+
+    return probe(_stdin_file(data) if data is not None else src, max_pixels=max_pixels).n_frames > 1
+
+
+def _stdin_file(data: bytes):
+    import io
+
+    f = io.BytesIO(data)
+    f.name = "stdin"
+    return f
+
+
+def _quantize_animation(src: str, out: str, settings: dict, data: bytes | None) -> dict:
+    """Worker for an animated input: every frame quantized, written as GIF or APNG."""
+    import numpy as np
+
+    from .animation import output_format, quantize_animation
+    from .formats import read_palette, write_palette
+    from .saving import atomic_write
+
+    if settings["quality"]:
+        raise KmqError("--quality works on still images; give the number of colours (-k) for an animation")
+    palette = read_palette(settings["palette_in"]) if settings["palette_in"] else None
+    res = quantize_animation(_stdin_file(data) if data is not None else src, settings["k"] or opt.DEFAULT_K, space=settings["space"],
+                             dither=settings["dither"], seed=settings["seed"], lock=settings["lock"], palette=palette,
+                             frame_palette=settings["frame_palette"], max_pixels=settings["max_pixels"],
+                             max_frames=settings["max_frames"], profile=settings["profile"], lossy=settings["lossy"],
+                             strength=settings["strength"])
+    if out == STDIO:
+        fmt = "GIF" if (data or b"")[:3] == b"GIF" else "PNG"
+    else:
+        fmt = output_format(out)
+    if fmt == "PNG" and res.frame_palette == "per-frame":
+        raise KmqError("an APNG holds one palette for all its frames: write a .gif for per-frame palettes")
+    blob = res.encode(fmt)
+    used = len(np.unique(np.concatenate([np.unique(lab) for lab in res.labels])))
+    info = {"input": src, "output": out, "frames": res.n_frames, "frame_palette": res.frame_palette,
+            "colors_used": int(used), "input_bytes": res.input_bytes, "png_bytes": len(blob)}
+    if settings["skip_if_larger"] and res.input_bytes is not None and len(blob) >= res.input_bytes:
+        info.update(output=None, skipped="larger", exit_status=EXIT_TOO_LARGE,
+                    error=f"the {'GIF' if fmt == 'GIF' else 'APNG'} ({len(blob):,} bytes) would not be smaller "
+                          f"than the input ({res.input_bytes:,} bytes): nothing written (--skip-if-larger)")
+        return info
+    if out == STDIO:
+        sys.stdout.buffer.write(blob)
+        sys.stdout.buffer.flush()
+    else:
+        atomic_write(out, blob, force=settings["force"], inputs=[src])
+    if settings["palettes"]:
+        from .palette_ops import name_colors
+
+        p = name_colors(res.palette).renamed(Path(src).stem if src != STDIO else "stdin")
+        for pf in settings["palettes"]:
+            write_palette(p, pf, force=settings["force"])
+        info["palettes"] = list(settings["palettes"])
+    if res.notes:
+        info["warnings"] = list(res.notes)
+    info["exit_status"] = EXIT_OK
+    return info
+
+
 def _progress(done: int, total: int, name: str, enabled: bool) -> None:
     if not enabled:
         return
@@ -369,6 +454,8 @@ def _progress(done: int, total: int, name: str, enabled: bool) -> None:
 def _message(e: KmqError) -> str:
     if isinstance(e, PixelLimitError):
         return f"{e} (raise it with --max-pixels if you trust the file)"
+    if isinstance(e, FrameLimitError):
+        return f"{e} (raise it with --max-frames if you trust the file)"
     if isinstance(e, OutputExistsError):
         return f"{e.path} already exists: use --force to overwrite it"
     return str(e)
@@ -389,8 +476,11 @@ def cmd_quantize(args) -> int:
         raise KmqError("--write-below-min goes with --quality")
     if args.quality and args.palette_in:
         raise KmqError("--quality picks the number of colours; --palette-in fixes them: give one")
-    if args.ext is not None and not args.ext.lower().endswith(".png"):
-        raise KmqError(f"--ext {args.ext}: kmq writes PNG files; the extension must end in .png")
+    if args.ext is not None and not args.ext.lower().endswith((".png", ".gif")):
+        raise KmqError(f"--ext {args.ext}: kmq writes PNG files (and GIF for animations); the extension must "
+                       "end in .png or .gif")
+    if args.max_frames is not None and args.max_frames < 1:
+        raise KmqError(f"--max-frames must be at least 1, got {args.max_frames}")
     if args.k is None and not args.quality:
         args.k = opt.DEFAULT_K
     if items.count(STDIO) > 1 or (STDIO in items and len(items) > 1):
@@ -434,6 +524,7 @@ def cmd_quantize(args) -> int:
                 "palettes": args.palette, "json": args.json, "quality": args.quality,
                 "write_below_min": args.write_below_min, "skip_if_larger": args.skip_if_larger,
                 "strip": args.strip, "profile": args.profile,
+                "frame_palette": args.frame_palette, "max_frames": args.max_frames,
                 # a second run over a folder leaves the outputs it already wrote
                 "skip_existing": any(Path(i).is_dir() for i in items if i != STDIO)}
     data = _read_stdin() if jobs[0][0] == STDIO else None
@@ -468,7 +559,8 @@ def cmd_quantize(args) -> int:
                 r = info["input_bytes"] / info["png_bytes"]
                 ratio = f", {r:.1f}x smaller" if r >= 1 else f", {1 / r:.1f}x larger"
             where = "stdout" if info["output"] == STDIO else info["output"]
-            print(f"{name} -> {where}: {info['colors_used']} colours, {info['png_bytes']:,} bytes{ratio}"
+            frames = f"{info['frames']} frames, " if "frames" in info else ""
+            print(f"{name} -> {where}: {frames}{info['colors_used']} colours, {info['png_bytes']:,} bytes{ratio}"
                   + (f", quality {info['quality']:g}" if args.quality else ""), file=text_out, flush=True)
 
     n_workers = args.jobs or min(len(jobs), os.cpu_count() or 1)

@@ -17,6 +17,10 @@ class PixelLimitError(KmqError):
     """
 
 
+class FrameLimitError(KmqError):
+    """The animation has more frames than the limit. Front ends say how to raise it."""
+
+
 class QualityTooLowError(KmqError):
     """Even the most colours allowed miss the minimum quality asked for.
 

@@ -88,6 +88,25 @@ def check_dither(dither: str | bool | None) -> str:
     return d
 
 
+# ---- animations (kmq_core.animation) ------------------------------------------------------------
+#: one palette for all frames, or one per frame started from the last
+FRAME_PALETTES = ("shared", "per-frame")
+DEFAULT_FRAME_PALETTE = "shared"  # chosen by measurement: see benchmarks/README.md (anim)
+#: refuse animations with more frames than this unless told otherwise
+DEFAULT_MAX_FRAMES = 2000
+
+
+def check_frame_palette(mode: str) -> str:
+    m = str(mode).lower().replace("_", "-")
+    if m in ("perframe", "frame", "local"):
+        m = "per-frame"
+    elif m in ("global", "one"):
+        m = "shared"
+    if m not in FRAME_PALETTES:
+        raise KmqError(f"unknown frame palette {mode!r}: choose one of {', '.join(FRAME_PALETTES)}")
+    return m
+
+
 # ---- quality target and colour profiles (issue 17) -----------------------------------------------
 #: the quality scale, as pngquant's ``--quality``: 0 worst, 100 exact. kmq ties it to the mean
 #: CIEDE2000 ΔE of the result: quality = 100 - 10·ΔE (see kmq_core.auto_k)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageSequence
 
 import corpus
 from kmq_core import quantize
@@ -68,7 +68,7 @@ def test_missing_input_and_folder_without_images(tmp_path, capsys):
 
 
 # ---------------------------------------------------------------- valid but odd files
-@pytest.mark.parametrize("key", sorted(corpus.ODD))
+@pytest.mark.parametrize("key", sorted(set(corpus.ODD) - {"animated_gif"}))
 def test_odd_file_gives_the_cores_image(tmp_path, capsys, key):
     item = corpus.ODD[key]
     data, _ = corpus.odd_bytes(key)
@@ -83,6 +83,25 @@ def test_odd_file_gives_the_cores_image(tmp_path, capsys, key):
     assert np.array_equal(got, expected.image)  # alpha and all: the image is what the PNG decodes to
     assert corpus.sha256(src) == before
     assert corpus.leftovers(tmp_path) == sorted([item.name, out.name])
+
+
+def test_animated_gif_gives_every_frame_and_the_cores_first(tmp_path, capsys):
+    """The command quantizes every frame of an animation (kmq_core.animation) into a GIF beside
+    it; its first frame is what the core's still-image quantize makes of the file."""
+    data, _ = corpus.animated_gif()
+    src = corpus.write(tmp_path, "anim.gif", data)
+    before = corpus.sha256(src)
+    rc, stdout, err = run_cli(capsys, "quantize", src, "-k", 4)
+    out = tmp_path / "anim-k4.gif"
+    assert rc == 0 and err == [], err
+    assert stdout.startswith(f"{src} -> {out}: 3 frames, ")
+    with Image.open(out) as im:
+        assert im.format == "GIF" and im.n_frames == 3
+        frames = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(im)]
+    assert np.array_equal(frames[0], quantize(data, 4).image[..., :3])
+    assert [tuple(f[0, -1]) for f in frames[1:]] == [(0, 255, 0), (0, 0, 255)]
+    assert corpus.sha256(src) == before
+    assert corpus.leftovers(tmp_path) == ["anim-k4.gif", "anim.gif"]
 
 
 def test_odd_names_for_palettes_and_out_dir(tmp_path, capsys):

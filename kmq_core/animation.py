@@ -1,0 +1,568 @@
+"""Animations: every frame quantized, with a palette that holds still.
+
+The same pipeline as a still image, frame by frame: read (GIF, APNG, animated
+WebP, streamed: one decoded frame at a time) → fit palette → remap (→ dither)
+→ write (animated GIF or APNG, by the output's extension).
+
+Palette modes (``frame_palette``):
+
+- ``shared``: one palette for the whole animation, fitted to the histogram of
+  all frames together (each frame's colours and masking weights added, as
+  libimagequant's ``Histogram::add_image`` does). A colour that does not
+  change keeps its index and value in every frame, so an area that holds
+  still is byte-identical from frame to frame with ``none``, ``bayer`` and
+  ``bluenoise`` dithering (whose pattern is tied to the pixel's position).
+- ``per-frame``: each frame's palette starts from the previous one (k-means
+  seeded with it); a colour that moved less than :data:`SNAP` (about a just
+  noticeable difference) keeps its exact old value, so it keeps its index
+  and value too. GIF only: an APNG has one palette for all its frames.
+
+Writing is Pillow's: it stores only the rectangle that changed from the
+previous frame, makes unchanged pixels inside it transparent (GIF) and
+merges frames that do not change at all into one (their durations added).
+
+Timing (per-frame durations) and the loop count are kept, and in a GIF the
+disposal of each frame. Frames are composited by Pillow as they are read
+(each is the whole picture a viewer shows), so a disposal of "previous" is
+written as "none" (the same picture), and a frame is disposed to the
+background when the next one has transparent pixels where it had colour.
+An APNG's frames replace their rectangle, alpha included (blend "source"),
+which needs no disposal: they are written with none.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+from PIL import Image
+
+from .colorspace import rgb_to_space, space_to_rgb, to_uint8
+from .errors import FrameLimitError, KmqError, PixelLimitError
+from .histogram import ColorHistogram, color_histogram, fitting_weights, reduce_histogram
+from .options import (DEFAULT_DITHER, DEFAULT_FRAME_PALETTE, DEFAULT_K, DEFAULT_LOSSY, DEFAULT_MAX_FRAMES,
+                      DEFAULT_MAX_PIXELS, DEFAULT_PROFILE, DEFAULT_SEED, DEFAULT_SPACE, DEFAULT_STRENGTH,
+                      check_dither, check_frame_palette, check_k, check_lossy, check_space, check_strength)
+from .palette import Palette
+
+#: formats whose files can hold an animation (Pillow's names)
+ANIMATED_FORMATS = ("GIF", "PNG", "WEBP")
+#: output extensions and what they write
+OUTPUT_FORMATS = {".gif": "GIF", ".png": "PNG", ".apng": "PNG"}
+#: working-space distance (Oklab×100 in ``perceptual``) below which a per-frame colour keeps
+#: the previous frame's exact value: about one just-noticeable difference
+SNAP = 2.0
+#: Lloyd steps per frame in ``per-frame`` mode (the seeds are the last frame's colours,
+#: already close: a few steps follow the change)
+FRAME_ITER = 6
+#: alpha at and above which a pixel of a frame is opaque (GIF has one transparent index;
+#: kmq's animations use it for APNG as well)
+ALPHA_CUT = 128
+#: most pixels of all frames together, as a multiple of the one-frame limit (their indices
+#: are held until the file is written: 10 × 100 megapixels is 1 GB)
+TOTAL_PIXELS_FACTOR = 10
+
+_DISPOSALS = ("none", "background")  # what kmq writes; GIF numbers them 1, 2 and APNG 0, 1
+
+
+@dataclass(frozen=True)
+class AnimationInfo:
+    """What an animated file holds, before its frames are decoded."""
+
+    size: tuple[int, int]
+    n_frames: int
+    format: str
+    loop: int | None
+
+
+@dataclass(eq=False)
+class AnimationResult:
+    """Quantized frames and what is needed to write them.
+
+    Attributes
+    ----------
+    labels : list of (H, W) uint8 arrays
+        Palette indices per frame (transparent pixels hold ``transparent``).
+    palettes : list of Palette
+        One palette (``shared``) or one per frame (``per-frame``).
+    durations : list of int
+        Milliseconds per frame.
+    disposal : list of str
+        ``'none'`` or ``'background'`` per frame.
+    loop : int or None
+        0: loop forever; n: play n+1 times (GIF's NETSCAPE count); None: play once (no loop block).
+    transparent : int or None
+        The palette index of transparent pixels, when a frame has any.
+    """
+
+    labels: list[np.ndarray]
+    palettes: list[Palette]
+    durations: list[int]
+    disposal: list[str]
+    loop: int | None
+    transparent: int | None
+    k: int
+    frame_palette: str
+    dither: str
+    notes: list[str] = field(default_factory=list)
+    input_bytes: int | None = None
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.labels)
+
+    @property
+    def palette(self) -> Palette:
+        """The shared palette (per-frame: the first frame's)."""
+        return self.palettes[0]
+
+    def frame_palette_at(self, i: int) -> Palette:
+        return self.palettes[i if len(self.palettes) > 1 else 0]
+
+    def frame_rgba(self, i: int) -> np.ndarray:
+        """Frame ``i`` as an (H, W, 4) uint8 picture."""
+        cols = self.frame_palette_at(i).colors
+        lut = np.concatenate([cols, np.full((len(cols), 1), 255, np.uint8)], axis=1)
+        lut = np.vstack([lut, np.zeros((256 - len(lut), 4), np.uint8)]) if len(lut) < 256 else lut
+        if self.transparent is not None:
+            lut[self.transparent] = 0
+        return lut[self.labels[i]]
+
+    def encode(self, fmt: str = "GIF") -> bytes:
+        """The animation as GIF or APNG bytes (``fmt``: ``'GIF'`` or ``'PNG'``)."""
+        return encode_animation(self, fmt)
+
+    def save(self, path: str | os.PathLike, *, force: bool = True, inputs=()) -> Path:
+        """Write the animation atomically; the format follows the extension (.gif, .png, .apng)."""
+        from .saving import atomic_write
+
+        return atomic_write(path, self.encode(output_format(path)), force=force, inputs=inputs)
+
+
+def output_format(path: str | os.PathLike) -> str:
+    """``'GIF'`` or ``'PNG'`` (APNG) for an output name, or :class:`KmqError`."""
+    suffix = Path(str(path)).suffix.lower()
+    if suffix not in OUTPUT_FORMATS:
+        raise KmqError(f"{Path(str(path)).name}: an animation is written as .gif or .png (APNG); "
+                       "give a name ending in one of them")
+    return OUTPUT_FORMATS[suffix]
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+@contextlib.contextmanager
+def _opened(source, max_pixels: int | None):
+    """The source opened by Pillow under kmq's decoding rules (kmq_core.loading)."""
+    from . import loading
+
+    fp, size, name = loading._open(source)
+    label = name or "the image"
+    with contextlib.closing(fp), loading._decoding(max_pixels) as said:
+        img = loading._identify(fp, label, said)
+        try:
+            loading._check_size(img, label, max_pixels)
+            yield img, label, size, said
+        finally:
+            img.close()
+
+
+def _n_frames(img: Image.Image) -> int:
+    if img.format not in ANIMATED_FORMATS:
+        return 1
+    return int(getattr(img, "n_frames", 1) or 1)
+
+
+def probe(source, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> AnimationInfo:
+    """Size, frame count, format and loop count of an image file (1 frame: a still image)."""
+    from . import loading
+
+    with _opened(source, max_pixels) as (img, label, _size, said):
+        try:
+            n = _n_frames(img)
+        except Exception as e:
+            raise loading._decode_error(e, label, img, said()) from None
+        loop = img.info.get("loop")
+        return AnimationInfo(img.size, n, img.format or "", int(loop) if loop is not None else None)
+
+
+def is_animation(source) -> bool:
+    """True when ``source`` (a path or bytes) is a GIF, APNG or WebP with more than one frame."""
+    if not isinstance(source, (str, os.PathLike, bytes, bytearray)):
+        return False
+    try:
+        return probe(source, max_pixels=None).n_frames > 1
+    except KmqError:
+        return False
+
+
+@dataclass
+class Frame:
+    pixels: np.ndarray  # (H, W, 3) or (H, W, 4) uint8, the whole picture
+    duration: int
+    disposal: str
+
+
+def _disposal(img: Image.Image) -> str:
+    if img.format == "GIF":
+        d = getattr(img, "disposal_method", 0)
+        return "background" if d == 2 else "none"
+    if img.format == "PNG":
+        d = img.info.get("disposal", 0)
+        return "background" if d == 1 else "none"
+    return "none"
+
+
+def read_frames(source, *, max_pixels: int | None = DEFAULT_MAX_PIXELS, max_frames: int | None = DEFAULT_MAX_FRAMES,
+                max_total_pixels: int | None | str = "auto",
+                profile: str = DEFAULT_PROFILE, notes: list[str] | None = None) -> Iterator[Frame]:
+    """Decode an animation one frame at a time.
+
+    Parameters
+    ----------
+    source : path, bytes or binary file object
+    max_pixels : int or None
+        Refuse frames larger than this (the still-image limit).
+    max_frames : int or None
+        Refuse animations with more frames (checked as they are read, so a
+        hostile file's frame count is never trusted).
+    max_total_pixels : int, None or 'auto'
+        Refuse animations whose frames together hold more pixels ('auto':
+        ``TOTAL_PIXELS_FACTOR`` × ``max_pixels``).
+    profile : {'srgb', 'keep'}
+        As for still images: an embedded ICC profile converts to sRGB.
+    notes : list of str, optional
+        Appended to: what the user should know (translucency reduced, ...).
+
+    Yields
+    ------
+    Frame
+        Pixels (the composited picture), duration in ms, disposal.
+    """
+    from . import loading
+
+    notes = notes if notes is not None else []
+    if max_total_pixels == "auto":
+        max_total_pixels = None if max_pixels is None else TOTAL_PIXELS_FACTOR * max_pixels
+    with _opened(source, max_pixels) as (img, label, _size, said):
+        w, h = img.size
+        i = 0
+        translucent = False
+        while True:
+            try:
+                if i:
+                    img.seek(i)
+            except EOFError:
+                break
+            except KmqError:
+                raise
+            except Exception as e:  # truncated or hostile data
+                raise loading._decode_error(e, label, img, said()) from None
+            if max_frames is not None and i >= max_frames:
+                raise FrameLimitError(f"{label} has more than {max_frames:,} frames, above the frame limit")
+            if max_total_pixels is not None and (i + 1) * w * h > max_total_pixels:
+                raise PixelLimitError(f"{label}: {i + 1:,} frames of {w}×{h} pixels are above the limit of "
+                                      f"{max_total_pixels / 1e6:,.0f} megapixels for all frames together")
+            try:
+                frame_notes: list[str] = []
+                px, _icc = loading.image_to_pixels(img, frame_notes, given=True, profile=profile)
+                duration = int(img.info.get("duration", 0) or 0)
+                disposal = _disposal(img)
+            except KmqError:
+                raise
+            except Exception as e:
+                raise loading._decode_error(e, label, img, said()) from None
+            if px.shape[:2] != (h, w):
+                raise KmqError(f"{label}: frame {i + 1} is {px.shape[1]}×{px.shape[0]}, not {w}×{h}")
+            if px.shape[2] == 4:
+                a = px[..., 3]
+                if not translucent and ((a > 0) & (a < 255)).any():
+                    translucent = True
+                    notes.append(f"translucent pixels made opaque or transparent (alpha {ALPHA_CUT} and up is "
+                                 "opaque): an animation's palette holds one transparent colour")
+                px = px.copy()
+                px[..., 3] = np.where(a >= ALPHA_CUT, 255, 0).astype(np.uint8)
+            yield Frame(px, duration, disposal)
+            i += 1
+        if i == 0:
+            raise KmqError(f"{label} has no frames")
+
+
+# ---------------------------------------------------------------------------- fitting
+
+
+def merge_histograms(a: ColorHistogram | None, b: ColorHistogram) -> ColorHistogram:
+    """One histogram of two images' pixels: counts and weights added per colour."""
+    if a is None:
+        return b
+    codes = np.concatenate([a.codes, b.codes])
+    uniq, inv = np.unique(codes, return_inverse=True)
+    counts = np.bincount(inv, weights=np.concatenate([a.counts, b.counts]), minlength=len(uniq))
+    weights = None
+    if a.weights is not None and b.weights is not None:
+        weights = np.bincount(inv, weights=np.concatenate([a.weights, b.weights]), minlength=len(uniq))
+    return ColorHistogram(uniq.astype(np.uint32), np.rint(counts).astype(np.int64), weights)
+
+
+def frame_histogram(pixels: np.ndarray, k: int, space: str) -> ColorHistogram:
+    """A frame's histogram with the fitting weights a still image of it would have."""
+    return color_histogram(pixels, weights=fitting_weights(pixels, k, space))
+
+
+def continue_palette(previous: np.ndarray, hist: ColorHistogram, k: int, *, space: str, seed: int = DEFAULT_SEED,
+                     n_locked: int = 0, snap: float = SNAP) -> np.ndarray:
+    """The next frame's palette, started from the last one.
+
+    k-means on the frame's histogram, seeded with ``previous`` (and with
+    k-means++ seeds when it has fewer than ``k`` colours); colours that moved
+    less than ``snap`` working-space units keep their old value exactly, and
+    every colour keeps its index. The first ``n_locked`` never move.
+    Returns an (n, 3) uint8 array, n ≤ k, starting with ``previous``'s indices.
+    """
+    from .fitting import _cell_bits, _seed_with_opencv, _weighted_lloyd
+
+    previous = np.asarray(previous, np.uint8).reshape(-1, 3)
+    if len(hist) == 0:
+        return previous.copy()
+    bits = _cell_bits(k, len(hist))[1] if space != "rgb" else 8
+    pts, w = reduce_histogram(hist, bits)
+    x = rgb_to_space(pts, space).astype(np.float64)
+    old = rgb_to_space(previous, space).astype(np.float64)
+    if len(previous) < k and len(pts) > len(previous):
+        rng = np.random.default_rng(int(seed) & 0xFFFFFFFF)
+        centres = _seed_with_opencv(x, w, min(k, len(previous) + len(pts)), old, rng)
+    else:
+        centres = old.copy()
+    centres = _weighted_lloyd(x, w, centres, n_locked, max_iter=FRAME_ITER)
+    new = to_uint8(space_to_rgb(centres, space))
+    moved = np.sqrt(((rgb_to_space(new[:len(previous)], space) - old) ** 2).sum(1))
+    keep = moved < snap
+    new[:len(previous)][keep] = previous[keep]
+    return new
+
+
+# ---------------------------------------------------------------------------- the pipeline
+
+
+def quantize_animation(
+    source,
+    k: int = DEFAULT_K,
+    *,
+    space: str = DEFAULT_SPACE,
+    dither: str = DEFAULT_DITHER,
+    seed: int = DEFAULT_SEED,
+    lock=None,
+    palette: Palette | np.ndarray | None = None,
+    frame_palette: str = DEFAULT_FRAME_PALETTE,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    max_frames: int | None = DEFAULT_MAX_FRAMES,
+    max_total_pixels: int | None | str = "auto",
+    profile: str = DEFAULT_PROFILE,
+    lossy: float = DEFAULT_LOSSY,
+    strength: float = DEFAULT_STRENGTH,
+    bayer_size: int | None = None,
+) -> AnimationResult:
+    """Quantize every frame of an animated GIF, APNG or WebP.
+
+    Parameters
+    ----------
+    source : path, bytes or binary file object
+        The animation (a still image gives a one-frame result).
+    k : int
+        Colours per palette, 1 to 256; a transparent pixel takes one of them.
+    space, dither, seed, lock, lossy, strength, profile, max_pixels
+        As for :func:`kmq_core.pipeline.quantize`.
+    palette : Palette or N×3 uint8, optional
+        Apply this palette to every frame instead of fitting one.
+    frame_palette : {'shared', 'per-frame'}
+        One palette for all frames, or one per frame started from the last
+        (see the module notes). Default ``shared``, chosen by measurement
+        (benchmarks/anim.py).
+    max_frames, max_total_pixels
+        Refuse longer animations (checked while reading; see :func:`read_frames`).
+    bayer_size : int, optional
+        Bayer matrix size for ``dither='bayer'`` (when the core offers it).
+
+    Returns
+    -------
+    AnimationResult
+    """
+    from .fitting import as_lock, fit_palette
+    from .remapping import remap
+
+    space = check_space(space)
+    dither = check_dither(dither)
+    frame_palette = check_frame_palette(frame_palette)
+    lossy = check_lossy(lossy)
+    strength = check_strength(strength)
+    try:
+        seed = int(seed)
+    except (TypeError, ValueError):
+        raise KmqError(f"seed must be a whole number, got {seed!r}") from None
+    given = None
+    if palette is not None:
+        given = palette if isinstance(palette, Palette) else Palette(np.asarray(palette, np.uint8).reshape(-1, 3))
+        if len(given) > 256:
+            raise KmqError(f"an animation's palette holds at most 256 colours, got {len(given)}")
+        k = len(given)
+        frame_palette = "shared"
+    else:
+        k = check_k(k)
+    locked = as_lock(lock)
+    if len(locked) > k:
+        raise KmqError(f"{len(locked)} locked colours do not fit in a palette of k={k}")
+    remap_kw = dict(space=space, dither=dither, lossy=lossy, strength=strength)
+    if bayer_size is not None:
+        remap_kw["bayer_size"] = bayer_size
+    read_kw = dict(max_pixels=max_pixels, max_frames=max_frames, max_total_pixels=max_total_pixels, profile=profile)
+    input_bytes = _input_bytes(source)
+    opened = _reopener(source)
+    notes: list[str] = []
+    durations: list[int] = []
+    disposal: list[str] = []
+    has_t: list[bool] = []
+
+    def frames(first: bool) -> Iterator[Frame]:
+        for fr in read_frames(opened(), notes=notes if first else [], **read_kw):
+            if first:
+                has_t.append(fr.pixels.shape[2] == 4 and bool((fr.pixels[..., 3] == 0).any()))
+                durations.append(fr.duration)
+                disposal.append(fr.disposal)
+            yield fr
+
+    labels: list[np.ndarray] = []
+    if frame_palette == "shared":
+        # pass 1: the histogram of all frames (a given palette needs none), pass 2: the labels
+        hist_all = None
+        for fr in frames(True):
+            if given is None:
+                hist_all = merge_histograms(hist_all, frame_histogram(fr.pixels, k, space))
+        transparent_any = any(has_t)
+        if given is not None:
+            pal = given
+        else:
+            if hist_all is None or len(hist_all) == 0:
+                raise KmqError("every frame is fully transparent: there are no colours to fit")
+            pal = fit_palette(None, max(1, k - transparent_any), space=space, seed=seed, lock=locked,
+                              histogram=hist_all)
+        if transparent_any and len(pal) >= 256:
+            raise KmqError("a palette of 256 colours leaves no index for the animation's transparent pixels: "
+                           "use at most 255")
+        transparent = len(pal) if transparent_any else None
+        palettes = [pal]
+        for fr in frames(False):
+            labels.append(_labels(fr.pixels, pal.colors, k, transparent, remap_kw, remap))
+    else:
+        # one pass; one index is kept free in every frame's palette: for transparent pixels,
+        # or for the writer's "unchanged" pixels
+        k_fit = max(1, k - 1)
+        palettes = []
+        prev = None
+        for i, fr in enumerate(frames(True)):
+            hist = frame_histogram(fr.pixels, k_fit, space)
+            if len(hist) == 0:
+                cols = prev if prev is not None else np.zeros((1, 3), np.uint8)
+            elif prev is None:
+                cols = fit_palette(None, k_fit, space=space, seed=seed, lock=locked, histogram=hist).colors
+            else:
+                cols = continue_palette(prev, hist, k_fit, space=space, seed=seed + i, n_locked=len(locked))
+            prev = cols
+            palettes.append(Palette(cols))
+            labels.append(_labels(fr.pixels, cols, k_fit, k_fit, remap_kw, remap))
+        transparent = k_fit if any(has_t) else None
+    # a frame is disposed to the background when the next one is transparent where it had colour
+    if transparent is not None:
+        for i in range(len(labels) - 1):
+            if has_t[i + 1] and ((labels[i + 1] == transparent) & (labels[i] != transparent)).any():
+                disposal[i] = "background"
+    loop = probe(opened(), max_pixels=max_pixels).loop
+    return AnimationResult(labels, palettes, durations, disposal, loop, transparent, k, frame_palette, dither,
+                           notes, input_bytes)
+
+
+def _labels(pixels: np.ndarray, colors: np.ndarray, k: int, transparent: int | None, remap_kw: dict,
+            remap) -> np.ndarray:
+    labels = remap(pixels, colors, k=k, **remap_kw)
+    if transparent is not None and pixels.shape[2] == 4:
+        labels[pixels[..., 3] == 0] = transparent
+    return labels
+
+
+def _input_bytes(source) -> int | None:
+    if isinstance(source, (str, os.PathLike)):
+        with contextlib.suppress(OSError):
+            return os.path.getsize(source)
+    if isinstance(source, (bytes, bytearray)):
+        return len(source)
+    return None
+
+
+def _reopener(source):
+    """A callable that gives the source afresh for each pass over the frames (a file object
+    is read once, into memory; its name is kept for messages)."""
+    if hasattr(source, "read"):
+        data = source.read()
+        if not isinstance(data, (bytes, bytearray)):
+            raise KmqError("the file object must be opened in binary mode")
+        name = getattr(source, "name", None)
+
+        def again():
+            buf = io.BytesIO(bytes(data))
+            if name:
+                buf.name = name
+            return buf
+        return again
+    return lambda: source
+
+
+# ---------------------------------------------------------------------------- writing
+
+
+def _pil_frame(res: AnimationResult, i: int) -> Image.Image:
+    pal = res.frame_palette_at(i)
+    im = Image.fromarray(res.labels[i], "P")
+    flat = pal.colors.reshape(-1).tolist()
+    n = len(pal)
+    if res.transparent is not None:
+        flat += [0, 0, 0] * (res.transparent + 1 - n)
+        n = res.transparent + 1
+    im.putpalette(flat, "RGB")
+    if res.transparent is not None:
+        im.info["transparency"] = res.transparent
+    return im
+
+
+def encode_animation(res: AnimationResult, fmt: str = "GIF") -> bytes:
+    """Encode an :class:`AnimationResult` as an animated GIF or APNG (Pillow's writers)."""
+    fmt = fmt.upper()
+    frames = [_pil_frame(res, i) for i in range(res.n_frames)]
+    buf = io.BytesIO()
+    durations = [max(d, 0) for d in res.durations]
+    if fmt == "GIF":
+        kw = dict(save_all=True, append_images=frames[1:], duration=durations, optimize=True,
+                  disposal=[2 if d == "background" else 1 for d in res.disposal])
+        if res.transparent is not None:
+            kw["transparency"] = res.transparent
+        if res.loop is not None:
+            kw["loop"] = res.loop
+        frames[0].save(buf, "GIF", **kw)
+    elif fmt == "PNG":
+        if len(res.palettes) > 1:
+            raise KmqError("an APNG holds one palette for all its frames: write a .gif for per-frame "
+                           "palettes, or use the shared palette")
+        # each frame replaces its rectangle, alpha included (blend "source"): what was transparent
+        # becomes transparent again without a disposal to the background, which Pillow's
+        # writer cannot do for palette frames
+        kw = dict(save_all=True, append_images=frames[1:], duration=durations, loop=res.loop or 0,
+                  disposal=0, blend=0, optimize=True, compress_level=9)
+        if res.transparent is not None:
+            kw["transparency"] = res.transparent
+        frames[0].save(buf, "PNG", **kw)
+    else:
+        raise KmqError(f"cannot write an animation as {fmt}: .gif or .png (APNG)")
+    return buf.getvalue()
