@@ -64,7 +64,8 @@ METHODS = {
     "ff-frame-sierra": ("ffmpeg per-frame, sierra2_4a", "ffmpeg", ("stats_mode=single", _SIERRA + ":new=1")),
     "gifski": ("gifski (--quality ladder)", "gifski", ()),
 }
-for _d in ("none", "bayer", "bluenoise"):
+#: the issue's dithers (bluenoise may not exist: a refused option is a skip) and kmq's error diffusion
+for _d in ("none", "bayer", "bluenoise", "fs"):
     for _p, _ptitle in (("shared", "shared"), ("per-frame", "frame")):
         METHODS[f"kmq-{_d}-{_ptitle}"] = (f"kmq --dither {_d} --frame-palette {_p}", "kmq",
                                           ("--dither", _d, "--frame-palette", _p))
@@ -138,7 +139,7 @@ def produce(method: str, clip: dict, k: int, out: Path) -> int:
         msg = (p.stderr.strip() or p.stdout.strip() or f"exit {p.returncode}").splitlines()
         text = " ".join(msg[-3:])[:300]
         low = "\n".join(msg).lower()
-        if _kind(method) == "kmq" and ("unknown dither" in low or "invalid choice" in low
+        if _kind(method) == "kmq" and ("unknown dither" in low or "invalid choice: 'bluenoise'" in low
                                        or "unrecognized arguments" in low or "frame-palette" in low):
             raise Unsupported(f"kmq refused the options: {text}")
         raise RuntimeError(f"exit {p.returncode}: {text}")
@@ -293,7 +294,7 @@ def goals(data):
             if not ff:
                 continue
             known = {p: v for p, v in ff.items() if v is not None}
-            # no common SSIMULACRA2 range: the goal holds against that setting only if kmq dominates it
+            # no BD-rate (no common SSIMULACRA2 range on the Pareto fronts): the goal holds against that setting only if kmq dominates it
             # (a kmq GIF at least as good as its best with ≤ 85 % of the bytes of its smallest)
             dominated = [p for p, v in ff.items() if v is None and _dominates(cells, km, p, clip, data)]
             missing = [p for p, v in ff.items() if v is None and p not in dominated]
@@ -312,9 +313,9 @@ def goals(data):
                                        f"{b['flicker']:.3f}")
             fl_ok = fl_n > 0 and not fl_fail
             bd_txt = "; ".join(
-                ([f"no common SSIMULACRA2 range with {', '.join(METHODS[p][0] for p in missing)}: not comparable"]
-                 if missing else [])
-                + ([f"no common SSIMULACRA2 range with {', '.join(METHODS[p][0] for p in dominated)}, but kmq "
+                ([f"no BD-rate against {', '.join(METHODS[p][0] for p in missing)} (the Pareto fronts share "
+                  "no SSIMULACRA2 range, or one has < 2 points): not comparable"] if missing else [])
+                + ([f"no BD-rate against {', '.join(METHODS[p][0] for p in dominated)}, but kmq "
                     "dominates it (better quality with ≤ 85 % of its smallest file)"] if dominated else []))
             if best is not None:
                 bd_txt = (f"BD-rate {known[best]:+.1f} % against the best ffmpeg setting ({METHODS[best][0]})"
