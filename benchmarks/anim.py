@@ -309,8 +309,8 @@ def goals(data):
                         continue
                     fl_n += 1
                     if a["flicker"] > b["flicker"]:
-                        fl_fail.append(f"K={k}: {a['flicker']:.3f} > {METHODS[g][0].split(',')[1].strip()} "
-                                       f"{b['flicker']:.3f}")
+                        fl_fail.append(f"K={k}: {a['flicker']:.4f} > {METHODS[g][0].split(',')[1].strip()} "
+                                       f"{b['flicker']:.4f}")
             fl_ok = fl_n > 0 and not fl_fail
             bd_txt = "; ".join(
                 ([f"no BD-rate against {', '.join(METHODS[p][0] for p in missing)} (the Pareto fronts share "
@@ -379,7 +379,7 @@ def render(data: dict) -> str:
                 if c is None:
                     continue
                 lines.append(f"| {METHODS[m][0]} | {'Q' if _kind(m) == 'gifski' else ''}{k} | {c['bytes']:,} | "
-                             f"{c['ss2']:.2f} | {c['ss2_min']:.2f} | {c['flicker']:.3f} | {c['ba']:.2f} | "
+                             f"{c['ss2']:.2f} | {c['ss2_min']:.2f} | {c['flicker']:.4f} | {c['ba']:.2f} | "
                              f"{c['de']:.2f} | {c['frames_out']} | {c['seconds']:.1f} |")
         notes = [c for c in data["results"] if c.get("clip") == clip and c.get("notes")]
         if notes:
