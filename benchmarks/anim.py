@@ -329,7 +329,8 @@ def goals(data):
 def render(data: dict) -> str:
     cells = _cells(data["results"])
     lines = ["# kmq animation benchmark (issue 16)", "",
-             f"Run {data['date']} in {data['seconds']:.0f} s on {data['machine']} with --jobs {data['jobs']}. Tools: "
+             f"Run {data['date']} in {data['seconds']:.0f} s on {data['machine']} with --jobs {data['jobs']}"
+             + (f" ({data['load']})" if data.get("load") else "") + ". Tools: "
              + "; ".join(f"{k} {v}" for k, v in data["tools"].items()) + ".", "",
              f"Clips: {len(data['clips'])} × {anim_clips.N_FRAMES} frames of {anim_clips.WIDTH}×{anim_clips.HEIGHT} "
              f"at {anim_clips.DURATION_MS} ms (benchmarks/anim_clips.py). Each row: GIF bytes, mean SSIMULACRA2 over "
@@ -467,6 +468,7 @@ def main(argv=None) -> int:
             if shutil.which(tool) is None:
                 ap.error(f"{tool} is not installed (apt-get install {tool})")
         t0 = time.time()
+        load0 = os.getloadavg()[0]
         with tempfile.TemporaryDirectory(prefix="kmq-anim-clips-") as d:
             folder = Path(args.keep or d)
             clip_info = {c: anim_clips.write_clip(c, folder) for c in clips}
@@ -492,6 +494,7 @@ def main(argv=None) -> int:
         order = {m: i for i, m in enumerate(methods)}
         data = {"name": name, "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                 "seconds": time.time() - t0, "jobs": args.jobs, "ss2_every": args.ss2_every,
+                "load": f"1-minute load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end",
                 "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
                            f"Python {platform.python_version()}",
                 "tools": tool_versions(), "clips": clips, "ks": ks, "gifski_qs": qs, "methods": methods,
