@@ -17,6 +17,10 @@ Palette modes (``frame_palette``):
   noticeable difference) keeps its exact old value, so it keeps its index
   and value too. GIF only: an APNG has one palette for all its frames.
 
+A pixel whose input did not change from the last frame keeps its label
+(:func:`hold_still`): what holds still in the source holds still in the
+result, whatever moves beside it.
+
 Writing is Pillow's: it stores only the rectangle that changed from the
 previous frame, makes unchanged pixels inside it transparent (GIF) and
 merges frames that do not change at all into one (their durations added).
@@ -453,14 +457,19 @@ def quantize_animation(
         # every frame's colours are in the histogram of all frames: their nearest palette colours
         # are looked up once, in one table (the same choice remap makes frame by frame)
         lut = nearest_lut(hist_all, pal.colors, space) if hist_all is not None else None
+        last = None
         for fr in frames(True):
-            labels.append(_labels(fr.pixels, pal.colors, k, transparent, remap_kw, remap, lut))
+            lab = _labels(fr.pixels, pal.colors, k, transparent, remap_kw, remap, lut)
+            if last is not None:
+                hold_still(last[0], labels[-1], fr.pixels, lab)
+            labels.append(lab)
+            last = (fr.pixels,)
     else:
         # one pass; one index is kept free in every frame's palette: for transparent pixels,
         # or for the writer's "unchanged" pixels
         k_fit = max(1, k - 1)
         palettes = []
-        prev = None
+        prev = last_px = None
         for i, fr in enumerate(frames(True)):
             hist = frame_histogram(fr.pixels, k_fit, space)
             if len(hist) == 0:
@@ -469,9 +478,17 @@ def quantize_animation(
                 cols = fit_palette(None, k_fit, space=space, seed=seed, lock=locked, histogram=hist).colors
             else:
                 cols = continue_palette(prev, hist, k_fit, space=space, seed=seed + i, n_locked=len(locked))
+            lab = _labels(fr.pixels, cols, k_fit, k_fit, remap_kw, remap)
+            if prev is not None and last_px is not None:
+                same = np.zeros(256, bool)  # indices whose colour this frame's palette kept exactly
+                n = min(len(prev), len(cols))
+                same[:n] = (prev[:n] == cols[:n]).all(1)
+                same[k_fit] = True  # the transparent index
+                hold_still(last_px, labels[-1], fr.pixels, lab, same)
             prev = cols
+            last_px = fr.pixels
             palettes.append(Palette(cols))
-            labels.append(_labels(fr.pixels, cols, k_fit, k_fit, remap_kw, remap))
+            labels.append(lab)
         transparent = k_fit if any(has_t) else None
     # a frame is disposed to the background when the next one is transparent where it had colour
     if transparent is not None:
@@ -512,6 +529,25 @@ def fit_animation_palette(source, k: int = DEFAULT_K, *, space: str = DEFAULT_SP
         raise KmqError(f"{len(locked)} locked colours do not fit in a palette of k={k}")
     read_kw = dict(max_pixels=max_pixels, max_frames=max_frames, profile=profile)
     return _fit_shared(_reopener(source), k, check_space(space), int(seed), locked, read_kw)[0]
+
+
+def hold_still(prev_pixels: np.ndarray, prev_labels: np.ndarray, pixels: np.ndarray, labels: np.ndarray,
+               kept: np.ndarray | None = None) -> np.ndarray:
+    """Where a pixel of the input did not change from the last frame, its label does not either.
+
+    The dithering map, the masking weights and the rate-aware labels look at a pixel's
+    neighbours, so a still pixel beside a moving one could otherwise change (flicker) and
+    enlarge the rectangle the frame stores. ``kept``: per palette index, whether its colour is
+    the same as in the last frame's palette (per-frame palettes); default all. ``labels`` is
+    changed in place and returned.
+    """
+    if prev_pixels.shape != pixels.shape:
+        return labels
+    still = (prev_pixels == pixels).all(axis=2)
+    if kept is not None:
+        still &= kept[prev_labels]
+    labels[still] = prev_labels[still]
+    return labels
 
 
 def _labels(pixels: np.ndarray, colors: np.ndarray, k: int, transparent: int | None, remap_kw: dict,
