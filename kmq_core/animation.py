@@ -622,6 +622,10 @@ def encode_animation(res: AnimationResult, fmt: str = "GIF") -> bytes:
             kw["transparency"] = res.transparent
         if res.loop is not None:
             kw["loop"] = res.loop
+        if len(res.palettes) == 1:
+            # one global colour table: without it Pillow gives every frame a local copy (up to
+            # 768 bytes a frame, which doubles a small screen recording)
+            kw["palette"] = bytes(frames[0].getpalette("RGB"))
         frames[0].save(buf, "GIF", **kw)
     elif fmt == "PNG":
         if len(res.palettes) > 1:
