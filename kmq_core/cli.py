@@ -323,9 +323,9 @@ def _quantize_one(src: str, out: str, settings: dict, data: bytes | None = None)
     """Worker: quantize one file, write its outputs; returns its figures (with ``exit_status``)
     or raises KmqError. ``data``: the input's bytes when it came on stdin."""
     from .auto_k import quality_for_delta_e, smallest_k_for_quality
-    from .formats import read_palette, write_palette
+    from .formats import read_palette
     from .pipeline import check_png_name, quantize
-    from .saving import atomic_write, check_output
+    from .saving import check_output
 
     to_stdout = out == STDIO
     animated = _is_animation(src, data, settings["max_pixels"])
@@ -377,18 +377,7 @@ def _quantize_one(src: str, out: str, settings: dict, data: bytes | None = None)
                     error=f"the PNG ({len(png):,} bytes) would not be smaller than the input "
                           f"({res.input_bytes:,} bytes): nothing written (--skip-if-larger)")
         return info
-    if to_stdout:
-        sys.stdout.buffer.write(png)
-        sys.stdout.buffer.flush()
-    else:
-        atomic_write(out, png, force=settings["force"], inputs=[src])
-    if settings["palettes"]:
-        from .palette_ops import name_colors  # the same colour names as 'kmq palette' and the app
-
-        p = name_colors(res.palette).renamed(Path(src).stem if src != STDIO else "stdin")
-        for pf in settings["palettes"]:
-            write_palette(p, pf, force=settings["force"])
-        info["palettes"] = list(settings["palettes"])
+    _write_outputs(png, res.palette, src, out, settings, info)
     fmt = res.source.format or ""
     if res.input_bytes and len(png) > res.input_bytes and fmt.upper() in ("JPEG", "MPO", "WEBP"):
         warnings.append(f"the PNG ({len(png):,} bytes) is {len(png) / res.input_bytes:.1f}x larger than the "
@@ -398,6 +387,25 @@ def _quantize_one(src: str, out: str, settings: dict, data: bytes | None = None)
         info["warnings"] = warnings
     info["exit_status"] = status
     return info
+
+
+def _write_outputs(blob: bytes, palette, src: str, out: str, settings: dict, info: dict) -> None:
+    """The image (atomically, or to stdout) and the palette files asked for."""
+    from .formats import write_palette
+    from .saving import atomic_write
+
+    if out == STDIO:
+        sys.stdout.buffer.write(blob)
+        sys.stdout.buffer.flush()
+    else:
+        atomic_write(out, blob, force=settings["force"], inputs=[src])
+    if settings["palettes"]:
+        from .palette_ops import name_colors  # the same colour names as 'kmq palette' and the app
+
+        p = name_colors(palette).renamed(Path(src).stem if src != STDIO else "stdin")
+        for pf in settings["palettes"]:
+            write_palette(p, pf, force=settings["force"])
+        info["palettes"] = list(settings["palettes"])
 
 
 def _is_animation(src: str, data: bytes | None, max_pixels: int | None) -> bool:
@@ -420,8 +428,7 @@ def _quantize_animation(src: str, out: str, settings: dict, data: bytes | None) 
     import numpy as np
 
     from .animation import output_format, quantize_animation
-    from .formats import read_palette, write_palette
-    from .saving import atomic_write
+    from .formats import read_palette
 
     if settings["quality"]:
         raise KmqError("--quality works on still images; give the number of colours (-k) for an animation")
@@ -446,18 +453,7 @@ def _quantize_animation(src: str, out: str, settings: dict, data: bytes | None) 
                     error=f"the {'GIF' if fmt == 'GIF' else 'APNG'} ({len(blob):,} bytes) would not be smaller "
                           f"than the input ({res.input_bytes:,} bytes): nothing written (--skip-if-larger)")
         return info
-    if out == STDIO:
-        sys.stdout.buffer.write(blob)
-        sys.stdout.buffer.flush()
-    else:
-        atomic_write(out, blob, force=settings["force"], inputs=[src])
-    if settings["palettes"]:
-        from .palette_ops import name_colors
-
-        p = name_colors(res.palette).renamed(Path(src).stem if src != STDIO else "stdin")
-        for pf in settings["palettes"]:
-            write_palette(p, pf, force=settings["force"])
-        info["palettes"] = list(settings["palettes"])
+    _write_outputs(blob, res.palette, src, out, settings, info)
     if res.notes:  # as a still image's notes: in the JSON, not on stderr
         info["notes"] = list(res.notes)
     info["exit_status"] = EXIT_OK
