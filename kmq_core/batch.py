@@ -353,6 +353,19 @@ def _limit_threads() -> None:
         pass
 
 
+def _local_worker_init() -> None:
+    """Local worker processes: :func:`_limit_threads`, and Ctrl-C left to the parent.
+
+    A terminal's Ctrl-C reaches the whole process group; the parent stops the batch
+    (cancels what has not started, lets the running files finish, writes its one line),
+    so a worker must not die mid-file or print a KeyboardInterrupt traceback of its own.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _limit_threads()
+
+
 #: end of an iterator (items may be anything, None included)
 _END = object()
 
@@ -385,7 +398,7 @@ class LocalRunner:
         # forking a process with threads can deadlock; the server imports kmq once
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["__main__", "kmq_core.batch", "kmq_core.pipeline"])
-        return ProcessPoolExecutor(max_workers=self.jobs, mp_context=ctx, initializer=_limit_threads)
+        return ProcessPoolExecutor(max_workers=self.jobs, mp_context=ctx, initializer=_local_worker_init)
 
     def close(self) -> None:
         if self._pool is not None:

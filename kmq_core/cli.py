@@ -736,17 +736,12 @@ def _ignore_further_interrupts() -> None:
 def run() -> None:
     """The ``kmq`` command: :func:`main`, then exit with its status.
 
-    An interrupted run leaves through ``os._exit`` once its output is flushed, so nothing
-    at interpreter shutdown can replace status 130 (pngquant's convention for Ctrl-C)."""
+    After an interrupted run (status 130, pngquant's convention for Ctrl-C) a further SIGINT
+    is ignored while the interpreter shuts down (worker processes are joined then), so it
+    cannot turn the status into a death by signal."""
     code = main()
     if code == EXIT_INTERRUPTED:
         _ignore_further_interrupts()
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:  # a closed pipe: the status still matters
-                pass
-        os._exit(EXIT_INTERRUPTED)
     sys.exit(code)
 
 
