@@ -27,8 +27,7 @@ from kmq_app.work import Computed, Options, animation_work, quantize_work, steps
 from kmq_core import KmqError, Palette, hex_code
 from kmq_core import options as opt
 from kmq_core.colour_management import profile_name
-from kmq_core.formats import palette_bytes
-from kmq_core.palette import parse_hex_list
+from kmq_core.formats import mime_type, palette_bytes
 from kmq_core.palette_ops import SORT_KEYS, default_names, sort_palette
 from kmq_core.picking import pick_color
 from kmq_core.sweep import DEFAULT_KS
@@ -38,20 +37,15 @@ MAX_UPLOAD_MB = 50
 MAX_PIXELS = 50_000_000
 IMAGE_TYPES = ["png", "apng", "jpg", "jpeg", "webp", "tif", "tiff", "bmp", "gif"]
 EXAMPLE_NAME = "china.jpg"
-#: palette formats offered for download: the two designers reach for first, then the rest
-PALETTE_FORMATS = {
-    "ase": ("Download .ase", ".ase", "application/octet-stream"),
-    "gpl": ("Download .gpl", ".gpl", "text/plain"),
-    "aco": ("Download .aco", ".aco", "application/octet-stream"),
-    "act": ("Download .act", ".act", "application/octet-stream"),
-    "json": ("Download .json", ".json", "application/json"),
-    "css": ("Download .css", ".css", "text/css"),
-    "hex": ("Download .hex", ".hex", "text/plain"),
-    "png": ("Download .png strip", "-palette.png", "image/png"),
-}
+#: palette formats offered for download (each format's MIME type is its plug-in's: kmq_core.formats),
+#: the two designers reach for first, then the rest; the PNG strip's name says what it is
+PALETTE_FORMATS = {fmt: (f"Download .{fmt}" + (" strip" if fmt == "png" else ""),
+                         "-palette.png" if fmt == "png" else f".{fmt}", mime_type(fmt))
+                   for fmt in ("ase", "gpl", "aco", "act", "json", "css", "hex", "png")}
 FIRST_FORMATS = ("ase", "gpl")
 #: the k slider: every k up to 32 (where one colour more or less shows), coarser above
-K_STEPS = tuple(range(opt.K_MIN, 33)) + (40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256)
+SPEC = opt.SPECS  # every choice, range and default below is the core's
+K_STEPS = tuple(range(SPEC["k"].low, 33)) + (40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256)
 #: where the quality MIN-MAX slider starts (pngquant's usual 65-80; the scale is kmq_core.options')
 QUALITY_START = (65, 80)
 #: how the number of colours is chosen: a k, a largest mean ΔE, or a quality MIN-MAX (`kmq quantize --quality`)
@@ -133,7 +127,7 @@ def stopped_notice(slot, key, what: str, text: str) -> bool:
 # ---- what clicks on the palette and the image do ---------------------------------------------------
 def locked_list() -> list[str]:
     try:
-        return list(Palette(parse_hex_list(st.session_state.get("lock", ""))).hex)
+        return [hex_code(c) for c in opt.lock_colours(st.session_state.get("lock", ""))]
     except KmqError:
         return []
 
@@ -253,7 +247,7 @@ with k_box:
         quality = opt.check_quality((lo, hi))
     else:
         c_num, c_slide = st.columns([2, 5], vertical_alignment="bottom", gap="small")
-        k = int(c_num.number_input("Colours (k)", opt.K_MIN, opt.K_MAX, opt.DEFAULT_K, 1, key="k",
+        k = int(c_num.number_input("Colours (k)", SPEC["k"].low, SPEC["k"].high, SPEC["k"].default, 1, key="k",
                                    bind="query-params", on_change=k_from_number, help=labels.K_HELP))
         if st.session_state.get("k_slide") != k:
             st.session_state["k_slide"] = k
@@ -261,25 +255,25 @@ with k_box:
                               key="k_slide", on_change=k_from_slider, label_visibility="collapsed")
 
 with options_box:
-    from_url("space", opt.SPACES, opt.DEFAULT_SPACE)
-    space = st.selectbox("Colour matching", opt.SPACES, key="space", format_func=labels.space_label,
+    from_url("space", SPEC["space"].choices, SPEC["space"].default)
+    space = st.selectbox("Colour matching", SPEC["space"].choices, key="space", format_func=labels.space_label,
                          help=labels.SPACE_HELP)
-    to_url("space", space, opt.DEFAULT_SPACE)
-    from_url("dither", opt.DITHERS, opt.DEFAULT_DITHER)
-    dither = st.selectbox("Dithering", opt.DITHERS, key="dither", format_func=labels.dither_label,
+    to_url("space", space, SPEC["space"].default)
+    from_url("dither", SPEC["dither"].choices, SPEC["dither"].default)
+    dither = st.selectbox("Dithering", SPEC["dither"].choices, key="dither", format_func=labels.dither_label,
                           help=labels.DITHER_HELP)
-    to_url("dither", dither, opt.DEFAULT_DITHER)
-    bayer_size = opt.DEFAULT_BAYER_SIZE
+    to_url("dither", dither, SPEC["dither"].default)
+    bayer_size = SPEC["bayer_size"].default
     if dither == "bayer":  # the other ditherings have no matrix size
-        from_url("bayer_size", opt.BAYER_SIZES, opt.DEFAULT_BAYER_SIZE)
-        bayer_size = st.selectbox("Bayer pattern size", opt.BAYER_SIZES, key="bayer_size",
+        from_url("bayer_size", SPEC["bayer_size"].choices, SPEC["bayer_size"].default)
+        bayer_size = st.selectbox("Bayer pattern size", SPEC["bayer_size"].choices, key="bayer_size",
                                   format_func=labels.bayer_size_label, help=labels.BAYER_SIZE_HELP)
-    to_url("bayer_size", bayer_size, opt.DEFAULT_BAYER_SIZE)
-    from_url("profile", opt.PROFILES, opt.DEFAULT_PROFILE)
-    profile = st.selectbox("Colour profile", opt.PROFILES, key="profile", format_func=labels.profile_label,
+    to_url("bayer_size", bayer_size, SPEC["bayer_size"].default)
+    from_url("profile", SPEC["profile"].choices, SPEC["profile"].default)
+    profile = st.selectbox("Colour profile", SPEC["profile"].choices, key="profile", format_func=labels.profile_label,
                            help=labels.PROFILE_HELP)
-    to_url("profile", profile, opt.DEFAULT_PROFILE)
-    seed = int(st.number_input("Variation (seed)", value=opt.DEFAULT_SEED, step=1, key="seed",
+    to_url("profile", profile, SPEC["profile"].default)
+    seed = int(st.number_input("Variation (seed)", value=SPEC["seed"].default, step=1, key="seed",
                                bind="query-params", help=labels.SEED_HELP))
     lock = st.text_input("Locked colours", key="lock", bind="query-params", placeholder="#ff0000, #0055aa",
                          help=labels.LOCK_HELP)
@@ -295,11 +289,13 @@ else:
 if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
     st.error(f"{name} is {len(data) / 1e6:.1f} MB, more than the limit of {MAX_UPLOAD_MB} MB.")
     st.stop()
-try:
-    lock_canonical = ",".join(Palette(parse_hex_list(lock)).hex)
+try:  # every option checked once, by the core's own checks (the locked colours must fit in k)
+    chosen = opt.QuantizeOptions(k=k or SPEC["k"].high, space=space, dither=dither, bayer_size=bayer_size, seed=seed,
+                                 lock=lock, max_pixels=MAX_PIXELS, profile=profile, quality=quality)
 except KmqError as e:
     st.error(str(e))
     st.stop()
+lock_canonical = chosen.lock or ""
 
 # ---- the one job: kmq_core quantizes ---------------------------------------------------------------
 options = Options(k, target_de, space, dither, seed, lock_canonical, MAX_PIXELS, quality, profile, bayer_size)

@@ -61,70 +61,56 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _k_arg(text: str) -> int:
-    try:
-        return opt.check_k(text)
-    except KmqError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
+def _checked(check):
+    """An argparse type from one of kmq_core.options' checks (its message becomes argparse's)."""
+    def convert(text: str):
+        try:
+            return check(text)
+        except KmqError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    convert.__name__ = check.__name__.removeprefix("check_")  # argparse names it in "invalid X value"
+    return convert
 
 
-def _quality_arg(text: str) -> tuple[int, int]:
-    try:
-        return opt.check_quality(text)
-    except KmqError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
-def _pixels_arg(text: str) -> int | None:
-    if text.lower() in ("none", "0", "unlimited"):
-        return None
-    try:
-        v = float(text)
-        if v < 0:
-            raise ValueError
-        return int(v)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--max-pixels takes a number of pixels, got {text!r}") from None
+def _option(p, name: str, *flags: str, help: str | None = None, show_default: bool = True, **kw) -> None:
+    """An argument built from the option's declaration in :data:`kmq_core.options.SPECS`:
+    the same check, default and choices as the library, the app and the GIMP plug-in."""
+    spec = opt.SPECS[name]
+    text = help if help is not None else spec.help
+    if show_default and spec.default is not None:
+        default = f"{spec.default:,}" if isinstance(spec.default, int) and spec.default >= 10_000 else spec.default
+        text += f" (default {default:g})" if isinstance(default, float) else f" (default {default})"
+    kw.setdefault("default", spec.default)
+    if spec.choices:
+        kw.setdefault("choices", spec.choices)
+    kw.setdefault("type", _checked(spec.check))
+    p.add_argument(*flags, dest=name, help=text, **kw)
 
 
 def _add_fit_options(p: argparse.ArgumentParser, k_required: bool = False) -> None:
     g = p.add_argument_group("colour options (the same in the app and the GIMP plug-in)")
-    g.add_argument("-k", "--colors", dest="k", type=_k_arg, default=None if k_required else opt.DEFAULT_K,
-                   metavar="K", help=f"number of colours, {opt.K_MIN}-{opt.K_MAX} (default {opt.DEFAULT_K})")
-    g.add_argument("--space", choices=opt.SPACES, default=opt.DEFAULT_SPACE,
-                   help=f"colour space for fitting and matching (default {opt.DEFAULT_SPACE}; rgb maximises PSNR)")
-    g.add_argument("--seed", type=int, default=opt.DEFAULT_SEED, help="random seed: same seed, same result (default 0)")
-    g.add_argument("--lock", metavar="'#RRGGBB,...'", default=None,
-                   help="colours that must stay in the palette unchanged, e.g. brand colours")
-    p.add_argument("--max-pixels", type=_pixels_arg, default=opt.DEFAULT_MAX_PIXELS, metavar="N",
-                   help=f"refuse larger images (default {opt.DEFAULT_MAX_PIXELS:,}; 'none' disables)")
-
-
-def _dither_arg(text: str) -> str:
-    try:
-        return opt.check_dither(text)  # aliases too: blue-noise, floyd-steinberg, ordered
-    except KmqError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
-def _bayer_size_arg(text: str) -> int:
-    try:
-        return opt.check_bayer_size(text)
-    except KmqError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
+    _option(g, "k", "-k", "--colors", metavar="K", **({"default": None} if k_required else {}))
+    _option(g, "space", "--space", help=f"{opt.SPECS['space'].help} (default {opt.DEFAULT_SPACE}; rgb maximises PSNR)",
+            show_default=False)
+    _option(g, "seed", "--seed")
+    # checked with the others in QuantizeOptions (a bad colour is exit status 1, as it always was)
+    _option(g, "lock", "--lock", metavar="'#RRGGBB,...'", type=str)
+    _option(p, "max_pixels", "--max-pixels", metavar="N",
+            help=f"refuse larger images (default {opt.DEFAULT_MAX_PIXELS:,}; 'none' disables)", show_default=False)
 
 
 def _add_dither_options(p: argparse.ArgumentParser) -> None:
     """--dither and --bayer-size, the same for 'kmq quantize' and 'kmq batch'."""
-    p.add_argument("--dither", type=_dither_arg, choices=opt.DITHERS, default=opt.DEFAULT_DITHER,
-                   help=f"fs: adaptive Floyd-Steinberg error diffusion; bayer: adaptive ordered dithering by a "
-                        f"Bayer matrix; bluenoise (or blue-noise): the same with a blue-noise mask, fine grain "
-                        f"without a grid; none (default {opt.DEFAULT_DITHER}). All of them dither smooth areas "
-                        f"and leave edges and texture alone; bayer and bluenoise hold still from frame to frame")
-    p.add_argument("--bayer-size", type=_bayer_size_arg, choices=opt.BAYER_SIZES, default=opt.DEFAULT_BAYER_SIZE,
-                   metavar="N", help=f"side of the Bayer matrix with --dither bayer: "
-                                     f"{', '.join(map(str, opt.BAYER_SIZES))} (default {opt.DEFAULT_BAYER_SIZE}; "
-                                     f"smaller is a coarser grid of fewer levels)")
+    _option(p, "dither", "--dither",
+            help=f"fs: adaptive Floyd-Steinberg error diffusion; bayer: adaptive ordered dithering by a "
+                 f"Bayer matrix; bluenoise (or blue-noise): the same with a blue-noise mask, fine grain "
+                 f"without a grid; none (default {opt.DEFAULT_DITHER}). All of them dither smooth areas "
+                 f"and leave edges and texture alone; bayer and bluenoise hold still from frame to frame",
+            show_default=False)
+    _option(p, "bayer_size", "--bayer-size", metavar="N",
+            help=f"side of the Bayer matrix with --dither bayer: {', '.join(map(str, opt.BAYER_SIZES))} "
+                 f"(default {opt.DEFAULT_BAYER_SIZE}; smaller is a coarser grid of fewer levels)", show_default=False)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -132,7 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
                      epilog="Run 'kmq COMMAND --help' for the options of a command.\n" + _exit_help(),
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    parser.add_argument("--version", action="version", version="kmq 0.1.0")
+    from . import __version__
+    from .formats import extensions_text
+
+    parser.add_argument("--version", action="version", version=f"kmq {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     q = sub.add_parser("quantize", help="reduce images to K colours and save indexed PNGs",
@@ -149,22 +138,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dither_options(q)
     q.add_argument("--nofs", dest="dither", action="store_const", const="none",
                    help="no dithering (pngquant's spelling)")
-    q.add_argument("--dither-strength", dest="strength", type=float, default=opt.DEFAULT_STRENGTH, metavar="S",
-                   help="how strongly to dither, 0-1 (default 1)")
-    q.add_argument("--lossy", type=float, default=opt.DEFAULT_LOSSY, metavar="L",
-                   help=f"let a pixel repeat its neighbour's colour where texture hides the difference, for a "
-                        f"smaller PNG (like gifsicle --lossy); 0 = exact nearest colours, "
-                        f"{opt.LOSSY_MAX:g} at most (default {opt.DEFAULT_LOSSY:g})")
-    q.add_argument("--frame-palette", choices=opt.FRAME_PALETTES, default=opt.DEFAULT_FRAME_PALETTE,
-                   help=f"animations (GIF, APNG, WebP): one palette for every frame (shared), or one per frame "
-                        f"started from the last (per-frame, GIF only); default {opt.DEFAULT_FRAME_PALETTE}")
-    q.add_argument("--max-frames", type=int, default=opt.DEFAULT_MAX_FRAMES, metavar="N",
-                   help=f"refuse animations with more frames (default {opt.DEFAULT_MAX_FRAMES:,})")
-    q.add_argument("-Q", "--quality", metavar="MIN-MAX", type=_quality_arg, default=None,
-                   help="use the fewest colours (up to K, default 256) whose quality reaches MAX; "
-                        "below MIN write nothing and exit 99. Quality = 100 - 10 x mean CIEDE2000: "
-                        "90 is a mean ΔE of 1, 77 of 2.3 (just noticeable), 50 of 5. "
-                        "'80' means 72-80, '-80' 0-80, as in pngquant")
+    _option(q, "strength", "--dither-strength", metavar="S")
+    _option(q, "lossy", "--lossy", metavar="L",
+            help=f"let a pixel repeat its neighbour's colour where texture hides the difference, for a "
+                 f"smaller PNG (like gifsicle --lossy); 0 = exact nearest colours, "
+                 f"{opt.LOSSY_MAX:g} at most (default {opt.DEFAULT_LOSSY:g})", show_default=False)
+    _option(q, "frame_palette", "--frame-palette",
+            help=f"animations (GIF, APNG, WebP): one palette for every frame (shared), or one per frame "
+                 f"started from the last (per-frame, GIF only); default {opt.DEFAULT_FRAME_PALETTE}",
+            show_default=False)
+    _option(q, "max_frames", "--max-frames", metavar="N",
+            help=f"refuse animations with more frames (default {opt.DEFAULT_MAX_FRAMES:,})", show_default=False)
+    _option(q, "quality", "-Q", "--quality", metavar="MIN-MAX", type=_checked(opt.check_quality),
+            help="use the fewest colours (up to K, default 256) whose quality reaches MAX; "
+                 "below MIN write nothing and exit 99. Quality = 100 - 10 x mean CIEDE2000: "
+                 "90 is a mean ΔE of 1, 77 of 2.3 (just noticeable), 50 of 5. "
+                 "'80' means 72-80, '-80' 0-80, as in pngquant")
     q.add_argument("--write-below-min", action="store_true",
                    help="with --quality: when MIN is out of reach, write the best result anyway (exit 0, a warning)")
     q.add_argument("--skip-if-larger", action="store_true",
@@ -178,12 +167,13 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--out-dir", metavar="DIR", help="write the outputs into DIR instead of next to the inputs")
     q.add_argument("--strip", action="store_true",
                    help="drop the metadata carried over from the input (EXIF, text); the sRGB tag stays")
-    q.add_argument("--profile", choices=opt.PROFILES, default=opt.DEFAULT_PROFILE,
-                   help="srgb (default): convert an embedded ICC profile (Display P3, Adobe RGB...) to sRGB and "
-                        "tag the PNG sRGB; keep: quantize in the image's own profile and embed it in the PNG")
+    _option(q, "profile", "--profile",
+            help="srgb (default): convert an embedded ICC profile (Display P3, Adobe RGB...) to sRGB and "
+                 "tag the PNG sRGB; keep: quantize in the image's own profile and embed it in the PNG",
+            show_default=False)
     q.add_argument("--speed", type=int, default=None, metavar="N", help=argparse.SUPPRESS)  # pngquant's; ignored
     q.add_argument("--palette", action="append", default=[], metavar="FILE",
-                   help="also write the palette; the extension picks the format (.gpl .ase .aco .act .json .css .hex .png); repeatable")
+                   help=f"also write the palette; the extension picks the format ({extensions_text()}); repeatable")
     q.add_argument("--palette-in", metavar="FILE", help="apply this palette file instead of fitting one")
     q.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
     q.add_argument("--json", action="store_true",
@@ -199,12 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
     pal.add_argument("-o", "--output", action="append", default=[], metavar="FILE",
                      help="palette file; the extension picks the format; repeatable (default: print it)")
     pal.add_argument("--name", help="palette name (default: the image's file name)")
-    pal.add_argument("--sort", choices=("share", "hue", "lightness", "strip"), default="share",
+    pal.add_argument("--sort", choices=opt.SORT_KEYS, default=opt.DEFAULT_SORT,
                      help="colour order (default share: most used first)")
     pal.add_argument("-f", "--force", action="store_true", help="overwrite existing files")
-    pal.add_argument("--profile", choices=opt.PROFILES, default=opt.DEFAULT_PROFILE,
-                     help="srgb (default): colours of an image with an ICC profile are converted to sRGB; "
-                          "keep: the image's own numbers")
+    _option(pal, "profile", "--profile",
+            help="srgb (default): colours of an image with an ICC profile are converted to sRGB; "
+                 "keep: the image's own numbers", show_default=False)
 
     conv = sub.add_parser("palette-convert", help=argparse.SUPPRESS)
     conv.add_argument("src", metavar="IN")
@@ -226,6 +216,11 @@ def build_parser() -> argparse.ArgumentParser:
     # 'palette convert' and 'palette show' are reached through 'palette': keep their
     # internal names out of the command list (argparse would print "==SUPPRESS==")
     sub._choices_actions = [a for a in sub._choices_actions if a.dest not in ("palette-convert", "palette-show")]
+
+    app = sub.add_parser("app", help="open the browser app (needs kmq[app])",
+                         description="Start kmq's browser app with Streamlit; the options after 'app' go to "
+                                     "'streamlit run' (e.g. --server.port 8502).")
+    app.add_argument("streamlit_args", nargs=argparse.REMAINDER, metavar="STREAMLIT_OPTION")
 
     gimp = sub.add_parser("gimp", help="install or remove the GIMP 3 plug-in")
     gimp.add_argument("action", choices=("install", "uninstall"))
@@ -327,8 +322,9 @@ def _quantize_one(src: str, out: str, settings: dict, data: bytes | None = None)
     from .pipeline import check_png_name, quantize
     from .saving import check_output
 
+    o: opt.QuantizeOptions = settings["options"]
     to_stdout = out == STDIO
-    animated = _is_animation(src, data, settings["max_pixels"])
+    animated = _is_animation(src, data, o.max_pixels)
     if not to_stdout:
         if settings["skip_existing"] and Path(out).exists() and not settings["force"]:
             return {"input": src, "output": out, "skipped": "exists", "exit_status": EXIT_OK}
@@ -350,14 +346,12 @@ def _quantize_one(src: str, out: str, settings: dict, data: bytes | None = None)
 
         source = io.BytesIO(data)
         source.name = "stdin"
-    opts = dict(space=settings["space"], dither=settings["dither"], seed=settings["seed"], lock=settings["lock"],
-                max_pixels=settings["max_pixels"], profile=settings["profile"], lossy=settings["lossy"],
-                strength=settings["strength"], bayer_size=settings["bayer_size"])
+    opts = o.quantize_kwargs()
     warnings: list[str] = []
     status = EXIT_OK
-    if settings["quality"] and palette is None:
+    if o.quality and palette is None:
         try:
-            _, res = smallest_k_for_quality(source, settings["quality"], k_max=settings["k"] or opt.K_MAX, **opts)
+            _, res = smallest_k_for_quality(source, o.quality, k_max=o.k, **opts)
         except QualityTooLowError as e:
             if not settings["write_below_min"]:
                 return {"input": src, "output": None, "skipped": "quality", "error": str(e),
@@ -365,12 +359,12 @@ def _quantize_one(src: str, out: str, settings: dict, data: bytes | None = None)
             res = e.result
             warnings.append(f"{e}; written anyway (--write-below-min)")
     else:
-        res = quantize(source, settings["k"] or opt.DEFAULT_K, palette=palette, **opts)
+        res = quantize(source, o.k, palette=palette, **opts)
     png = res.encode(strip=True) if settings["strip"] else res.png
     info = {"input": src, "output": out, **(res.to_dict() if settings["json"] else {
         "colors_used": res.colors_used, "input_bytes": res.input_bytes, "seconds": round(res.seconds, 3)})}
     info["png_bytes"] = len(png)
-    if settings["json"] or settings["quality"]:  # the mean ΔE2000 of a dithered 12 MP result takes seconds
+    if settings["json"] or o.quality:  # the mean ΔE2000 of a dithered 12 MP result takes seconds
         info["quality"] = round(quality_for_delta_e(res.delta_e), 1)
     if settings["skip_if_larger"] and res.input_bytes is not None and len(png) >= res.input_bytes:
         info.update(output=None, skipped="larger", exit_status=EXIT_TOO_LARGE,
@@ -430,14 +424,12 @@ def _quantize_animation(src: str, out: str, settings: dict, data: bytes | None) 
     from .animation import output_format, quantize_animation
     from .formats import read_palette
 
-    if settings["quality"]:
+    o: opt.QuantizeOptions = settings["options"]
+    if o.quality:
         raise KmqError("--quality works on still images; give the number of colours (-k) for an animation")
     palette = read_palette(settings["palette_in"]) if settings["palette_in"] else None
-    res = quantize_animation(_stdin_file(data) if data is not None else src, settings["k"] or opt.DEFAULT_K, space=settings["space"],
-                             dither=settings["dither"], seed=settings["seed"], lock=settings["lock"], palette=palette,
-                             frame_palette=settings["frame_palette"], max_pixels=settings["max_pixels"],
-                             max_frames=settings["max_frames"], profile=settings["profile"], lossy=settings["lossy"],
-                             strength=settings["strength"], bayer_size=settings.get("bayer_size"))
+    res = quantize_animation(_stdin_file(data) if data is not None else src, o.k, palette=palette,
+                             frame_palette=o.frame_palette, max_frames=o.max_frames, **o.quantize_kwargs())
     if out == STDIO:
         fmt = "GIF" if (data or b"")[:3] == b"GIF" else "PNG"
     else:
@@ -499,8 +491,6 @@ def cmd_quantize(args) -> int:
     if args.ext is not None and not args.ext.lower().endswith((".png", ".gif")):
         raise KmqError(f"--ext {args.ext}: kmq writes PNG files (and GIF for animations); the extension must "
                        "end in .png or .gif")
-    if args.max_frames is not None and args.max_frames < 1:
-        raise KmqError(f"--max-frames must be at least 1, got {args.max_frames}")
     if args.k is None and not args.quality:
         args.k = opt.DEFAULT_K
     if items.count(STDIO) > 1 or (STDIO in items and len(items) > 1):
@@ -515,12 +505,11 @@ def cmd_quantize(args) -> int:
         if d.exists() and not d.is_dir():
             raise KmqError(f"{d} is not a folder")
         d.mkdir(parents=True, exist_ok=True)
-    if args.lock:
-        from .fitting import as_lock
-
-        lock = as_lock(args.lock)
-        if len(lock) > (args.k or opt.K_MAX):
-            raise KmqError(f"{len(lock)} locked colours do not fit in k={args.k}")
+    # every colour option, validated together (the locked colours must fit in k)
+    options = opt.QuantizeOptions(k=args.k or opt.K_MAX, space=args.space, dither=args.dither,
+                                  bayer_size=args.bayer_size, strength=args.strength, lossy=args.lossy,
+                                  seed=args.seed, lock=args.lock, max_pixels=args.max_pixels, profile=args.profile,
+                                  quality=args.quality, frame_palette=args.frame_palette, max_frames=args.max_frames)
     from .formats import format_for
 
     for pf in args.palette:
@@ -538,14 +527,11 @@ def cmd_quantize(args) -> int:
         raise KmqError("refusing to write PNG bytes to a terminal: redirect stdout (> out.png) or use -o FILE")
     # with the PNG on stdout, every word goes to stderr
     text_out = sys.stderr if png_to_stdout else sys.stdout
-    settings = {"k": args.k, "space": args.space, "dither": args.dither, "seed": args.seed, "lock": args.lock,
-                "lossy": opt.check_lossy(args.lossy), "strength": opt.check_strength(args.strength),
-                "bayer_size": args.bayer_size,
-                "palette_in": args.palette_in, "max_pixels": args.max_pixels, "force": args.force,
-                "palettes": args.palette, "json": args.json, "quality": args.quality,
+    # the colour options, then what the command does with the files
+    settings = {"options": options, "palette_in": args.palette_in, "force": args.force,
+                "palettes": args.palette, "json": args.json,
                 "write_below_min": args.write_below_min, "skip_if_larger": args.skip_if_larger,
-                "strip": args.strip, "profile": args.profile,
-                "frame_palette": args.frame_palette, "max_frames": args.max_frames,
+                "strip": args.strip,
                 # a second run over a folder leaves the outputs it already wrote
                 "skip_existing": any(Path(i).is_dir() for i in items if i != STDIO)}
     data = _read_stdin() if jobs[0][0] == STDIO else None
@@ -662,6 +648,33 @@ def cmd_palette_show(args) -> int:
     return 0
 
 
+def app_script() -> Path:
+    """The app's script: the checkout's ``streamlit_app.py``, else the copy shipped in ``kmq_app``."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("kmq_app")
+    if spec is None or not spec.submodule_search_locations:
+        raise KmqError("the app is not installed: pip install 'kmq[app]'")
+    pkg = Path(list(spec.submodule_search_locations)[0])
+    for p in (pkg.parent / "streamlit_app.py", pkg / "streamlit_app.py"):
+        if p.is_file():
+            return p
+    raise KmqError(f"the app's script is missing from {pkg}; reinstall kmq[app]")
+
+
+def cmd_app(args) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("streamlit") is None:
+        raise KmqError("the app needs Streamlit: pip install 'kmq[app]'")
+    script = app_script()
+    argv = [sys.executable, "-m", "streamlit", "run", str(script), *args.streamlit_args]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)  # Streamlit's own Ctrl-C handling and exit status
+    return 0  # not reached
+
+
 def cmd_gimp(args) -> int:
     from . import gimp_install
 
@@ -696,7 +709,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return 2
         handler = {"quantize": cmd_quantize, "palette": cmd_palette, "palette-convert": cmd_palette_convert,
-                   "palette-show": cmd_palette_show, "gimp": cmd_gimp}.get(args.command)
+                   "palette-show": cmd_palette_show, "gimp": cmd_gimp, "app": cmd_app}.get(args.command)
         if handler is None:
             from .batch import run_from_args
 

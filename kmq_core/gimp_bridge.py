@@ -52,22 +52,23 @@ import time
 import numpy as np
 
 from .errors import KmqError
-from .options import DEFAULT_BAYER_SIZE, DEFAULT_DITHER, DEFAULT_K, DEFAULT_SEED, DEFAULT_SPACE
+from .options import QuantizeOptions
 
-#: request keys and their defaults (the plug-in sends all of them but ``bayer_size``, which it
-#: sends only for Bayer dithering at a size other than the default)
-REQUEST_DEFAULTS = {
-    "k": DEFAULT_K,
-    "space": DEFAULT_SPACE,
-    "dither": DEFAULT_DITHER,
-    "seed": DEFAULT_SEED,
-    "lock": "",
-    "bayer_size": DEFAULT_BAYER_SIZE,
-    "palette_name": "",
-    "palette_file": "",
-    "quality": "",  # issue 17: 'MIN-MAX' as kmq quantize --quality; '' uses k
-}
-PROTOCOL = 1
+#: the colour options a request may carry (kmq_core.options: the same checks and defaults as
+#: everywhere); the plug-in sends all of them but ``bayer_size``, which it sends only for
+#: Bayer dithering at a size other than the default, so an older core still serves it
+REQUEST_OPTIONS = ("k", "space", "dither", "seed", "lock", "bayer_size", "quality")
+#: what else a request carries: where the palette goes
+REQUEST_EXTRAS = {"palette_name": "", "palette_file": ""}
+
+
+def request_options(request: dict) -> QuantizeOptions:
+    """The validated options of a request (an unknown key is a :class:`KmqError`)."""
+    unknown = set(request) - set(REQUEST_OPTIONS) - set(REQUEST_EXTRAS)
+    if unknown:
+        raise KmqError(f"unknown request keys {sorted(unknown)} (plug-in and kmq versions differ?)")
+    # no pixel limit: GIMP has the layer in memory already
+    return QuantizeOptions.from_dict({**{k: request[k] for k in REQUEST_OPTIONS if k in request}, "max_pixels": None})
 
 
 def _to_u8(values: np.ndarray) -> np.ndarray:
@@ -83,10 +84,8 @@ def process(pixels: np.ndarray, request: dict, mask: np.ndarray | None = None) -
     """
     from .pipeline import quantize
 
-    unknown = set(request) - set(REQUEST_DEFAULTS)
-    if unknown:
-        raise KmqError(f"unknown request keys {sorted(unknown)} (plug-in and kmq versions differ?)")
-    req = {**REQUEST_DEFAULTS, **request}
+    o = request_options(request)
+    req = {**REQUEST_EXTRAS, **request}
     pixels = np.asarray(pixels)
     if pixels.ndim != 3 or pixels.shape[2] not in (3, 4) or 0 in pixels.shape[:2]:
         raise KmqError(f"the plug-in sent pixels of shape {pixels.shape}; expected H×W×3 or H×W×4")
@@ -111,19 +110,17 @@ def process(pixels: np.ndarray, request: dict, mask: np.ndarray | None = None) -
             alpha = px8[..., 3] if has_alpha else np.full(px8.shape[:2], 255, np.uint8)
             core_in = np.dstack([px8[..., :3], np.where(mask > 0, alpha, 0).astype(np.uint8)])
 
-    lock = req["lock"] or None
     t0 = time.perf_counter()
-    if str(req["quality"] or "").strip():
+    opts = dict(space=o.space, dither=o.dither, seed=o.seed, lock=o.lock, max_pixels=None, count_alpha=False,
+                bayer_size=o.bayer_size)
+    if o.quality:
         # the fewest colours (up to k) reaching MAX; below MIN a KmqError, so the layer is left alone
         from .auto_k import smallest_k_for_quality
 
-        _, res = smallest_k_for_quality(core_in, str(req["quality"]).strip(), k_max=req["k"], space=req["space"],
-                                        dither=req["dither"], seed=req["seed"], lock=lock, max_pixels=None,
-                                        count_alpha=False, bayer_size=req["bayer_size"])
+        _, res = smallest_k_for_quality(core_in, o.quality, k_max=o.k, **opts)
     else:
         # k counts colours: the layer keeps its own alpha, which has no palette entry in GIMP
-        res = quantize(core_in, req["k"], space=req["space"], dither=req["dither"], seed=req["seed"],
-                       lock=lock, max_pixels=None, count_alpha=False, bayer_size=req["bayer_size"])
+        res = quantize(core_in, o.k, **opts)
     rgb8 = res.image[..., :3]
     if high:
         out = pixels.astype(np.float32, copy=True)
@@ -169,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         # the plug-in asks whether this interpreter has a usable kmq
         from . import __version__
 
-        print(json.dumps({"kmq": __version__, "protocol": PROTOCOL, "python": sys.executable}))
+        print(json.dumps({"kmq": __version__, "python": sys.executable}))
         return 0
     if len(argv) != 2:
         print("usage: python -m kmq_core.gimp_bridge IN.npz OUT.npz   (or --check)", file=sys.stderr)
@@ -185,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     pal = r["palette"]
     result = {"name": pal.name, "names": list(pal.names), "hex": pal.hex,
-              "palette_file": r["palette_file"], "seconds": r["seconds"], "protocol": PROTOCOL}
+              "palette_file": r["palette_file"], "seconds": r["seconds"]}
     _write_npz(dst, image=r["image"], colors=pal.colors, weights=pal.weights,
                result=np.array(json.dumps(result)))
     return 0

@@ -1,13 +1,32 @@
-"""Option names, choices and defaults shared by every front end.
+"""The options of a quantization: names, defaults, ranges, choices, and their checks.
 
-The CLI, the Streamlit app and the GIMP plug-in all read these, so a user sees
-the same vocabulary (k, space, dither, seed, lock) with the same defaults
-everywhere.
+Everything a user can set about the colours lives here once, in the spirit of
+libimagequant's ``Attributes`` (each setting validated when it is set) and
+scikit-learn's declared parameter constraints:
+
+- :data:`SPECS`: one :class:`OptionSpec` per option (default, range or choices, a
+  label and a one-line help), from which the command line, the Streamlit app, the
+  GIMP plug-in and batch build their controls and help text;
+- :class:`QuantizeOptions`: one frozen, validated set of options; its
+  :meth:`~QuantizeOptions.fingerprint` keys the batch manifest and its
+  :meth:`~QuantizeOptions.to_dict`/:meth:`~QuantizeOptions.from_dict` carry it to
+  the GIMP bridge;
+- the ``check_*`` functions each spec uses, usable on their own.
+
+This module imports nothing outside the standard library but :mod:`kmq_core.errors`
+and :mod:`kmq_core.hexcodes`, so a GIMP whose Python lacks numpy can import it and
+validate with the real checks.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Callable
+
 from .errors import KmqError
+from .hexcodes import hex_code, split_hex_list
 
 K_MIN = 1
 K_MAX = 256
@@ -193,3 +212,257 @@ def check_profile(profile: str) -> str:
     if p not in PROFILES:
         raise KmqError(f"unknown profile handling {profile!r}: choose one of {', '.join(PROFILES)}")
     return p
+
+
+# ---- palette order (kmq_core.palette_ops.sort_palette) ------------------------------------------
+#: share: most used first; hue, lightness; strip: a smooth path through the colours
+SORT_KEYS = ("share", "hue", "lightness", "strip")
+DEFAULT_SORT = "share"
+
+
+# ---- seed, locked colours, limits ------------------------------------------------------------------
+def check_seed(seed: object) -> int:
+    """Return ``seed`` as an int (any whole number: same seed, same result), or raise :class:`KmqError`."""
+    if isinstance(seed, bool):
+        raise KmqError(f"seed must be a whole number, got {seed!r}")
+    try:
+        value = int(seed)  # type: ignore[call-overload]
+        if isinstance(seed, float) and value != seed:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise KmqError(f"seed must be a whole number, got {seed!r}") from None
+    return value
+
+
+def check_lock(lock: object) -> str | None:
+    """Locked colours as canonical text (``'#ff0000,#0000ff'``, order and repeats kept) or None.
+
+    Takes ``'#f00, #0000ff'`` (commas, semicolons or spaces), a sequence of hex codes, a
+    :class:`~kmq_core.palette.Palette` or an N×3 array of 0-255 values (the last two need numpy,
+    which their caller has already imported).
+    """
+    if lock is None:
+        return None
+    if isinstance(lock, str):
+        colours = split_hex_list(lock)
+    elif hasattr(lock, "hex") and hasattr(lock, "colors"):  # a Palette
+        colours = split_hex_list(",".join(lock.hex))
+    else:
+        from .fitting import as_lock  # an array: numpy is there already
+
+        colours = [tuple(int(v) for v in c) for c in as_lock(lock)]
+    return ",".join(hex_code(c) for c in colours) or None
+
+
+def lock_colours(lock: object) -> list[tuple[int, int, int]]:
+    """The locked colours of ``lock`` (any form :func:`check_lock` takes) as RGB tuples."""
+    return split_hex_list(check_lock(lock))
+
+
+def check_lock_fits(n_locked: int, k: int) -> None:
+    """Raise :class:`KmqError` when ``n_locked`` locked colours do not fit in a palette of ``k``."""
+    if n_locked > k:
+        raise KmqError(f"{n_locked} locked colours do not fit in a palette of k={k}")
+
+
+def check_max_pixels(value: object) -> int | None:
+    """The pixel limit: a whole number of pixels (0 or None: no limit)."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "unlimited", "")):
+        return None
+    try:
+        n = float(value)  # type: ignore[arg-type]
+        if n < 0 or n != n or isinstance(value, bool):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise KmqError(f"the pixel limit must be a number of pixels (or none), got {value!r}") from None
+    return int(n) or None
+
+
+def check_max_frames(value: object) -> int | None:
+    """The frame limit: a whole number of frames, at least 1 (None: no limit)."""
+    if value is None:
+        return None
+    try:
+        n = int(value)  # type: ignore[call-overload]
+        if isinstance(value, bool) or (isinstance(value, float) and n != value):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise KmqError(f"the frame limit must be a whole number of frames, got {value!r}") from None
+    if n < 1:
+        raise KmqError(f"the frame limit must be at least 1, got {n}")
+    return n
+
+
+def check_optional_quality(quality: object) -> tuple[int, int] | None:
+    """``None`` or ``''``: no quality target; anything else as :func:`check_quality`."""
+    if quality is None or (isinstance(quality, str) and not quality.strip()):
+        return None
+    return check_quality(quality)
+
+
+# ---- the declared options ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class OptionSpec:
+    """One option as every front end offers it.
+
+    Attributes
+    ----------
+    name : str
+        The name in the library, the GIMP bridge and JSON (``bayer_size``); the command
+        line spells it ``--bayer-size``, GIMP ``bayer-size``.
+    default
+        The default, the same in every front end.
+    check : callable
+        Validates and normalises a value (raises :class:`KmqError`).
+    label, help : str
+        What a control shows, and one line on what the option does.
+    choices : tuple
+        The accepted values of a choice option (empty otherwise), with ``choice_labels``.
+    low, high : number or None
+        The range of a numeric option.
+    """
+
+    name: str
+    default: Any
+    check: Callable[[Any], Any]
+    label: str
+    help: str
+    choices: tuple = ()
+    choice_labels: tuple = ()
+    low: float | None = None
+    high: float | None = None
+
+    def label_of(self, choice: str) -> str:
+        """The label of one of the choices."""
+        return dict(zip(self.choices, self.choice_labels)).get(choice, choice)
+
+
+SPACE_LABELS = ("Perceptual (best looking)", "CIEDE2000-shaped CIELAB (lowest mean ΔE)", "CIELAB", "OKLab",
+                "sRGB (highest PSNR)")
+DITHER_LABELS = ("None", "Floyd-Steinberg (adaptive)", "Ordered (Bayer, adaptive)", "Blue noise (ordered)")
+
+SPECS: dict[str, OptionSpec] = {s.name: s for s in (
+    OptionSpec("k", DEFAULT_K, check_k, "Number of colours (k)", f"number of colours, {K_MIN}-{K_MAX}",
+               low=K_MIN, high=K_MAX),
+    OptionSpec("space", DEFAULT_SPACE, check_space, "Colour space", "colour space for fitting and matching",
+               choices=SPACES, choice_labels=SPACE_LABELS),
+    OptionSpec("dither", DEFAULT_DITHER, check_dither, "Dithering", "dithering in smooth areas",
+               choices=DITHERS, choice_labels=DITHER_LABELS),
+    OptionSpec("bayer_size", DEFAULT_BAYER_SIZE, check_bayer_size, "Bayer size",
+               "side of the Bayer matrix (Bayer dithering only)", choices=BAYER_SIZES,
+               choice_labels=tuple(f"{n}×{n}" for n in BAYER_SIZES)),
+    OptionSpec("strength", DEFAULT_STRENGTH, check_strength, "Dithering strength", "how strongly to dither, 0-1",
+               low=0.0, high=1.0),
+    OptionSpec("lossy", DEFAULT_LOSSY, check_lossy, "Lossy",
+               "let a pixel repeat its neighbour's colour where texture hides the difference (0: exact)",
+               low=LOSSY_MIN, high=LOSSY_MAX),
+    OptionSpec("seed", DEFAULT_SEED, check_seed, "Seed", "random seed: same seed, same result"),
+    OptionSpec("lock", None, check_lock, "Lock colours",
+               "colours that must stay in the palette unchanged, e.g. brand colours"),
+    OptionSpec("max_pixels", DEFAULT_MAX_PIXELS, check_max_pixels, "Pixel limit",
+               "refuse larger images (decompression bombs)", low=0),
+    OptionSpec("profile", DEFAULT_PROFILE, check_profile, "Colour profile",
+               "srgb: convert an embedded ICC profile to sRGB; keep: quantize the numbers and embed the profile",
+               choices=PROFILES, choice_labels=("Convert to sRGB", "Keep the image's profile")),
+    OptionSpec("quality", None, check_optional_quality, "Quality (MIN-MAX)",
+               "the fewest colours (up to k) whose quality, 100 - 10 x mean CIEDE2000, reaches MAX",
+               low=QUALITY_MIN, high=QUALITY_MAX),
+    OptionSpec("frame_palette", DEFAULT_FRAME_PALETTE, check_frame_palette, "Frame palette",
+               "animations: one palette for every frame, or one per frame started from the last",
+               choices=FRAME_PALETTES, choice_labels=("One for all frames", "One per frame")),
+    OptionSpec("max_frames", DEFAULT_MAX_FRAMES, check_max_frames, "Frame limit",
+               "refuse animations with more frames", low=1),
+)}
+
+
+@dataclass(frozen=True)
+class QuantizeOptions:
+    """One validated set of quantization options (libimagequant's ``Attributes``).
+
+    Every field is checked and normalised when the object is made (``dither='blue-noise'``
+    becomes ``'bluenoise'``, ``lock='#F00'`` becomes ``'#ff0000'``), and the locked
+    colours must fit in ``k``; a bad value raises :class:`KmqError`. The object is
+    frozen: :meth:`replace` gives a changed copy, validated again.
+
+    Examples
+    --------
+    >>> o = QuantizeOptions(k=8, dither="floyd-steinberg", lock="#F00")
+    >>> o.dither, o.lock, o.replace(k=4).k
+    ('fs', '#ff0000', 4)
+    """
+
+    k: int = DEFAULT_K
+    space: str = DEFAULT_SPACE
+    dither: str = DEFAULT_DITHER
+    bayer_size: int = DEFAULT_BAYER_SIZE
+    strength: float = DEFAULT_STRENGTH
+    lossy: float = DEFAULT_LOSSY
+    seed: int = DEFAULT_SEED
+    lock: str | None = None
+    max_pixels: int | None = DEFAULT_MAX_PIXELS
+    profile: str = DEFAULT_PROFILE
+    quality: tuple[int, int] | None = None
+    frame_palette: str = DEFAULT_FRAME_PALETTE
+    max_frames: int | None = DEFAULT_MAX_FRAMES
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            object.__setattr__(self, f.name, SPECS[f.name].check(getattr(self, f.name)))
+        check_lock_fits(len(self.lock_colours), self.k)
+
+    @property
+    def lock_colours(self) -> list[tuple[int, int, int]]:
+        """The locked colours as RGB tuples."""
+        return split_hex_list(self.lock)
+
+    @property
+    def lock_hex(self) -> list[str]:
+        """The locked colours as hex codes."""
+        return [hex_code(c) for c in self.lock_colours]
+
+    def replace(self, **changes) -> "QuantizeOptions":
+        """A copy with ``changes``, validated again."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """The options as plain JSON-able values (``quality`` as ``'MIN-MAX'`` or None)."""
+        d = asdict(self)
+        d["quality"] = None if self.quality is None else f"{self.quality[0]}-{self.quality[1]}"
+        return d
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "QuantizeOptions":
+        """Options from a dict of option names (missing ones take their defaults); an unknown
+        name raises :class:`KmqError`."""
+        unknown = sorted(set(values) - set(SPECS))
+        if unknown:
+            raise KmqError(f"unknown options {unknown}: the options are {', '.join(SPECS)}")
+        return cls(**values)
+
+    def quantize_kwargs(self) -> dict:
+        """The keyword arguments of :func:`kmq_core.quantize` (all but ``k``) for these options."""
+        return dict(space=self.space, dither=self.dither, seed=self.seed, lock=self.lock,
+                    max_pixels=self.max_pixels, profile=self.profile, lossy=self.lossy,
+                    strength=self.strength, bayer_size=self.bayer_size)
+
+    def pixel_fields(self) -> dict:
+        """What decides the pixels of a result, for fingerprints.
+
+        ``k``, ``space``, ``dither``, ``seed`` and the locked colours always; an option
+        added later only where it changes the pixels (the Bayer size with Bayer
+        dithering, the others when not at their defaults), so the fingerprints written
+        before it existed stay valid.
+        """
+        out: dict = {"k": self.k, "space": self.space, "dither": self.dither, "seed": self.seed,
+                     "lock": self.lock_hex}
+        if self.dither == "bayer" and self.bayer_size != DEFAULT_BAYER_SIZE:
+            out["bayer_size"] = self.bayer_size
+        for name in ("strength", "lossy", "profile"):
+            if getattr(self, name) != SPECS[name].default and (name != "strength" or self.dither != "none"):
+                out[name] = getattr(self, name)
+        return out
+
+    def fingerprint(self, **extra) -> str:
+        """A short digest of :meth:`pixel_fields` and ``extra`` (the batch manifest's key)."""
+        fields_ = {**self.pixel_fields(), **extra}
+        return hashlib.sha256(json.dumps(fields_, sort_keys=True).encode()).hexdigest()[:20]

@@ -12,32 +12,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import KmqError
-
-
-def hex_code(rgb) -> str:
-    """``(255, 136, 0)`` -> ``'#ff8800'``."""
-    r, g, b = (int(v) for v in rgb)
-    return f"#{r:02x}{g:02x}{b:02x}"
-
-
-def parse_hex(text: str) -> tuple[int, int, int]:
-    """``'#ff8800'``, ``'ff8800'`` or ``'#f80'`` -> ``(255, 136, 0)``."""
-    s = str(text).strip()
-    if s.startswith("#"):
-        s = s[1:]
-    if len(s) == 3:
-        s = "".join(c * 2 for c in s)
-    if len(s) != 6 or any(c not in "0123456789abcdefABCDEF" for c in s):
-        raise KmqError(f"not a colour: {text!r} (expected a hex code like #ff8800)")
-    return int(s[0:2], 16), int(s[2:4], 16), int(s[4:6], 16)
+from .hexcodes import hex_code, parse_hex, split_hex_list  # noqa: F401 (hex_code, parse_hex: public here too)
 
 
 def parse_hex_list(text: str | None) -> np.ndarray:
     """``'#ff0000, #00f'`` -> an N×3 uint8 array (empty for None or '')."""
-    if text is None:
-        return np.zeros((0, 3), np.uint8)
-    parts = [p for p in str(text).replace(";", ",").replace(" ", ",").split(",") if p.strip()]
-    return np.array([parse_hex(p) for p in parts], np.uint8).reshape(-1, 3)
+    return np.array(split_hex_list(text), np.uint8).reshape(-1, 3)
 
 
 @dataclass(frozen=True, eq=False)

@@ -30,13 +30,13 @@ import numpy as np
 from skimage.color import deltaE_ciede2000, rgb2lab
 
 from .errors import KmqError
+from .options import SORT_KEYS  # the orders, declared with the other options
 from .palette import Palette
 
 #: chroma (C*ab) below which a colour counts as a gray for hue-based orderings
 GRAY_CHROMA = 8.0
 #: lightness bands (L* edges) used by the "strip" ordering
 STRIP_BANDS = (0.0, 35.0, 65.0, 100.01)
-SORT_KEYS = ("share", "hue", "lightness", "strip")
 #: merging compares each colour with the kept ones (quadratic): about 3 s at this size
 MAX_MERGE_COLORS = 4096
 

@@ -107,7 +107,7 @@ def test_palette_extract_convert_show(tmp_path, photo, capsys):
     (["quantize", "{photo}", "-k", "257"], "k must be from 1 to 256, got 257", 2),
     (["quantize", "{photo}", "-k", "-3"], "k must be from 1 to 256, got -3", 2),
     (["quantize", "{photo}", "-k", "abc"], "k must be a whole number", 2),
-    (["quantize", "{photo}", "--space", "hsv"], "invalid choice: 'hsv'", 2),
+    (["quantize", "{photo}", "--space", "hsv"], "unknown colour space 'hsv'", 2),
     (["quantize", "{tmp}/missing.png"], "no such file", 1),
     (["quantize", "{photo}", "-o", "{photo}"], "refusing to overwrite the input", 1),
     (["quantize", "{photo}", "--palette", "{tmp}/x.pdf"], "pdf", 1),

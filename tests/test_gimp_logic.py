@@ -52,21 +52,52 @@ def test_packaged_copy_is_the_plugin():
         "kmq_core/gimp/kmq-quantize.py must link to plugins/gimp/kmq-quantize/kmq-quantize.py")
 
 
-def test_options_agree_with_core():
-    assert (plugin.K_MIN, plugin.K_MAX, plugin.DEFAULT_K) == (options.K_MIN, options.K_MAX, options.DEFAULT_K)
-    assert tuple(s for s, _ in plugin.SPACES) == options.SPACES
-    assert tuple(d for d, _ in plugin.DITHERS) == options.DITHERS
-    assert (plugin.DEFAULT_SPACE, plugin.DEFAULT_DITHER, plugin.DEFAULT_SEED) == (
-        options.DEFAULT_SPACE, options.DEFAULT_DITHER, options.DEFAULT_SEED)
-    assert (plugin.BAYER_SIZES, plugin.DEFAULT_BAYER_SIZE) == (options.BAYER_SIZES, options.DEFAULT_BAYER_SIZE)
-    assert dict(plugin.DITHERS)["bluenoise"] == "Blue noise (ordered)"
-
-
-def test_plugin_registers_every_choice_and_the_bayer_size():
-    """The procedure's arguments, read from the source (the real registration is in test_gimp_plugin)."""
+def test_procedure_arguments_are_the_cores_options():
+    """Every option the plug-in registers has the core's name, default and choices (SPECS)."""
+    args = {name.replace("-", "_"): (kind, extra) for kind, name, _label, _help, extra in
+            plugin.procedure_arguments(options)}
+    for name in ("k", "space", "dither", "bayer_size", "seed"):
+        kind, extra = args[name]
+        spec = options.SPECS[name]
+        if kind == "choice":
+            choices, default = extra
+            assert tuple(c for c, _ in choices) == spec.choices and default == spec.default
+            assert all(label == spec.label_of(c) for c, label in choices)
+        else:
+            assert extra == spec.default, name
+    assert dict(args["dither"][1][0])["bluenoise"] == "Blue noise (ordered)"
+    # the file's GIMP side registers exactly these (the real registration: test_gimp_plugin)
     text = PLUGIN_FILE.read_text()
-    assert 'p.add_choice_argument("dither"' in text and "for i, (nick, label) in enumerate(DITHERS)" in text
-    assert 'p.add_int_argument("bayer-size"' in text and 'config.get_property("bayer-size")' in text
+    assert "in procedure_arguments(options)" in text and 'config.get_property("bayer-size")' in text
+    assert "from kmq_core import options" in text and "def check_args" in text
+
+
+def test_plugin_holds_no_copy_of_the_options():
+    """The ranges, choices and defaults come from kmq_core.options, not from the plug-in file."""
+    text = PLUGIN_FILE.read_text()
+    for copy in ("DEFAULT_K =", "K_MAX =", "SPACES =", "DITHERS =", "BAYER_SIZES", '"perceptual"', '"bluenoise"'):
+        assert copy not in text, copy
+
+
+def test_options_load_without_numpy(tmp_path):
+    """What the plug-in imports of kmq at registration (kmq_core.options) needs no numpy:
+    run in a Python where importing numpy fails."""
+    blocker = tmp_path / "numpy"
+    blocker.mkdir()
+    (blocker / "__init__.py").write_text("raise ImportError('no numpy in this GIMP')\n")
+    code = ("import sys; sys.path.insert(0, %r)\n"
+            "import importlib.util as u\n"
+            "s = u.spec_from_file_location('p', %r); m = u.module_from_spec(s); s.loader.exec_module(m)\n"
+            "o = m.core_options({'kmq_core_path': %r})\n"
+            "print(m.check_args(8, 'oklab', 'blue-noise', 3, '#F00', ('#00ff00',), options=o))\n"
+            "print('numpy' in sys.modules or 'cv2' in sys.modules)\n"
+            % (str(tmp_path), str(PLUGIN_FILE), str(REPO)))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert p.returncode == 0, p.stderr
+    req, loaded = p.stdout.splitlines()[-2:]
+    assert req == str({"k": 8, "space": "oklab", "dither": "bluenoise", "seed": 3, "lock": "#ff0000,#00ff00"})
+    assert loaded == "False"
 
 
 # ---------------------------------------------------------------- arguments
@@ -82,17 +113,18 @@ def test_check_args_valid():
     ((257, "lab", "none", 0, ""), ["from 1 to 256", "257"]),
     ((-5, "lab", "none", 0, ""), ["-5"]),
     ((True, "lab", "none", 0, ""), ["k"]),
-    ((8.0, "lab", "none", 0, ""), ["k"]),
+    ((8.5, "lab", "none", 0, ""), ["k", "8.5"]),
     ((8, "hsv", "none", 0, ""), ["perceptual, de2000, lab, oklab, rgb", "hsv"]),
     ((8, "lab", "sierra", 0, ""), ["none, fs, bayer", "sierra"]),
     ((8, "lab", "none", -1, ""), ["Seed", "-1"]),
     ((8, "lab", "none", 2**31, ""), ["Seed"]),
-    ((8, "lab", "none", 0, "#ff00zz"), ["#ff00zz", "hex codes"]),
+    ((8, "lab", "none", 0, "#ff00zz"), ["#ff00zz", "hex code"]),
     ((8, "lab", "none", 0, "red"), ["'red'"]),
     ((8, "lab", "bayer", 0, "", None, 3), ["Bayer size must be one of 2, 4, 8", "3"]),
+    ((8, "lab", "none", 0, "", ("#12345g", "#000000")), ["#12345g", "hex code"]),
     ((8, "lab", "none", 0, "", None, 16), ["Bayer size", "16"]),
     ((8, "lab", "bayer", 0, "", None, True), ["Bayer size"]),
-    ((8, "lab", "blue-noise", 0, ""), ["none, fs, bayer, bluenoise", "blue-noise"]),
+    ((8, "lab", "blue noise", 0, ""), ["none, fs, bayer, bluenoise", "blue noise"]),
     ((2, "lab", "none", 0, "#f00,#0f0,#00f"), ["3 locked colours", "k=2"]),
 ])
 def test_check_args_rejects_with_clear_message(args, words):
@@ -146,11 +178,11 @@ _hex = st.tuples(st.integers(0, 255), st.integers(0, 255), st.integers(0, 255)).
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(_hex, st.booleans(), st.sampled_from([",", ", ", ";", " "])), max_size=8))
-def test_parse_lock_agrees_with_core(items):
+def test_lock_sent_is_the_cores_reading(items):
     text = "".join((h.upper() if up else h) + sep for h, up, sep in items)
-    ours = plugin.parse_lock(text)
-    core = [kmq_core.hex_code(c) for c in parse_hex_list(text)]
-    assert ours == list(dict.fromkeys(core))  # same colours, duplicates dropped
+    core = list(dict.fromkeys(kmq_core.hex_code(c) for c in parse_hex_list(text)))
+    req = plugin.check_args(256, "lab", "none", 0, text)
+    assert req["lock"] == ",".join(core)  # same colours, in order, duplicates dropped
 
 
 def test_default_palette_name():
@@ -263,7 +295,7 @@ def test_bridge_check():
     p = subprocess.run([sys.executable, "-m", "kmq_core.gimp_bridge", "--check"], capture_output=True, text=True)
     assert p.returncode == 0
     info = json.loads(p.stdout)
-    assert info["kmq"] == kmq_core.__version__ and info["protocol"] == gimp_bridge.PROTOCOL
+    assert info["kmq"] == kmq_core.__version__ and info["python"]
 
 
 # ---------------------------------------------------------------- finding and running the core

@@ -30,12 +30,25 @@ from ..saving import atomic_write
 from . import aco, act, ase, css, gpl, hexlist, json_, swatch_png
 from ._common import MAX_FILE_BYTES
 
+#: the format plug-ins; each declares its ``EXTENSIONS`` (the first is the one kmq writes by
+#: default), its ``MIME`` type and ``WHAT`` it is called in messages, next to its reader and writer
+MODULES: tuple[ModuleType, ...] = (gpl, ase, aco, act, json_, css, hexlist, swatch_png)
+
 #: extension (lower case, no dot) -> format module
-FORMATS: dict[str, ModuleType] = {
-    ext: module
-    for module in (gpl, ase, aco, act, json_, css, hexlist, swatch_png)
-    for ext in module.EXTENSIONS
-}
+FORMATS: dict[str, ModuleType] = {ext: module for module in MODULES for ext in module.EXTENSIONS}
+
+#: the main extension of every format, for help texts: ``('gpl', 'ase', ...)``
+MAIN_EXTENSIONS: tuple[str, ...] = tuple(m.EXTENSIONS[0] for m in MODULES)
+
+
+def extensions_text() -> str:
+    """``'.gpl .ase .aco .act .json .css .hex .png'``: the formats, as a help text lists them."""
+    return " ".join("." + ext for ext in MAIN_EXTENSIONS)
+
+
+def mime_type(format: str) -> str:
+    """The MIME type of a format (``'gpl'`` -> ``'text/plain'``), as a download sends it."""
+    return _module(format).MIME
 
 
 def _known() -> str:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import struct
 
 import numpy as np
-from skimage.color import hsv2rgb, lab2rgb
 
 from ..errors import KmqError
 from ..palette import Palette
@@ -41,6 +40,7 @@ from ._common import (
 
 WHAT = ".aco"
 EXTENSIONS = ("aco",)
+MIME = "application/octet-stream"
 HOLDS_NAMES = True
 RGB, HSB, CMYK, LAB, GRAY = 0, 1, 2, 7, 8
 _BOOKS = {3: "Pantone", 4: "Focoltone", 5: "Trumatch", 6: "Toyo", 9: "wide CMYK", 10: "HKS"}
@@ -63,6 +63,8 @@ def write(p: Palette) -> bytes:
 
 
 def _to_rgb(space: int, w: int, x: int, y: int, z: int) -> list[int]:
+    from skimage.color import hsv2rgb, lab2rgb  # loaded when a file holds such colours
+
     if space == RGB:
         return [int(round(v / 257.0)) for v in (w, x, y)]
     if space == HSB:

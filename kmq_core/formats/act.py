@@ -27,6 +27,7 @@ from ._common import check_size, make_palette
 
 WHAT = ".act"
 EXTENSIONS = ("act",)
+MIME = "application/octet-stream"
 HOLDS_NAMES = False
 SLOTS = 256
 

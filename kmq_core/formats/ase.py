@@ -36,7 +36,6 @@ from __future__ import annotations
 import struct
 
 import numpy as np
-from skimage.color import lab2rgb
 
 from ..errors import KmqError
 from ..palette import Palette
@@ -54,6 +53,7 @@ from ._common import (
 
 WHAT = ".ase"
 EXTENSIONS = ("ase",)
+MIME = "application/octet-stream"
 HOLDS_NAMES = True
 MAGIC = b"ASEF"
 COLOR, GROUP_START, GROUP_END = 0x0001, 0xC001, 0xC002
@@ -105,6 +105,8 @@ def _read_name(r: Reader) -> str:
 
 
 def _to_rgb(model: bytes, values: tuple[float, ...]) -> list[int]:
+    from skimage.color import lab2rgb  # loaded when a file holds such colours
+
     v = np.asarray(values, np.float64)
     if not np.all(np.isfinite(v)):
         raise ValueError("not a finite number")

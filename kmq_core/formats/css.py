@@ -27,6 +27,7 @@ from ._common import MAX_COLORS, check_size, encode_utf8, make_palette, text
 
 WHAT = ".css"
 EXTENSIONS = ("css",)
+MIME = "text/css"
 HOLDS_NAMES = True
 PREFIX = "--kmq-"
 MAX_LINE = 65536

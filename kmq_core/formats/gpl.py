@@ -43,6 +43,7 @@ from ._common import (
 
 WHAT = ".gpl"
 EXTENSIONS = ("gpl",)
+MIME = "text/plain"
 HOLDS_NAMES = True
 #: GIMP shows this many swatches per row; kmq writes min(n, 16)
 MAX_COLUMNS = 16

@@ -17,6 +17,7 @@ from ._common import MAX_COLORS, check_size, encode_utf8, make_palette, one_line
 
 WHAT = ".hex"
 EXTENSIONS = ("hex", "txt")
+MIME = "text/plain"
 HOLDS_NAMES = True
 
 _LINE = re.compile(r"#?([0-9a-fA-F]{6})(?:[ \t](.*))?\Z", re.S)

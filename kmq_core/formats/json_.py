@@ -21,6 +21,7 @@ from ._common import MAX_COLORS, check_size, encode_utf8, make_palette, text
 
 WHAT = ".json"
 EXTENSIONS = ("json",)
+MIME = "application/json"
 HOLDS_NAMES = True
 FORMAT_ID = "kmq-palette"
 

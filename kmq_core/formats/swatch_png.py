@@ -27,6 +27,7 @@ from ._common import check_size
 
 WHAT = ".png"
 EXTENSIONS = ("png",)
+MIME = "image/png"
 HOLDS_NAMES = True
 CHUNK = "kmq-palette"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -32,25 +32,19 @@ PROC = "python-fu-kmq-quantize"
 CONFIG_NAME = "kmq-quantize.json"
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-# Same names, ranges and defaults as kmq_core.options (a test checks they agree);
-# repeated here because GIMP needs them to register the procedure before any core
-# is found, and because GIMP does not enforce ranges for calls from scripts.
-K_MIN, K_MAX, DEFAULT_K = 1, 256, 16
-SPACES = (("perceptual", "Perceptual (best looking)"), ("de2000", "CIEDE2000-shaped CIELAB (lowest mean ΔE)"),
-          ("lab", "CIELAB"), ("oklab", "OKLab"), ("rgb", "sRGB (highest PSNR)"))
-DEFAULT_SPACE = "perceptual"
-DITHERS = (("none", "None"), ("fs", "Floyd-Steinberg (adaptive)"), ("bayer", "Ordered (Bayer, adaptive)"),
-           ("bluenoise", "Blue noise (ordered)"))
-DEFAULT_DITHER = "none"
-BAYER_SIZES, DEFAULT_BAYER_SIZE = (2, 4, 8), 8
-DEFAULT_SEED = 0
+# The option names, ranges, choices and defaults are kmq_core.options' own (its SPECS): the
+# plug-in reads them from the kmq that `kmq gimp install` recorded, which needs no numpy
+# (kmq_core loads lazily), and validates with the core's checks (QuantizeOptions).
+# Only GIMP's own limit is here: the seed is a PDB int argument, 0 to 2**31 - 1.
 SEED_MIN, SEED_MAX = 0, 2**31 - 1
-# The PDB arguments k and seed are declared with the full int range on purpose: GIMP
-# silently replaces a value outside the declared range by the default (it only prints
+# The PDB arguments k, seed and bayer-size are declared with the full int range on purpose:
+# GIMP silently replaces a value outside the declared range by the default (it only prints
 # a warning), so a script asking for k=300 would get k=16 without noticing. Declared
 # wide, every value reaches check_args() and a wrong one fails with a clear message.
 # The dialog still offers only the valid range (see show_dialog).
 INT_MIN, INT_MAX = -2**31, 2**31 - 1
+NO_KMQ = ("kmq-quantize cannot find kmq. Install kmq (pip install kmq) and run `kmq gimp install` in "
+          "that environment, which records where kmq is in %s next to this plug-in; then restart GIMP.")
 
 
 class PluginError(Exception):
@@ -62,66 +56,79 @@ def log(*args):
 
 
 # ---------------------------------------------------------------- arguments
-_HEXDIGITS = set("0123456789abcdefABCDEF")
+def core_options(config=None):
+    """``kmq_core.options`` of the recorded kmq (or of one on sys.path); None if there is none.
+
+    Plain Python: it imports neither numpy nor anything compiled, so it loads in any GIMP."""
+    config = load_config() if config is None else config
+    try:
+        _import_kmq_core(config.get("kmq_core_path"))
+        from kmq_core import options
+        return options
+    except Exception as e:  # no kmq there, or a broken one: the procedure says how to fix it
+        log("cannot read kmq's options (%s: %s)" % (type(e).__name__, e))
+        return None
 
 
-def parse_hex_color(text):
-    """'#ff8800', 'ff8800' or '#f80' -> '#ff8800'; PluginError otherwise."""
-    s = str(text).strip()
-    if s.startswith("#"):
-        s = s[1:]
-    if len(s) == 3:
-        s = "".join(c * 2 for c in s)
-    if len(s) != 6 or not set(s) <= _HEXDIGITS:
-        raise PluginError("Lock colours: %r is not a colour; write hex codes like #ff8800, "
-                          "separated by commas" % str(text).strip())
-    return "#" + s.lower()
+def procedure_arguments(options):
+    """The procedure's arguments from kmq's option declarations: (kind, name, label, help, extra).
+
+    ``extra`` is the default for int/string/boolean arguments, ``(choices, default)`` for a
+    choice. The GIMP side only turns these into ``add_*_argument`` calls."""
+    spec = options.SPECS
+    k, space, dither, bayer, seed = spec["k"], spec["space"], spec["dither"], spec["bayer_size"], spec["seed"]
+    return [
+        ("int", "k", "_Number of colors (k)", "How many colours, %d-%d" % (k.low, k.high), k.default),
+        ("choice", "space", "Color s_pace", "Colour space for fitting and matching",
+         ([(c, space.label_of(c)) for c in space.choices], space.default)),
+        ("choice", "dither", "_Dithering", "Dithering in smooth areas",
+         ([(c, dither.label_of(c)) for c in dither.choices], dither.default)),
+        ("int", "bayer-size", "_Bayer size", "Side of the Bayer matrix, %s (Bayer dithering only; default %d)"
+         % (", ".join(str(n) for n in bayer.choices), bayer.default), bayer.default),
+        ("int", "seed", "S_eed", "Same seed, same result (0-%d)" % SEED_MAX, seed.default),
+        ("string", "lock", "Loc_k colors", "Colours to keep, e.g. #ffffff,#000000", ""),
+        ("boolean", "lock-fg-bg", "Keep fore_ground and background colors",
+         "Lock the current foreground and background colours too", False),
+        ("string", "quality", "_Quality (MIN-MAX)",
+         "Like kmq quantize --quality: the fewest colours up to k whose quality "
+         "(100 - 10 x mean CIEDE2000) reaches MAX; fails below MIN. Empty: use k", ""),
+        ("boolean", "add-palette", "_Add palette to GIMP's Palettes", "Create a palette resource with the colours",
+         True),
+        ("string", "palette-name", "Palette na_me", "Name of the new palette (default: kmq IMAGE k=K)", ""),
+    ]
 
 
-def parse_lock(text):
-    """'#ff0000, #00f' -> ['#ff0000', '#0000ff'] (order kept, duplicates dropped)."""
-    out = []
-    for part in str(text or "").replace(";", ",").replace(" ", ",").split(","):
-        if part.strip():
-            c = parse_hex_color(part)
-            if c not in out:
-                out.append(c)
-    return out
+def check_args(k, space, dither, seed, lock, fg_bg=None, bayer_size=8, options=None):
+    """Validate the procedure's arguments with kmq's own checks; return the request for the core.
 
-
-def check_args(k, space, dither, seed, lock, fg_bg=None, bayer_size=DEFAULT_BAYER_SIZE):
-    """Validate the procedure's arguments; return the request for the core.
-
-    ``fg_bg`` is None or the (foreground, background) hex codes to keep as well.
-    ``bayer_size`` (2, 4 or 8) is sent only with Bayer dithering at a size other than
-    8: the request is then exactly what it was before the option existed whenever
-    the result is the same, so an older core still serves it.
-    Raises PluginError with a message for the GIMP user.
+    ``fg_bg`` is None or the (foreground, background) hex codes to keep as well (a colour
+    given twice is locked once). ``bayer_size`` (2, 4 or 8) is sent only with Bayer
+    dithering at a size other than 8: the request is then exactly what it was before the
+    option existed whenever the result is the same, so an older core still serves it.
+    ``options``: ``kmq_core.options`` (default: :func:`core_options`).
+    Raises PluginError with the core's message for the GIMP user.
     """
-    if isinstance(k, bool) or not isinstance(k, int) or not K_MIN <= k <= K_MAX:
-        raise PluginError("Number of colors (k) must be from %d to %d, got %r" % (K_MIN, K_MAX, k))
-    if space not in [s for s, _ in SPACES]:
-        raise PluginError("Color space must be one of %s, got %r"
-                          % (", ".join(s for s, _ in SPACES), space))
-    if dither not in [d for d, _ in DITHERS]:
-        raise PluginError("Dithering must be one of %s, got %r"
-                          % (", ".join(d for d, _ in DITHERS), dither))
-    if isinstance(seed, bool) or not isinstance(seed, int) or not SEED_MIN <= seed <= SEED_MAX:
+    options = core_options() if options is None else options
+    if options is None:
+        raise PluginError(NO_KMQ % CONFIG_NAME)
+    from kmq_core.errors import KmqError
+
+    # GIMP's limit: the PDB's seed is a 32-bit int (the core takes any whole number)
+    if isinstance(seed, int) and not isinstance(seed, bool) and not SEED_MIN <= seed <= SEED_MAX:
         raise PluginError("Seed must be a whole number from %d to %d, got %r" % (SEED_MIN, SEED_MAX, seed))
-    if isinstance(bayer_size, bool) or bayer_size not in BAYER_SIZES:
-        raise PluginError("Bayer size must be one of %s, got %r"
-                          % (", ".join(str(n) for n in BAYER_SIZES), bayer_size))
-    colors = parse_lock(lock)
-    for c in fg_bg or ():
-        c = parse_hex_color(c)
-        if c not in colors:
-            colors.append(c)
-    if len(colors) > k:
-        raise PluginError("%d locked colours (%s) do not fit in k=%d colours: raise k or lock fewer"
-                          % (len(colors), ", ".join(colors), k))
-    request = {"k": k, "space": space, "dither": dither, "seed": seed, "lock": ",".join(colors)}
-    if dither == "bayer" and bayer_size != DEFAULT_BAYER_SIZE:
-        request["bayer_size"] = bayer_size
+    try:
+        colors = []
+        for c in options.split_hex_list(options.check_lock(lock)) + options.split_hex_list(
+                options.check_lock(",".join(fg_bg or ()))):
+            if options.hex_code(c) not in colors:
+                colors.append(options.hex_code(c))
+        o = options.QuantizeOptions(k=k, space=space, dither=dither, seed=seed, bayer_size=bayer_size,
+                                    lock=",".join(colors) or None, max_pixels=None)
+    except KmqError as e:
+        raise PluginError(str(e)) from None
+    request = {"k": o.k, "space": o.space, "dither": o.dither, "seed": o.seed, "lock": ",".join(o.lock_hex)}
+    if o.dither == "bayer" and o.bayer_size != options.DEFAULT_BAYER_SIZE:
+        request["bayer_size"] = o.bayer_size
     return request
 
 
@@ -407,9 +414,11 @@ def _main():
             gi.require_version("Gtk", "3.0")
             from gi.repository import Gtk
 
-            dialog.get_scale_entry("k", 1.0).set_bounds(K_MIN, K_MAX, False)
+            spec = core_options().SPECS
+            dialog.get_scale_entry("k", 1.0).set_bounds(spec["k"].low, spec["k"].high, False)
             dialog.get_widget("seed", Gtk.SpinButton.__gtype__).set_range(SEED_MIN, SEED_MAX)
-            dialog.get_widget("bayer-size", Gtk.SpinButton.__gtype__).set_range(min(BAYER_SIZES), max(BAYER_SIZES))
+            sizes = spec["bayer_size"].choices
+            dialog.get_widget("bayer-size", Gtk.SpinButton.__gtype__).set_range(min(sizes), max(sizes))
         except Exception as e:  # cosmetic only: never let it stop the plug-in
             log("could not narrow the dialog's ranges: %s" % e)
         dialog.fill(None)
@@ -419,6 +428,8 @@ def _main():
 
     def run(procedure, run_mode, image, drawables, config, run_data):
         try:
+            if core_options() is None:
+                raise PluginError(NO_KMQ % os.path.join(HERE, CONFIG_NAME))
             if run_mode == Gimp.RunMode.INTERACTIVE and not show_dialog(procedure, config):
                 return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
             return quantize_layer(procedure, image, drawables, config)
@@ -558,34 +569,21 @@ def _main():
                 "The image stays RGB or grayscale; alpha is kept. Arguments have the same "
                 "names as kmq's command line.", name)
             p.set_attribution("kmq developers", "kmq developers", "2026")
-            p.add_int_argument("k", "_Number of colors (k)", "How many colours, %d-%d" % (K_MIN, K_MAX),
-                               INT_MIN, INT_MAX, DEFAULT_K, rw)
-            spaces = Gimp.Choice.new()
-            for i, (nick, label) in enumerate(SPACES):
-                spaces.add(nick, i, label, "")
-            p.add_choice_argument("space", "Color s_pace", "Colour space for fitting and matching",
-                                  spaces, DEFAULT_SPACE, rw)
-            dithers = Gimp.Choice.new()
-            for i, (nick, label) in enumerate(DITHERS):
-                dithers.add(nick, i, label, "")
-            p.add_choice_argument("dither", "_Dithering", "Dithering in smooth areas", dithers, DEFAULT_DITHER, rw)
-            p.add_int_argument("bayer-size", "_Bayer size",
-                               "Side of the Bayer matrix, %s (Bayer dithering only; default %d)"
-                               % (", ".join(str(n) for n in BAYER_SIZES), DEFAULT_BAYER_SIZE),
-                               INT_MIN, INT_MAX, DEFAULT_BAYER_SIZE, rw)
-            p.add_int_argument("seed", "S_eed", "Same seed, same result (0-%d)" % SEED_MAX, INT_MIN, INT_MAX,
-                               DEFAULT_SEED, rw)
-            p.add_string_argument("lock", "Loc_k colors", "Colours to keep, e.g. #ffffff,#000000", "", rw)
-            p.add_boolean_argument("lock-fg-bg", "Keep fore_ground and background colors",
-                                   "Lock the current foreground and background colours too", False, rw)
-            p.add_string_argument("quality", "_Quality (MIN-MAX)",
-                                  "Like kmq quantize --quality: the fewest colours up to k whose quality "
-                                  "(100 - 10 x mean CIEDE2000) reaches MAX; fails below MIN. Empty: use k",
-                                  "", rw)
-            p.add_boolean_argument("add-palette", "_Add palette to GIMP's Palettes",
-                                   "Create a palette resource with the colours", True, rw)
-            p.add_string_argument("palette-name", "Palette na_me",
-                                  "Name of the new palette (default: kmq IMAGE k=K)", "", rw)
+            options = core_options()
+            if options is None:  # registered without arguments: running it says how to fix that
+                return p
+            for kind, arg, label, blurb, extra in procedure_arguments(options):
+                if kind == "int":  # the full int range: see INT_MIN above
+                    p.add_int_argument(arg, label, blurb, INT_MIN, INT_MAX, extra, rw)
+                elif kind == "choice":
+                    choice = Gimp.Choice.new()
+                    for i, (nick, text) in enumerate(extra[0]):
+                        choice.add(nick, i, text, "")
+                    p.add_choice_argument(arg, label, blurb, choice, extra[1], rw)
+                elif kind == "string":
+                    p.add_string_argument(arg, label, blurb, extra, rw)
+                else:
+                    p.add_boolean_argument(arg, label, blurb, extra, rw)
             p.add_file_argument("palette-file", "Export palette to _file",
                                 "Optional .gpl, .ase, .aco, .act, .css, .json, .txt, .png file",
                                 Gimp.FileChooserAction.SAVE, True, None, rw)
