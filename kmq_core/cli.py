@@ -679,7 +679,12 @@ def cmd_gimp(args) -> int:
     from . import gimp_install
 
     if args.action == "install":
-        path = gimp_install.install(Path(args.dir) if args.dir else None, python=args.python)
+        try:
+            path = gimp_install.install(Path(args.dir) if args.dir else None, python=args.python)
+        except KmqError as e:
+            if "interpreter" in str(e):  # the front end names its own flag
+                raise KmqError(f"--python {e}".replace("(python=...)", "with --python PATH")) from None
+            raise
         print(f"installed the GIMP plug-in: {path}\nrestart GIMP; it is under Filters > Colors > K-means Quantize...")
     else:
         removed = gimp_install.uninstall(Path(args.dir) if args.dir else None)

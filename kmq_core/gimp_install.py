@@ -77,9 +77,9 @@ def install(plugins_dir: Path | str | None = None, python: str | None = None) ->
     base = Path(plugins_dir).expanduser() if plugins_dir is not None else default_plugins_dir()
     py = str(python) if python else sys.executable
     if not py:
-        raise KmqError("cannot tell which Python runs kmq; pass --python /path/to/python")
+        raise KmqError("cannot tell which Python runs kmq: name the interpreter (python=...)")
     if python and not (Path(py).is_file() or shutil.which(py)):
-        raise KmqError(f"--python {py}: no such interpreter")
+        raise KmqError(f"{py}: no such interpreter")
     target_dir = base / PLUGIN_NAME
     target = target_dir / f"{PLUGIN_NAME}.py"
     try:

@@ -8,6 +8,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,7 +44,12 @@ def test_plugin_file_is_gimp3_shaped():
     assert text.startswith("#!/usr/bin/env python3\n")
     assert os.access(PLUGIN_FILE, os.X_OK)
     assert PLUGIN_FILE.parent.name == PLUGIN_FILE.stem  # GIMP 3: plug-ins/NAME/NAME.py
-    assert "gi.require_version" not in text.split("def _main")[0]  # logic importable without GIMP
+    # logic importable without GIMP: gi is imported inside the functions that talk to GIMP only
+    import ast
+
+    top = [n for n in ast.parse(text).body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    assert not [n for n in top if "gi" in [a.name.split(".")[0] for a in n.names] or
+                getattr(n, "module", "") in ("gi", "gi.repository")]
 
 
 def test_packaged_copy_is_the_plugin():
@@ -68,7 +74,7 @@ def test_procedure_arguments_are_the_cores_options():
     assert dict(args["dither"][1][0])["bluenoise"] == "Blue noise (ordered)"
     # the file's GIMP side registers exactly these (the real registration: test_gimp_plugin)
     text = PLUGIN_FILE.read_text()
-    assert "in procedure_arguments(options)" in text and 'config.get_property("bayer-size")' in text
+    assert "in procedure_arguments(options)" in text and 'get("bayer-size")' in text
     assert "from kmq_core import options" in text and "def check_args" in text
 
 
@@ -183,6 +189,63 @@ def test_lock_sent_is_the_cores_reading(items):
     core = list(dict.fromkeys(kmq_core.hex_code(c) for c in parse_hex_list(text)))
     req = plugin.check_args(256, "lab", "none", 0, text)
     assert req["lock"] == ",".join(core)  # same colours, in order, duplicates dropped
+
+
+class _Layer:
+    def __init__(self, layer=True, group=False, indexed=False):
+        self.flags = (layer, group, indexed)
+
+    def is_layer(self):
+        return self.flags[0]
+
+    def is_group(self):
+        return self.flags[1]
+
+    def is_indexed(self):
+        return self.flags[2]
+
+
+def test_the_layer_is_one_plain_rgb_layer():
+    good = _Layer()
+    assert plugin.the_layer([good]) is good
+    for drawables, words in (([], "exactly one layer to quantize (0"), ([good, good], "(2 are selected)"),
+                             ([_Layer(layer=False)], "not a mask or channel"), ([_Layer(group=True)], "layer group"),
+                             ([_Layer(indexed=True)], "Image > Mode > RGB")):
+        with pytest.raises(plugin.PluginError, match=re.escape(words)):
+            plugin.the_layer(drawables)
+
+
+class _GFile:
+    def __init__(self, path, uri="file:///x"):
+        self.path, self.uri = path, uri
+
+    def get_path(self):
+        return self.path
+
+    def get_uri(self):
+        return self.uri
+
+
+def test_layer_request_from_the_procedure_settings():
+    settings = {"k": 12, "space": "oklab", "dither": "bayer", "seed": 2, "lock": "#f00", "bayer-size": 4,
+                "palette-name": "  ", "palette-file": _GFile("/tmp/p.ase"), "quality": " 60-80 "}
+    req = plugin.layer_request(settings.get, ("#000000", "#ff0000"), "photo.jpg")
+    assert req == {"k": 12, "space": "oklab", "dither": "bayer", "seed": 2, "lock": "#ff0000,#000000",
+                   "bayer_size": 4, "palette_name": "kmq photo k=12", "quality": "60-80",
+                   "palette_file": "/tmp/p.ase"}
+    assert gimp_bridge.request_options(req).bayer_size == 4  # the bridge takes exactly this
+    settings.update({"palette-name": "Mood", "palette-file": None, "quality": None})
+    req = plugin.layer_request(settings.get, None, "photo.jpg")
+    assert (req["palette_name"], req["palette_file"], req["quality"]) == ("Mood", "", "")
+    settings["palette-file"] = _GFile(None, "sftp://host/p.gpl")
+    with pytest.raises(plugin.PluginError, match="must be a local file .sftp://host/p.gpl"):
+        plugin.layer_request(settings.get, None, "photo.jpg")
+
+
+def test_pixel_format():
+    assert plugin.pixel_format(True, False) == ("R'G'B' u8", "|u1", 3)
+    assert plugin.pixel_format(True, True) == ("R'G'B'A u8", "|u1", 4)
+    assert plugin.pixel_format(False, True) == ("R'G'B'A float", "<f4", 4)
 
 
 def test_default_palette_name():

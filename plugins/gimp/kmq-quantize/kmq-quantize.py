@@ -384,8 +384,193 @@ def find_core(config=None, environ=None):
         % (sys.executable, import_error or "not tried", os.path.join(HERE, CONFIG_NAME)))
 
 
+# ---------------------------------------------------------------- the layer, without GIMP
+def the_layer(drawables):
+    """The one layer to quantize among the selected drawables, or PluginError saying why not."""
+    if len(drawables) != 1:
+        raise PluginError("Select exactly one layer to quantize (%d are selected)" % len(drawables))
+    drawable = drawables[0]
+    if not drawable.is_layer():
+        raise PluginError("K-means Quantize works on layers; select a layer, not a mask or channel")
+    if drawable.is_group():
+        raise PluginError("K-means Quantize works on one layer, not on a layer group; select a layer "
+                          "inside the group (or merge the group first)")
+    if drawable.is_indexed():
+        raise PluginError("The image is indexed: convert it to RGB (Image > Mode > RGB) first")
+    return drawable
+
+
+def layer_request(get, fg_bg, image_name, options=None):
+    """The core's request from the procedure's settings (``get``: the config's get_property)."""
+    request = check_args(get("k"), get("space"), get("dither"), get("seed"), get("lock"), fg_bg,
+                         get("bayer-size"), options=options)
+    pal_name = (get("palette-name") or "").strip()
+    gfile = get("palette-file")
+    pal_path = gfile.get_path() if gfile is not None else None
+    if gfile is not None and not pal_path:
+        raise PluginError("The palette file must be a local file (%s)" % gfile.get_uri())
+    request["palette_name"] = pal_name or default_palette_name(image_name, request["k"])
+    request["quality"] = (get("quality") or "").strip()  # checked by the core
+    request["palette_file"] = pal_path or ""
+    return request
+
+
+def pixel_format(eight_bit, alpha):
+    """(babl format, .npy dtype, channels) the layer is read and written in.
+
+    8-bit images are read and written as R'G'B'(A) u8 (exact). Every other precision
+    (16/32-bit integer, half/float, and 8-bit *linear*) is read as non-linear R'G'B'(A)
+    float: the core rounds colours to 8-bit sRGB for the fit (palettes are 8-bit), writes
+    the palette colours back exactly as v/255, and the float alpha goes back untouched, so
+    alpha keeps its precision. Grayscale layers are read as R'G'B' too (babl replicates Y');
+    kmq's palette for gray pixels is gray, and GIMP converts what is written back to Y'.
+    """
+    fmt = ("R'G'B'A" if alpha else "R'G'B'") + (" u8" if eight_bit else " float")
+    return fmt, ("|u1" if eight_bit else "<f4"), (4 if alpha else 3)
+
+
+def image_name(image):
+    """The file name GIMP knows the image by (for the palette's default name)."""
+    for getter in ("get_file", "get_imported_file", "get_xcf_file"):
+        f = getattr(image, getter, lambda: None)()
+        if f is not None and f.get_basename():
+            return f.get_basename()
+    return image.get_name()
+
+
 # ---------------------------------------------------------------- GIMP side
+# ``g`` is the GIMP adapter: the gi.repository modules (Gimp, Gegl, Babl, GLib, GObject),
+# made in _main(); everything below talks to GIMP only through it.
+def fail(g, procedure, message):
+    log("error:", message)
+    return procedure.new_return_values(g.Gimp.PDBStatusType.EXECUTION_ERROR, g.GLib.Error(message))
+
+
+def color_hex(g, color):
+    r, gr, b = bytes(color.get_bytes(g.Babl.format("R'G'B' u8")).get_data())[:3]
+    return "#%02x%02x%02x" % (r, gr, b)
+
+
+def show_dialog(g, procedure, config):
+    import gi
+
+    gi.require_version("GimpUi", "3.0")
+    from gi.repository import GimpUi
+
+    GimpUi.init(PROC)
+    dialog = GimpUi.ProcedureDialog.new(procedure, config, "K-means Quantize")
+    # show only the valid ranges (the PDB declares wider ones, see INT_MIN above)
+    try:
+        gi.require_version("Gtk", "3.0")
+        from gi.repository import Gtk
+
+        spec = core_options().SPECS
+        dialog.get_scale_entry("k", 1.0).set_bounds(spec["k"].low, spec["k"].high, False)
+        dialog.get_widget("seed", Gtk.SpinButton.__gtype__).set_range(SEED_MIN, SEED_MAX)
+        sizes = spec["bayer_size"].choices
+        dialog.get_widget("bayer-size", Gtk.SpinButton.__gtype__).set_range(min(sizes), max(sizes))
+    except Exception as e:  # cosmetic only: never let it stop the plug-in
+        log("could not narrow the dialog's ranges: %s" % e)
+    dialog.fill(None)
+    ok = dialog.run()
+    dialog.destroy()
+    return ok
+
+
+def run(g, procedure, run_mode, image, drawables, config, run_data):
+    try:
+        if core_options() is None:
+            raise PluginError(NO_KMQ % os.path.join(HERE, CONFIG_NAME))
+        if run_mode == g.Gimp.RunMode.INTERACTIVE and not show_dialog(g, procedure, config):
+            return procedure.new_return_values(g.Gimp.PDBStatusType.CANCEL, g.GLib.Error())
+        return quantize_layer(g, procedure, image, drawables, config)
+    except PluginError as e:
+        return fail(g, procedure, str(e))
+    except Exception as e:  # a bug: say so, keep the traceback for the report
+        import traceback
+
+        traceback.print_exc()
+        return fail(g, procedure, "kmq-quantize failed unexpectedly (%s: %s). Please report this bug "
+                                  "with GIMP's error console output." % (type(e).__name__, e))
+
+
+def quantize_layer(g, procedure, image, drawables, config):
+    Gimp, Gegl = g.Gimp, g.Gegl
+    drawable = the_layer(drawables)
+    fg_bg = None
+    if config.get_property("lock-fg-bg"):
+        fg_bg = (color_hex(g, Gimp.context_get_foreground()), color_hex(g, Gimp.context_get_background()))
+    request = layer_request(config.get_property, fg_bg, image_name(image))
+    add_palette = config.get_property("add-palette")
+
+    ok, x, y, w, h = drawable.mask_intersect()
+    if not ok or w <= 0 or h <= 0:
+        raise PluginError("The selection does not touch this layer: nothing to quantize")
+    prec = image.get_precision()
+    eight_bit = prec in (Gimp.Precision.U8_NON_LINEAR, Gimp.Precision.U8_PERCEPTUAL)
+    fmt, dtype, nch = pixel_format(eight_bit, drawable.has_alpha())
+    rect = Gegl.Rectangle.new(x, y, w, h)
+
+    Gimp.progress_init("K-means Quantize (k=%d)" % request["k"])
+    t0 = time.time()
+    core = find_core()
+    t_find = time.time() - t0
+    log("core via %s (%s)" % (core.how, core.where))
+    pixels = drawable.get_buffer().get(rect, 1.0, fmt, Gegl.AbyssPolicy.CLAMP)
+    mask = None
+    if not Gimp.Selection.is_empty(image):
+        _, offx, offy = drawable.get_offsets()
+        sel_rect = Gegl.Rectangle.new(x + offx, y + offy, w, h)
+        mask = image.get_selection().get_buffer().get(sel_rect, 1.0, "Y u8", Gegl.AbyssPolicy.NONE)
+    Gimp.progress_update(0.1)
+    t_read = time.time() - t0 - t_find
+    res = core.process(pixels, (h, w, nch), dtype, request, mask, pulse=Gimp.progress_pulse)
+    Gimp.progress_update(0.9)
+    t_core = time.time() - t0 - t_find - t_read
+
+    image.undo_group_start()
+    try:
+        shadow = drawable.get_shadow_buffer()
+        shadow.set(rect, fmt, res["image"])
+        shadow.flush()
+        drawable.merge_shadow(True)  # applies the selection mask, pushes the undo step
+        drawable.update(x, y, w, h)
+    finally:
+        image.undo_group_end()
+
+    gimp_name = ""
+    if add_palette:
+        pal = Gimp.Palette.new(res["name"])
+        pal.set_columns(min(16, max(1, len(res["colors"]))))
+        for name, (r, gr, b) in zip(res["names"], res["colors"]):
+            pal.add_entry(name, Gegl.Color.new("#%02x%02x%02x" % (r, gr, b)))
+        gimp_name = pal.get_name()
+    Gimp.progress_update(1.0)
+    Gimp.progress_end()
+    Gimp.displays_flush()
+    log("done: %d colours, palette %r, file %r; %dx%d px: finding the core %.2fs, reading %.2fs, "
+        "core %.2fs (k-means %.2fs), writing %.2fs"
+        % (len(res["colors"]), gimp_name, res["palette_file"], w, h, t_find, t_read, t_core,
+           res["seconds"], time.time() - t0 - t_find - t_read - t_core))
+    return with_results(g, procedure, gimp_name, len(res["colors"]), res["palette_file"])
+
+
+def with_results(g, procedure, palette_name, n_colors, palette_file):
+    # new_return_values gives [status, <one default per declared return value>]
+    GObject = g.GObject
+    retvals = procedure.new_return_values(g.Gimp.PDBStatusType.SUCCESS, g.GLib.Error())
+    for i, (gtype, value) in enumerate(((GObject.TYPE_STRING, palette_name),
+                                        (GObject.TYPE_INT, n_colors),
+                                        (GObject.TYPE_STRING, palette_file)), start=1):
+        retvals.remove(i)
+        retvals.insert(i, GObject.Value(gtype, value))
+    return retvals
+
+
 def _main():
+    """Register the procedure with GIMP and hand it the adapter."""
+    import types
+
     import gi
 
     gi.require_version("Gimp", "3.0")
@@ -393,160 +578,11 @@ def _main():
     gi.require_version("Babl", "0.1")
     from gi.repository import Babl, Gegl, Gimp, GLib, GObject
 
+    g = types.SimpleNamespace(Gimp=Gimp, Gegl=Gegl, Babl=Babl, GLib=GLib, GObject=GObject)
     rw = GObject.ParamFlags.READWRITE
 
-    def fail(procedure, message):
-        log("error:", message)
-        return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error(message))
-
-    def color_hex(color):
-        r, g, b = bytes(color.get_bytes(Babl.format("R'G'B' u8")).get_data())[:3]
-        return "#%02x%02x%02x" % (r, g, b)
-
-    def show_dialog(procedure, config):
-        gi.require_version("GimpUi", "3.0")
-        from gi.repository import GimpUi
-
-        GimpUi.init(PROC)
-        dialog = GimpUi.ProcedureDialog.new(procedure, config, "K-means Quantize")
-        # show only the valid ranges (the PDB declares wider ones, see INT_MIN above)
-        try:
-            gi.require_version("Gtk", "3.0")
-            from gi.repository import Gtk
-
-            spec = core_options().SPECS
-            dialog.get_scale_entry("k", 1.0).set_bounds(spec["k"].low, spec["k"].high, False)
-            dialog.get_widget("seed", Gtk.SpinButton.__gtype__).set_range(SEED_MIN, SEED_MAX)
-            sizes = spec["bayer_size"].choices
-            dialog.get_widget("bayer-size", Gtk.SpinButton.__gtype__).set_range(min(sizes), max(sizes))
-        except Exception as e:  # cosmetic only: never let it stop the plug-in
-            log("could not narrow the dialog's ranges: %s" % e)
-        dialog.fill(None)
-        ok = dialog.run()
-        dialog.destroy()
-        return ok
-
-    def run(procedure, run_mode, image, drawables, config, run_data):
-        try:
-            if core_options() is None:
-                raise PluginError(NO_KMQ % os.path.join(HERE, CONFIG_NAME))
-            if run_mode == Gimp.RunMode.INTERACTIVE and not show_dialog(procedure, config):
-                return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
-            return quantize_layer(procedure, image, drawables, config)
-        except PluginError as e:
-            return fail(procedure, str(e))
-        except Exception as e:  # a bug: say so, keep the traceback for the report
-            import traceback
-
-            traceback.print_exc()
-            return fail(procedure, "kmq-quantize failed unexpectedly (%s: %s). Please report this bug "
-                                   "with GIMP's error console output." % (type(e).__name__, e))
-
-    def _image_name(image):
-        for getter in ("get_file", "get_imported_file", "get_xcf_file"):
-            f = getattr(image, getter, lambda: None)()
-            if f is not None and f.get_basename():
-                return f.get_basename()
-        return image.get_name()
-
-    def quantize_layer(procedure, image, drawables, config):
-        if len(drawables) != 1:
-            raise PluginError("Select exactly one layer to quantize (%d are selected)" % len(drawables))
-        drawable = drawables[0]
-        if not drawable.is_layer():
-            raise PluginError("K-means Quantize works on layers; select a layer, not a mask or channel")
-        if drawable.is_group():
-            raise PluginError("K-means Quantize works on one layer, not on a layer group; select a layer "
-                              "inside the group (or merge the group first)")
-        if drawable.is_indexed():
-            raise PluginError("The image is indexed: convert it to RGB (Image > Mode > RGB) first")
-        fg_bg = None
-        if config.get_property("lock-fg-bg"):
-            fg_bg = (color_hex(Gimp.context_get_foreground()), color_hex(Gimp.context_get_background()))
-        request = check_args(config.get_property("k"), config.get_property("space"),
-                             config.get_property("dither"), config.get_property("seed"),
-                             config.get_property("lock"), fg_bg, config.get_property("bayer-size"))
-        add_palette = config.get_property("add-palette")
-        pal_name = (config.get_property("palette-name") or "").strip()
-        gfile = config.get_property("palette-file")
-        pal_path = gfile.get_path() if gfile is not None else None
-        if gfile is not None and not pal_path:
-            raise PluginError("The palette file must be a local file (%s)" % gfile.get_uri())
-        request["palette_name"] = pal_name or default_palette_name(_image_name(image), request["k"])
-        request["quality"] = (config.get_property("quality") or "").strip()  # checked by the core
-        request["palette_file"] = pal_path or ""
-
-        ok, x, y, w, h = drawable.mask_intersect()
-        if not ok or w <= 0 or h <= 0:
-            raise PluginError("The selection does not touch this layer: nothing to quantize")
-
-        # Pixel format. 8-bit images are read and written as R'G'B'(A) u8 (exact).
-        # Every other precision (16/32-bit integer, half/float, and 8-bit *linear*) is
-        # read as non-linear R'G'B'(A) float: the core rounds colours to 8-bit sRGB
-        # for the fit (palettes are 8-bit), writes the palette colours back exactly as
-        # v/255, and the float alpha goes back untouched, so alpha keeps its precision.
-        # Grayscale layers are read as R'G'B' too (babl replicates Y'); kmq's palette
-        # for gray pixels is gray, and GIMP converts what is written back to Y'.
-        prec = image.get_precision()
-        eight_bit = prec in (Gimp.Precision.U8_NON_LINEAR, Gimp.Precision.U8_PERCEPTUAL)
-        alpha = drawable.has_alpha()
-        fmt = ("R'G'B'A" if alpha else "R'G'B'") + (" u8" if eight_bit else " float")
-        dtype = "|u1" if eight_bit else "<f4"
-        nch = 4 if alpha else 3
-        rect = Gegl.Rectangle.new(x, y, w, h)
-
-        Gimp.progress_init("K-means Quantize (k=%d)" % request["k"])
-        t0 = time.time()
-        core = find_core()
-        t_find = time.time() - t0
-        log("core via %s (%s)" % (core.how, core.where))
-        pixels = drawable.get_buffer().get(rect, 1.0, fmt, Gegl.AbyssPolicy.CLAMP)
-        mask = None
-        if not Gimp.Selection.is_empty(image):
-            _, offx, offy = drawable.get_offsets()
-            sel_rect = Gegl.Rectangle.new(x + offx, y + offy, w, h)
-            mask = image.get_selection().get_buffer().get(sel_rect, 1.0, "Y u8", Gegl.AbyssPolicy.NONE)
-        Gimp.progress_update(0.1)
-        t_read = time.time() - t0 - t_find
-        res = core.process(pixels, (h, w, nch), dtype, request, mask, pulse=Gimp.progress_pulse)
-        Gimp.progress_update(0.9)
-        t_core = time.time() - t0 - t_find - t_read
-
-        image.undo_group_start()
-        try:
-            shadow = drawable.get_shadow_buffer()
-            shadow.set(rect, fmt, res["image"])
-            shadow.flush()
-            drawable.merge_shadow(True)  # applies the selection mask, pushes the undo step
-            drawable.update(x, y, w, h)
-        finally:
-            image.undo_group_end()
-
-        gimp_name = ""
-        if add_palette:
-            pal = Gimp.Palette.new(res["name"])
-            pal.set_columns(min(16, max(1, len(res["colors"]))))
-            for name, (r, g, b) in zip(res["names"], res["colors"]):
-                pal.add_entry(name, Gegl.Color.new("#%02x%02x%02x" % (r, g, b)))
-            gimp_name = pal.get_name()
-        Gimp.progress_update(1.0)
-        Gimp.progress_end()
-        Gimp.displays_flush()
-        log("done: %d colours, palette %r, file %r; %dx%d px: finding the core %.2fs, reading %.2fs, "
-            "core %.2fs (k-means %.2fs), writing %.2fs"
-            % (len(res["colors"]), gimp_name, res["palette_file"], w, h, t_find, t_read, t_core,
-               res["seconds"], time.time() - t0 - t_find - t_read - t_core))
-        return _with_results(procedure, gimp_name, len(res["colors"]), res["palette_file"])
-
-    def _with_results(procedure, palette_name, n_colors, palette_file):
-        # new_return_values gives [status, <one default per declared return value>]
-        retvals = procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
-        for i, (gtype, value) in enumerate(((GObject.TYPE_STRING, palette_name),
-                                            (GObject.TYPE_INT, n_colors),
-                                            (GObject.TYPE_STRING, palette_file)), start=1):
-            retvals.remove(i)
-            retvals.insert(i, GObject.Value(gtype, value))
-        return retvals
+    def run_procedure(procedure, run_mode, image, drawables, config, run_data):
+        return run(g, procedure, run_mode, image, drawables, config, run_data)
 
     class KmqQuantize(Gimp.PlugIn):
         def do_query_procedures(self):
@@ -556,7 +592,7 @@ def _main():
             return False
 
         def do_create_procedure(self, name):
-            p = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
+            p = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run_procedure, None)
             p.set_image_types("RGB*, GRAY*")
             p.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
             p.set_menu_label("_K-means Quantize\u2026")
