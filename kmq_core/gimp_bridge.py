@@ -166,7 +166,10 @@ def main(argv: list[str] | None = None) -> int:
         # the plug-in asks whether this interpreter has a usable kmq
         from . import __version__
 
-        print(json.dumps({"kmq": __version__, "python": sys.executable}))
+        # kmq_core_path: where the plug-in loads kmq_core.options from (plain Python) when
+        # GIMP's own Python cannot import the rest
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        print(json.dumps({"kmq": __version__, "python": sys.executable, "kmq_core_path": root}))
         return 0
     if len(argv) != 2:
         print("usage: python -m kmq_core.gimp_bridge IN.npz OUT.npz   (or --check)", file=sys.stderr)

@@ -231,7 +231,7 @@ def test_lock_foreground_background(session):
     ("err_k300", ["from 1 to 256", "300"]),
     ("err_k0", ["from 1 to 256", "got 0"]),
     ("err_seed", ["Seed", "-1"]),
-    ("err_lock", ["#12345g", "hex codes"]),
+    ("err_lock", ["#12345g", "hex code"]),
     ("err_lock_k", ["3 locked colours", "k=2"]),
     ("err_ext", ["xyz"]),
     ("err_group", ["layer group"]),

@@ -43,8 +43,6 @@ SEED_MIN, SEED_MAX = 0, 2**31 - 1
 # wide, every value reaches check_args() and a wrong one fails with a clear message.
 # The dialog still offers only the valid range (see show_dialog).
 INT_MIN, INT_MAX = -2**31, 2**31 - 1
-NO_KMQ = ("kmq-quantize cannot find kmq. Install kmq (pip install kmq) and run `kmq gimp install` in "
-          "that environment, which records where kmq is in %s next to this plug-in; then restart GIMP.")
 
 
 class PluginError(Exception):
@@ -56,17 +54,43 @@ def log(*args):
 
 
 # ---------------------------------------------------------------- arguments
-def core_options(config=None):
-    """``kmq_core.options`` of the recorded kmq (or of one on sys.path); None if there is none.
+_OPTIONS = []  # kmq_core.options once found (one lookup per plug-in process)
 
-    Plain Python: it imports neither numpy nor anything compiled, so it loads in any GIMP."""
+
+def core_options(config=None, environ=None):
+    """``kmq_core.options``, or PluginError saying how to make kmq findable.
+
+    Plain Python: it imports neither numpy nor anything compiled, so it loads in any GIMP.
+    Found where `kmq gimp install` recorded kmq (or on sys.path); else the configured kmq
+    Python is asked where its kmq_core is, and the options are loaded from there."""
+    if _OPTIONS:
+        return _OPTIONS[0]
     config = load_config() if config is None else config
     try:
         _import_kmq_core(config.get("kmq_core_path"))
         from kmq_core import options
-        return options
-    except Exception as e:  # no kmq there, or a broken one: the procedure says how to fix it
-        log("cannot read kmq's options (%s: %s)" % (type(e).__name__, e))
+    except Exception as e:  # not importable here: ask the kmq environment GIMP runs
+        log("kmq_core is not importable here (%s: %s)" % (type(e).__name__, e))
+        core = find_core(config, environ)  # the PluginError says what to do
+        if not isinstance(core, SubprocessCore):
+            raise PluginError("kmq_core imports but its options do not (%s: %s); reinstall kmq"
+                              % (type(e).__name__, e))
+        path = core.kmq_core_path()
+        for name in [m for m in sys.modules if m == "kmq_core" or m.startswith("kmq_core.")]:
+            del sys.modules[name]
+        _import_kmq_core(path)
+        from kmq_core import options
+    _OPTIONS.append(options)
+    return options
+
+
+def registered_options():
+    """The options for registering the procedure, or None (it then registers without arguments,
+    and running it says how to make kmq findable)."""
+    try:
+        return core_options()
+    except PluginError as e:
+        log("registering without options: %s" % e)
         return None
 
 
@@ -109,8 +133,6 @@ def check_args(k, space, dither, seed, lock, fg_bg=None, bayer_size=8, options=N
     Raises PluginError with the core's message for the GIMP user.
     """
     options = core_options() if options is None else options
-    if options is None:
-        raise PluginError(NO_KMQ % CONFIG_NAME)
     from kmq_core.errors import KmqError
 
     # GIMP's limit: the PDB's seed is a 32-bit int (the core takes any whole number)
@@ -269,11 +291,37 @@ class SubprocessCore:
         return ("install kmq in it (%s -m pip install kmq) or point %s at the Python of your kmq "
                 "environment (run `kmq gimp install` there)" % (self.python, self.source))
 
-    def process(self, pixels, shape, dtype, request, mask=None, pulse=None):
+    def _check_exists(self):
         if not os.path.isfile(self.python) and os.path.sep in self.python:
             raise PluginError("The Python for kmq set in %s does not exist: %s. Point it at the "
                               "Python of your kmq environment (`kmq gimp install` does that)"
                               % (self.source, self.python))
+
+    def kmq_core_path(self):
+        """The folder holding that environment's kmq_core (its ``gimp_bridge --check``)."""
+        self._check_exists()
+        try:
+            p = subprocess.run([self.python, "-m", "kmq_core.gimp_bridge", "--check"], stdin=subprocess.DEVNULL,
+                               capture_output=True, env=self._env(), timeout=120,
+                               creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
+        except (OSError, subprocess.SubprocessError) as e:
+            hint = self._fix_hint()
+            raise PluginError("Cannot run the Python for kmq (%s, set in %s): %s. %s"
+                              % (self.python, self.source, getattr(e, "strerror", None) or e,
+                                 hint[:1].upper() + hint[1:]))
+        err = p.stderr.decode("utf-8", "replace")
+        if "No module named kmq_core" in err or "No module named 'kmq_core'" in err:
+            raise PluginError("The Python for kmq (%s, set in %s) has no kmq: %s"
+                              % (self.python, self.source, self._fix_hint()))
+        try:
+            return json.loads(p.stdout.decode("utf-8", "replace"))["kmq_core_path"]
+        except (ValueError, KeyError, TypeError):
+            last = [l for l in err.strip().splitlines() if l.strip()][-1:] or ["no message"]
+            raise PluginError("kmq in %s (set in %s) did not answer (exit status %s): %s. Update kmq there "
+                              "and run `kmq gimp install` again" % (self.python, self.source, p.returncode, last[0]))
+
+    def process(self, pixels, shape, dtype, request, mask=None, pulse=None):
+        self._check_exists()
         tmp = tempfile.mkdtemp(prefix="kmq-gimp-")
         src, dst = os.path.join(tmp, "in.npz"), os.path.join(tmp, "out.npz")
         try:
@@ -479,8 +527,7 @@ def show_dialog(g, procedure, config):
 
 def run(g, procedure, run_mode, image, drawables, config, run_data):
     try:
-        if core_options() is None:
-            raise PluginError(NO_KMQ % os.path.join(HERE, CONFIG_NAME))
+        core_options()  # or the PluginError saying how to make kmq findable
         if run_mode == g.Gimp.RunMode.INTERACTIVE and not show_dialog(g, procedure, config):
             return procedure.new_return_values(g.Gimp.PDBStatusType.CANCEL, g.GLib.Error())
         return quantize_layer(g, procedure, image, drawables, config)
@@ -605,7 +652,7 @@ def _main():
                 "The image stays RGB or grayscale; alpha is kept. Arguments have the same "
                 "names as kmq's command line.", name)
             p.set_attribution("kmq developers", "kmq developers", "2026")
-            options = core_options()
+            options = registered_options()
             if options is None:  # registered without arguments: running it says how to fix that
                 return p
             for kind, arg, label, blurb, extra in procedure_arguments(options):
