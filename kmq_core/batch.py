@@ -16,7 +16,7 @@ The run, in the order it happens:
    colour *votes* (:func:`image_votes`): each image has the same number of
    votes, spread over its colours, so a 24-megapixel photo does not drown a
    folder of thumbnails. Votes are whole numbers and are added up, so the sum
-   (:class:`VoteTally`) is the same whatever the file order, the number of
+   (:class:`kmq_core.histogram.MultiImageHistogram`) is the same whatever the file order, the number of
    workers or the machine; the tally has a fixed size (2**18 cells of
    6 bits per channel, keeping their exact mean colour), so memory does not
    grow with the number of files. While all images together have few colours
@@ -62,7 +62,8 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from .errors import KmqError, OutputExistsError
-from .histogram import ColorHistogram, color_histogram, pack_rgb
+from .histogram import (CELL_BITS, EXACT_COLORS, VOTES_PER_IMAGE, ImageVotes, MultiImageHistogram,  # noqa: F401
+                        color_histogram, votes_from_histogram)
 from .loading import IMAGE_EXTENSIONS
 from .options import (DEFAULT_BAYER_SIZE, DEFAULT_DITHER, DEFAULT_K, DEFAULT_MAX_PIXELS, DEFAULT_SEED, DEFAULT_SPACE,
                       check_bayer_size, check_dither, check_k, check_space)
@@ -74,12 +75,6 @@ MANIFEST_NAME = ".kmq-manifest.jsonl"
 SUMMARY_STEM = "kmq-summary"
 SUMMARY_FIELDS = ("input", "output", "status", "colors_used", "psnr", "delta_e2000", "input_bytes", "png_bytes",
                   "seconds", "error")
-#: votes each image casts for the shared palette (whole numbers: sums are exact and order-free)
-VOTES_PER_IMAGE = 1 << 24
-#: bits per channel of the shared tally's cells (2**18 cells, about 8 MB)
-CELL_BITS = 6
-#: below this many distinct colours in all images together the exact colours are kept
-EXACT_COLORS = 4096
 #: tasks in flight per worker: enough to keep workers busy, few enough to bound memory
 TASKS_PER_WORKER = 2
 #: bump when outputs for the same options would differ (forces a redo on resume)
@@ -162,53 +157,6 @@ def find_images(in_dir: str | os.PathLike, out_dir: str | os.PathLike) -> list[B
 # --------------------------------------------------------------------------- shared palette
 
 
-@dataclass
-class ImageVotes:
-    """One image's colour votes for the shared palette (see the module notes).
-
-    Attributes
-    ----------
-    cells : (n,) int64 array
-        Cell numbers (6 bits per channel: ``r >> 2 << 12 | g >> 2 << 6 | b >> 2``).
-    cell_votes : (n,) int64 array
-        Votes per cell.
-    cell_sums : (n, 3) int64 array
-        Votes × colour summed per cell, so that the tally keeps each cell's mean.
-    codes, votes : (m,) arrays or None
-        The exact colours (packed 24-bit codes) and their votes, when the
-        image has at most :data:`EXACT_COLORS` distinct colours.
-    """
-
-    cells: np.ndarray
-    cell_votes: np.ndarray
-    cell_sums: np.ndarray
-    codes: np.ndarray | None = None
-    votes: np.ndarray | None = None
-
-
-def votes_from_histogram(hist: ColorHistogram) -> ImageVotes:
-    """Spread :data:`VOTES_PER_IMAGE` votes over an image's colours by pixel share.
-
-    Every colour present keeps at least one vote, so no colour is lost to rounding.
-    """
-    total = hist.total
-    if total == 0:
-        empty = np.zeros(0, np.int64)
-        return ImageVotes(empty, empty, np.zeros((0, 3), np.int64), empty.astype(np.uint32), empty)
-    votes = np.maximum(1, np.rint(hist.counts * (VOTES_PER_IMAGE / total))).astype(np.int64)
-    rgb = hist.colors.astype(np.int64)
-    shift = 8 - CELL_BITS
-    cell = ((rgb[:, 0] >> shift) << (2 * CELL_BITS)) | ((rgb[:, 1] >> shift) << CELL_BITS) | (rgb[:, 2] >> shift)
-    cells, inv = np.unique(cell, return_inverse=True)
-    cell_votes = np.bincount(inv, weights=votes, minlength=len(cells))
-    sums = np.stack([np.bincount(inv, weights=votes * rgb[:, c], minlength=len(cells)) for c in range(3)], axis=1)
-    # bincount adds in float64, exactly here: an image's votes × 255 stay far below 2**53
-    out = ImageVotes(cells.astype(np.int64), np.rint(cell_votes).astype(np.int64), np.rint(sums).astype(np.int64))
-    if len(hist) <= EXACT_COLORS:
-        out.codes, out.votes = hist.codes.astype(np.uint32), votes
-    return out
-
-
 def image_votes(path: str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> ImageVotes:
     """Worker, pass 1: load an image and return its :class:`ImageVotes` (raises KmqError)."""
     from .loading import load_image
@@ -216,45 +164,7 @@ def image_votes(path: str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Image
     return votes_from_histogram(color_histogram(load_image(path, max_pixels=max_pixels).pixels))
 
 
-class VoteTally:
-    """The sum of many images' votes, of fixed size; the order of :meth:`add` calls does not matter."""
-
-    def __init__(self) -> None:
-        n = 1 << (3 * CELL_BITS)
-        self.cell_votes = np.zeros(n, np.int64)
-        self.cell_sums = np.zeros((n, 3), np.int64)
-        # exact colours, while every image so far had few and all together still do
-        self._exact: dict[int, int] | None = {}
-        self.images = 0
-
-    def add(self, v: ImageVotes) -> None:
-        self.images += 1
-        self.cell_votes[v.cells] += v.cell_votes  # cells are distinct within one image
-        self.cell_sums[v.cells] += v.cell_sums
-        if self._exact is not None:
-            if v.codes is None:
-                self._exact = None
-            else:
-                for code, n in zip(v.codes.tolist(), v.votes.tolist()):
-                    self._exact[code] = self._exact.get(code, 0) + n
-                if len(self._exact) > EXACT_COLORS:
-                    self._exact = None
-
-    def histogram(self) -> ColorHistogram:
-        """The tally as a :class:`ColorHistogram` that :func:`fit_palette` takes."""
-        if self._exact is not None:
-            codes = np.array(sorted(self._exact), np.uint32)
-            return ColorHistogram(codes, np.array([self._exact[c] for c in codes.tolist()], np.int64))
-        live = np.flatnonzero(self.cell_votes)
-        votes = self.cell_votes[live]
-        # round half up, in integers, so every machine gets the same colours
-        means = ((2 * self.cell_sums[live] + votes[:, None]) // (2 * votes[:, None])).astype(np.uint8)
-        codes = pack_rgb(means).astype(np.uint32)
-        uniq, inv = np.unique(codes, return_inverse=True)
-        return ColorHistogram(uniq, np.bincount(inv, weights=votes, minlength=len(uniq)).astype(np.int64))
-
-
-def fit_shared_palette(tally: VoteTally, k: int, *, space: str, seed: int, lock=None) -> Palette:
+def fit_shared_palette(tally: MultiImageHistogram, k: int, *, space: str, seed: int, lock=None) -> Palette:
     """Fit the one palette of a batch from the tally of all its images."""
     from .fitting import fit_palette
 
@@ -926,7 +836,7 @@ def _run(files, src, dst, settings, shared, palette_files, force, progress, mani
                     if progress:
                         progress("palette", len(rows), len(bad), rows[f.rel])
         else:
-            tally = VoteTally()
+            tally = MultiImageHistogram()
             done = 0
             by_path = {str(f.input): f for f in files}
             failed: dict[str, str] = {}
@@ -938,7 +848,7 @@ def _run(files, src, dst, settings, shared, palette_files, force, progress, mani
                     rows[f.rel] = _failed_row(f, error)
                     failed[f.rel] = error
                 else:
-                    tally.add(votes)
+                    tally.add_image(votes)
                 done += 1
                 if progress:
                     progress("palette", done, len(files), rows.get(f.rel))
