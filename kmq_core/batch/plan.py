@@ -1,4 +1,4 @@
-"""The plan of a batch: which images below IN_DIR, and the name of each one's output.
+"""The plan of a batch, checked before anything is written: which images, their outputs, the options.
 
 ``a/b.jpg`` becomes ``OUT_DIR/a/b.jpg.png``: the input's extension stays in the
 name, so ``b.jpg`` and ``b.png`` side by side give ``b.jpg.png`` and ``b.png.png``
@@ -11,9 +11,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 from ..errors import KmqError
 from ..loading import IMAGE_EXTENSIONS
+from ..options import check_bayer_size, check_dither, check_k, check_space
+from ..palette import Palette
 
 
 @dataclass(frozen=True)
@@ -82,3 +85,87 @@ def find_images(in_dir: str | os.PathLike, out_dir: str | os.PathLike) -> list[B
             found.append(BatchFile(path, rel, dst / output_name(rel)))
     found.sort(key=lambda f: f.rel)
     return found
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """A checked batch: what to read, where to write, with which options (nothing written yet).
+
+    Attributes
+    ----------
+    src, dst : Path
+        IN_DIR and OUT_DIR, absolute as the user wrote them (not resolved: a
+        Dask worker mounts shared storage by that name).
+    files : tuple of BatchFile
+        The inputs, sorted (:func:`find_images`).
+    settings : dict
+        The options every task gets, as plain values so that tasks pickle
+        small (:func:`check_settings`).
+    shared_palette : bool
+        Fit one palette to all images together.
+    palette_files : tuple of str
+        Where to write the shared palette.
+    summary_files : tuple of Path, or None
+        The summary files asked for; None for the default two in ``dst``.
+    force : bool
+        Redo every file and replace outputs the manifest does not know.
+    """
+
+    src: Path
+    dst: Path
+    files: tuple[BatchFile, ...]
+    settings: dict
+    shared_palette: bool
+    palette_files: tuple[str, ...]
+    summary_files: tuple[Path, ...] | None
+    force: bool
+
+
+def check_settings(k: int, *, space: str, dither: str, seed: int, lock, bayer_size: int,
+                   max_pixels: int | None) -> dict:
+    """The options of :func:`kmq_core.pipeline.quantize` checked, as the dict every task gets."""
+    from ..fitting import as_lock
+
+    settings = {"k": check_k(k), "space": check_space(space), "dither": check_dither(dither),
+                "seed": int(seed), "lock": lock, "max_pixels": max_pixels, "bayer_size": check_bayer_size(bayer_size)}
+    locked = as_lock(lock)
+    if len(locked) > settings["k"]:
+        raise KmqError(f"{len(locked)} locked colours do not fit in k={settings['k']}")
+    settings["lock"] = ",".join(Palette(locked).hex) or None  # plain text: pickles small, prints well
+    return settings
+
+
+def _check_output_files(palette_files: Iterable, summary: Iterable | None, *,
+                        shared_palette: bool) -> tuple[tuple[str, ...], tuple[Path, ...] | None]:
+    """The palette and summary files asked for, checked (format by extension)."""
+    from ..formats import format_for
+
+    palette_files = tuple(str(p) for p in palette_files)
+    if palette_files and not shared_palette:
+        raise KmqError("--palette writes the shared palette: add --shared-palette")
+    for p in palette_files:
+        format_for(p)
+    summary_files = tuple(Path(p) for p in summary) if summary else None
+    for p in summary_files or ():
+        if p.suffix.lower() not in (".json", ".csv"):
+            raise KmqError(f"the summary is written as .json or .csv, not {p.suffix or 'no extension'!r}: {p}")
+    return palette_files, summary_files
+
+
+def plan_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, settings: dict, *, shared_palette: bool,
+               palette_files: Iterable, summary: Iterable | None, force: bool, jobs: int | None) -> BatchPlan:
+    """Check the whole batch before anything is written; raises KmqError for the batch as a whole.
+
+    ``jobs`` is only checked here (it is the runner's), with the other options,
+    before the folders are looked at.
+    """
+    palette_files, summary_files = _check_output_files(palette_files, summary, shared_palette=shared_palette)
+    if jobs is not None and jobs < 1:
+        raise KmqError(f"--jobs must be 1 or more, got {jobs}")
+    files = find_images(in_dir, out_dir)
+    src, dst = Path(os.path.abspath(in_dir)), Path(os.path.abspath(out_dir))
+    if not files:
+        raise KmqError(f"no images below {in_dir} ({' '.join(IMAGE_EXTENSIONS)})")
+    if dst.exists() and not dst.is_dir():
+        raise KmqError(f"{dst} exists and is not a folder")
+    return BatchPlan(src, dst, tuple(files), settings, shared_palette, palette_files, summary_files, force)
