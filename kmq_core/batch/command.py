@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
+from ..progress_bar import ProgressBar
 from .manifest import MANIFEST_NAME
 from .run import run_batch
 from .summary import SUMMARY_STEM
@@ -41,45 +42,29 @@ def add_arguments(parser, add_fit_options, add_dither_options) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no closing line")
 
 
-class _Bar:
-    """A one-line progress bar on stderr (only drawn on a terminal)."""
+class _Report:
+    """:func:`run_batch`'s ``progress`` for the command: each failed file on a line of its own, then the bar."""
 
-    def __init__(self, enabled: bool, in_dir: str):
-        self.enabled = enabled
+    def __init__(self, bar: ProgressBar, in_dir: str):
+        self.bar = bar
         self.in_dir = in_dir
-        self.drawn = False
 
     def __call__(self, stage: str, done: int, total: int, row: dict | None) -> None:
         if row and row.get("status") == "failed":
-            self.clear()
+            self.bar.clear()
             sys.stderr.write(f"kmq: error: {os.path.join(self.in_dir, row['input'])}: {row['error']}\n")
-        if not self.enabled:
-            return
-        width = 24
-        fill = int(width * done / max(total, 1))
-        label = "reading colours" if stage == "palette" else "quantizing"
-        sys.stderr.write(f"\r{label:<15} [{'#' * fill}{'.' * (width - fill)}] {done}/{total}")
-        sys.stderr.flush()
-        self.drawn = True
-        if done == total:
-            self.clear()
-
-    def clear(self) -> None:
-        if self.drawn:
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
-            self.drawn = False
+        self.bar.update(done, total, label="reading colours" if stage == "palette" else "quantizing")
 
 
 def run_from_args(args) -> int:
     """``kmq batch``: run :func:`run_batch` with the parsed arguments; exit status 1 if any file failed."""
-    bar = _Bar(not args.quiet and sys.stderr.isatty(), args.in_dir)
+    bar = ProgressBar(not args.quiet and sys.stderr.isatty())
     try:
         result = run_batch(
             args.in_dir, args.out_dir, args.k, space=args.space, dither=args.dither, seed=args.seed,
-            lock=args.lock, bayer_size=args.bayer_size, shared_palette=args.shared_palette, palette_files=args.palette, jobs=args.jobs,
-            dask_scheduler=args.dask_scheduler, force=args.force, progress=bar, max_pixels=args.max_pixels,
-            summary=args.summary)
+            lock=args.lock, bayer_size=args.bayer_size, shared_palette=args.shared_palette, palette_files=args.palette,
+            jobs=args.jobs, dask_scheduler=args.dask_scheduler, force=args.force, progress=_Report(bar, args.in_dir),
+            max_pixels=args.max_pixels, summary=args.summary)
     finally:
         bar.clear()
     # each failure was reported as it happened, one line: kmq: error: IN_DIR/path: message
