@@ -27,12 +27,12 @@ import os
 import re
 import sys
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from . import options as opt
 from .errors import FrameLimitError, KmqError, OutputExistsError, PixelLimitError, QualityTooLowError
 from .loading import IMAGE_EXTENSIONS
+from .progress_bar import ProgressBar
 
 #: exit statuses of ``kmq`` (98 and 99 are pngquant's, which wrappers such as imagemin test for)
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -452,17 +452,6 @@ def _quantize_animation(src: str, out: str, settings: dict, data: bytes | None) 
     return info
 
 
-def _progress(done: int, total: int, name: str, enabled: bool) -> None:
-    if not enabled:
-        return
-    width = 24
-    fill = int(width * done / max(total, 1))
-    sys.stderr.write(f"\r[{'#' * fill}{'.' * (width - fill)}] {done}/{total} {name[:40]:<40}")
-    if done == total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
-
-
 def _message(e: KmqError) -> str:
     if isinstance(e, PixelLimitError):
         return f"{e} (raise it with --max-pixels if you trust the file)"
@@ -475,6 +464,19 @@ def _message(e: KmqError) -> str:
 
 def _internal(e: BaseException) -> str:
     return f"internal error ({type(e).__name__}: {e}); run with --debug for details"
+
+
+def _quantize_task(job: tuple[str, str, dict]) -> tuple[dict | None, str | None]:
+    """Worker process of ``kmq quantize -j``: :func:`_quantize_one` on ``(src, out, settings)``, returning
+    ``(figures, None)`` or ``(None, message)``: a failure comes back as its one line, and a bug on one
+    file must not stop the others."""
+    src, out, settings = job
+    try:
+        return _quantize_one(src, out, settings), None
+    except KmqError as e:
+        return None, _message(e)
+    except Exception as e:
+        return None, _internal(e)
 
 
 def cmd_quantize(args) -> int:
@@ -535,7 +537,8 @@ def cmd_quantize(args) -> int:
                 # a second run over a folder leaves the outputs it already wrote
                 "skip_existing": any(Path(i).is_dir() for i in items if i != STDIO)}
     data = _read_stdin() if jobs[0][0] == STDIO else None
-    show = not args.quiet and sys.stderr.isatty() and len(jobs) > 1
+    # the bar stays on screen at the end, above the closing lines
+    bar = ProgressBar(not args.quiet and sys.stderr.isatty() and len(jobs) > 1, keep=True)
     statuses: list[int] = []
     n_skipped_existing = 0
 
@@ -544,8 +547,7 @@ def cmd_quantize(args) -> int:
         name = "stdin" if src == STDIO else src
         if err:
             statuses.append(EXIT_FAILED)
-            if show:
-                sys.stderr.write("\n")
+            bar.newline()
             sys.stderr.write(f"kmq: error: {name}: {err}\n" if len(jobs) > 1 else f"kmq: error: {err}\n")
             if args.json:
                 print(json.dumps({"input": src, "output": None, "error": err, "exit_status": EXIT_FAILED}),
@@ -581,19 +583,21 @@ def cmd_quantize(args) -> int:
                 raise
             except Exception as e:  # a bug on one file must not stop the others
                 report(None, src, _internal(e))
-            _progress(i, len(jobs), Path(src).name, show)
+            bar.update(i, len(jobs), name=Path(src).name)
     else:
-        with ProcessPoolExecutor(max_workers=n_workers) as pool:
-            futs = {pool.submit(_quantize_one, src, out, settings): src for src, out in jobs}
-            for i, fut in enumerate(as_completed(futs), 1):
-                src = futs[fut]
-                try:
-                    report(fut.result(), src, None)
-                except KmqError as e:
-                    report(None, src, _message(e))
-                except Exception as e:  # a bug on one file must not stop the others
-                    report(None, src, _internal(e))
-                _progress(i, len(jobs), Path(src).name, show)
+        # the batch's pool: workers ignore Ctrl-C (this process stops the run), one OpenCV/BLAS
+        # thread each, and a worker that dies costs only its own file
+        from .batch.runners import LocalRunner
+
+        runner = LocalRunner(n_workers)
+        try:
+            tasks = [(src, out, settings) for src, out in jobs]
+            for i, ((src, _, _), outcome, error) in enumerate(runner.run(_quantize_task, tasks), 1):
+                info, err = outcome if error is None else (None, error)
+                report(info, src, err)
+                bar.update(i, len(jobs), name=Path(src).name)
+        finally:
+            runner.close()
     failed = statuses.count(EXIT_FAILED)
     if failed and len(jobs) > 1:
         sys.stderr.write(f"kmq: error: {failed} of {len(jobs)} images failed\n")

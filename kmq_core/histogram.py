@@ -274,3 +274,119 @@ def fitting_histogram(pixels: np.ndarray, k: int, space: str) -> ColorHistogram:
     """The histogram a fit of ``k`` colours in ``space`` works on: every colour's
     pixel count and its summed :func:`fitting_weights`."""
     return color_histogram(pixels, weights=fitting_weights(pixels, k, space))
+
+# --------------------------------------------------------------------------- several images
+# The histogram of many images together, like libimagequant's ``Histogram::add_image``:
+# what ``kmq batch --shared-palette`` fits its one palette to.
+
+#: votes each image casts in a :class:`MultiImageHistogram` (whole numbers: sums are exact and order-free)
+VOTES_PER_IMAGE = 1 << 24
+#: bits per channel of the multi-image histogram's cells (2**18 cells, about 8 MB)
+CELL_BITS = 6
+#: below this many distinct colours in all images together the exact colours are kept
+EXACT_COLORS = 4096
+
+
+@dataclass
+class ImageVotes:
+    """One image's colour votes for a :class:`MultiImageHistogram`.
+
+    Each image has the same number of votes (:data:`VOTES_PER_IMAGE`), spread
+    over its colours by pixel share, so a 24-megapixel photo does not drown a
+    folder of thumbnails.
+
+    Attributes
+    ----------
+    cells : (n,) int64 array
+        Cell numbers (6 bits per channel: ``r >> 2 << 12 | g >> 2 << 6 | b >> 2``).
+    cell_votes : (n,) int64 array
+        Votes per cell.
+    cell_sums : (n, 3) int64 array
+        Votes × colour summed per cell, so that the tally keeps each cell's mean.
+    codes, votes : (m,) arrays or None
+        The exact colours (packed 24-bit codes) and their votes, when the
+        image has at most :data:`EXACT_COLORS` distinct colours.
+    """
+
+    cells: np.ndarray
+    cell_votes: np.ndarray
+    cell_sums: np.ndarray
+    codes: np.ndarray | None = None
+    votes: np.ndarray | None = None
+
+
+def votes_from_histogram(hist: ColorHistogram) -> ImageVotes:
+    """Spread :data:`VOTES_PER_IMAGE` votes over an image's colours by pixel share.
+
+    Every colour present keeps at least one vote, so no colour is lost to rounding.
+    """
+    total = hist.total
+    if total == 0:
+        empty = np.zeros(0, np.int64)
+        return ImageVotes(empty, empty, np.zeros((0, 3), np.int64), empty.astype(np.uint32), empty)
+    votes = np.maximum(1, np.rint(hist.counts * (VOTES_PER_IMAGE / total))).astype(np.int64)
+    rgb = hist.colors.astype(np.int64)
+    shift = 8 - CELL_BITS
+    cell = ((rgb[:, 0] >> shift) << (2 * CELL_BITS)) | ((rgb[:, 1] >> shift) << CELL_BITS) | (rgb[:, 2] >> shift)
+    cells, inv = np.unique(cell, return_inverse=True)
+    cell_votes = np.bincount(inv, weights=votes, minlength=len(cells))
+    sums = np.stack([np.bincount(inv, weights=votes * rgb[:, c], minlength=len(cells)) for c in range(3)], axis=1)
+    # bincount adds in float64, exactly here: an image's votes × 255 stay far below 2**53
+    out = ImageVotes(cells.astype(np.int64), np.rint(cell_votes).astype(np.int64), np.rint(sums).astype(np.int64))
+    if len(hist) <= EXACT_COLORS:
+        out.codes, out.votes = hist.codes.astype(np.uint32), votes
+    return out
+
+
+class MultiImageHistogram:
+    """The colours of many images together, of fixed size, for fitting one palette to all of them.
+
+    Each image adds the same number of votes (:class:`ImageVotes`). Votes are
+    whole numbers and are added up, so the sum is the same whatever the order
+    of the :meth:`add_image` calls, the number of workers or the machine. The
+    tally has a fixed size (2**18 cells of 6 bits per channel, keeping their
+    exact mean colour), so memory does not grow with the number of images.
+    While all images together have few colours (pixel art, sprites) the exact
+    colours are kept instead, so they survive unchanged.
+
+    Attributes
+    ----------
+    images : int
+        How many images were added.
+    """
+
+    def __init__(self) -> None:
+        n = 1 << (3 * CELL_BITS)
+        self.cell_votes = np.zeros(n, np.int64)
+        self.cell_sums = np.zeros((n, 3), np.int64)
+        # exact colours, while every image so far had few and all together still do
+        self._exact: dict[int, int] | None = {}
+        self.images = 0
+
+    def add_image(self, image: ImageVotes | ColorHistogram) -> None:
+        """Add one image: its :class:`ImageVotes` (as workers compute them) or its :class:`ColorHistogram`."""
+        v = votes_from_histogram(image) if isinstance(image, ColorHistogram) else image
+        self.images += 1
+        self.cell_votes[v.cells] += v.cell_votes  # cells are distinct within one image
+        self.cell_sums[v.cells] += v.cell_sums
+        if self._exact is not None:
+            if v.codes is None:
+                self._exact = None
+            else:
+                for code, n in zip(v.codes.tolist(), v.votes.tolist()):
+                    self._exact[code] = self._exact.get(code, 0) + n
+                if len(self._exact) > EXACT_COLORS:
+                    self._exact = None
+
+    def histogram(self) -> ColorHistogram:
+        """All images' votes as a :class:`ColorHistogram` that :func:`kmq_core.fitting.fit_palette` takes."""
+        if self._exact is not None:
+            codes = np.array(sorted(self._exact), np.uint32)
+            return ColorHistogram(codes, np.array([self._exact[c] for c in codes.tolist()], np.int64))
+        live = np.flatnonzero(self.cell_votes)
+        votes = self.cell_votes[live]
+        # round half up, in integers, so every machine gets the same colours
+        means = ((2 * self.cell_sums[live] + votes[:, None]) // (2 * votes[:, None])).astype(np.uint8)
+        codes = pack_rgb(means).astype(np.uint32)
+        uniq, inv = np.unique(codes, return_inverse=True)
+        return ColorHistogram(uniq, np.bincount(inv, weights=votes, minlength=len(uniq)).astype(np.int64))

@@ -23,12 +23,12 @@ import pytest
 from PIL import Image
 
 from kmq_core import batch
-from kmq_core.batch import (BatchFile, ImageVotes, VoteTally, find_images, image_votes, output_name, run_batch,
-                            run_local)
+from kmq_core.batch import BatchFile, find_images, image_votes, output_name, run_batch, run_local
 from kmq_core.cli import main
 from kmq_core.errors import KmqError
 from kmq_core.formats import read_palette
-from kmq_core.histogram import ColorHistogram
+from kmq_core import histogram
+from kmq_core.histogram import ColorHistogram, ImageVotes, MultiImageHistogram
 
 K = 8
 
@@ -385,9 +385,9 @@ def test_unknown_existing_output_needs_force(tmp_path):
 
 
 def _tally(paths) -> ColorHistogram:
-    t = VoteTally()
+    t = MultiImageHistogram()
     for p in paths:
-        t.add(image_votes(str(p)))
+        t.add_image(image_votes(str(p)))
     return t.histogram()
 
 
@@ -401,7 +401,7 @@ def test_vote_tally_is_independent_of_order(tmp_path):
     paths = [_save(tmp_path / f"{i}.png", _big_photo(i)) for i in range(6)]
     assert all(image_votes(str(p)).codes is None for p in paths)  # the cell path
     ref = _tally(paths)
-    assert batch.EXACT_COLORS < len(ref) <= 1 << 18
+    assert histogram.EXACT_COLORS < len(ref) <= 1 << 18
     for seed in range(3):
         order = paths[:]
         random.Random(seed).shuffle(order)
@@ -429,7 +429,7 @@ def test_vote_tally_keeps_exact_colours_when_few(tmp_path):
             assert np.array_equal(np.asarray(im.convert("RGB")), np.asarray(orig.convert("RGB")))
     votes = image_votes(str(src / "s0.png"))
     assert isinstance(votes, ImageVotes) and votes.codes is not None
-    assert votes.cell_votes.sum() == votes.votes.sum() == batch.VOTES_PER_IMAGE
+    assert votes.cell_votes.sum() == votes.votes.sum() == histogram.VOTES_PER_IMAGE
     # one photo among the sprites: too many colours to keep exactly, the cells take over
     _save(src / "photo.png", _big_photo(1))
     mixed = run_batch(src, tmp_path / "out2", 8, shared_palette=True, jobs=1)
