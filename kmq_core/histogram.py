@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-#: pixels handled per chunk in the linear passes (bounds temporary memory)
-CHUNK_PIXELS = 1 << 22
-WEIGHTED_CHUNK_PIXELS = 1 << 21
+from .tuning import CHUNK_PIXELS, COLOR_CHUNK, TABLE_PIXELS, WEIGHTED_CHUNK_PIXELS
+
+#: number of 24-bit colour codes
 N_CODES = 1 << 24
 
 
@@ -121,13 +121,6 @@ class ColorHistogram:
 
     def __len__(self) -> int:
         return len(self.codes)
-
-
-#: above this many pixels, count into a fixed 2**24 table instead of merging
-#: sorted chunks, whose size grows with the number of distinct colours
-TABLE_PIXELS = 1 << 23
-#: distinct colours handled per step in passes over the histogram
-COLOR_CHUNK = 1 << 20
 
 
 def _codes_of(block: np.ndarray, wts: np.ndarray | None = None):
