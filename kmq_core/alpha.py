@@ -87,7 +87,8 @@ def fit_rgba(pixels: np.ndarray, k: int, *, space: str, seed: int = 0, weights=N
     counts : (n,) int64, visible pixels per entry
     """
     from .errors import KmqError
-    from .fitting import _seed_with_opencv, _weighted_lloyd, as_lock, nearest
+    from .fitting import _seed_with_opencv, _weighted_lloyd, as_lock
+    from .nearest import nearest
 
     locked = as_lock(lock)
     if len(locked) > k:

@@ -37,17 +37,17 @@ import functools
 
 import cv2
 import numpy as np
-from scipy.spatial import cKDTree
 from threadpoolctl import threadpool_limits
 
 from .colorspace import rgb_to_space, space_to_rgb, to_uint8
 from .errors import KmqError
 from .histogram import ColorHistogram, color_histogram, pack_rgb, reduce_histogram
 from .loading import ImageSource, load_image
+from .nearest import assign_histogram, nearest, nearest_fast, remember_assignment, sqdist, two_nearest
 from .options import DEFAULT_SEED, DEFAULT_SPACE, check_k, check_space
 from .palette import Palette, parse_hex_list
 from .tuning import (ACCENT_DE, ACCENT_GROUP_DE, ACCENT_MIN_PIXELS, ACCENT_MIN_SHARE, ACCENT_ROUNDS, CELL_BITS_COARSE,
-                     CELL_BITS_FINE, CELL_EXACT_MAX, KDTREE_PARALLEL_MIN, L1_EPS, L1_ITER, L1_ITER_MANY, MANY_K, MAX_ITER,
+                     CELL_BITS_FINE, CELL_EXACT_MAX, L1_EPS, L1_ITER, L1_ITER_MANY, MANY_K, MAX_ITER,
                      N_INIT_RGB, N_INIT_RGB_MANY, RGB_BITS, RGB_BITS_MANY, RGB_EXACT_MAX, RGB_MAX_ITER, RGB_MAX_ITER_MANY,
                      RGB_POLISH, RGB_SEED_SAMPLE, RGB_TOL, SEED_ITER, SEED_ITER_MANY, SEED_SAMPLE, TOL)
 
@@ -83,40 +83,6 @@ def _dedupe(colors: np.ndarray) -> np.ndarray:
     return colors[np.sort(first)]
 
 
-def nearest(x: np.ndarray, c: np.ndarray, n: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Exact nearest row of ``c`` for each row of ``x``: (indices, squared distances).
-
-    Few points against few centres: one matrix product. Otherwise a k-d tree
-    over the palette (scipy's cKDTree) answers each query in O(log k); with
-    ``n=2`` the two nearest are returned as N×2 arrays.
-    """
-    if n == 1 and len(x) * len(c) <= 1 << 21:
-        x = np.asarray(x, np.float64)
-        c = np.asarray(c, np.float64)
-        d = (c * c).sum(1)[None, :] - 2.0 * (x @ c.T)
-        i = d.argmin(1)
-        dist = d[np.arange(len(x)), i] + (x * x).sum(1)
-        return i, np.maximum(dist, 0.0)
-    tree = cKDTree(np.asarray(c, np.float64))
-    d, i = tree.query(np.asarray(x, np.float64), k=n, workers=-1 if len(x) > KDTREE_PARALLEL_MIN else 1)
-    return i.astype(np.intp), d * d
-
-
-def _nearest_fast(x: np.ndarray, x32: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest centre for the fitting loop: float32 matrix product (or a k-d
-    tree for large problems). Float32 may break near-ties differently from
-    exact arithmetic, which does not matter while centres still move; the
-    final assignment (:func:`nearest`) is exact."""
-    if len(x32) * len(c) > 1 << 22:
-        return nearest(x, c)
-    c32 = np.asarray(c, np.float32)
-    d = x32 @ (-2.0 * c32.T)
-    d += (c32 * c32).sum(1)[None, :]
-    i = d.argmin(1)
-    diff = x - np.asarray(c, np.float64)[i]  # the distance itself in float64
-    return i, (diff * diff).sum(1)
-
-
 def _refill_empty(moved, empty, n_fixed, x, w, d) -> None:
     """Each empty free centre (``empty``: a mask) jumps to the point served
     worst, by weight times squared distance ``d`` (which it updates)."""
@@ -137,7 +103,7 @@ def _weighted_lloyd(x, w, centres, n_fixed, max_iter=MAX_ITER, tol=TOL, l1=False
     prev = np.inf
     x32 = np.asarray(x, np.float32)
     for _ in range(max_iter):
-        idx, d = _nearest_fast(x, x32, centres)
+        idx, d = nearest_fast(x, x32, centres)
         inertia = float(w @ (np.sqrt(d) if l1 else d))
         if on_step is not None:
             on_step(centres, inertia / float(w.sum()))
@@ -156,40 +122,6 @@ def _weighted_lloyd(x, w, centres, n_fixed, max_iter=MAX_ITER, tol=TOL, l1=False
     return centres
 
 
-def _sqdist(x, c):
-    """Squared distance of each row of x to the matching row of c."""
-    dd = x - c
-    dd *= dd
-    return dd[:, 0] + dd[:, 1] + dd[:, 2]
-
-
-def _two_nearest(x, c, block=1 << 22):
-    """Nearest centre, its exact distance, and a lower bound of the second-nearest distance."""
-    n, k = len(x), len(c)
-    i = np.empty(n, np.intp)
-    d1 = np.empty(n)
-    c32 = np.asarray(c, np.float32)
-    m2 = -2.0 * c32.T
-    cc = (c32 * c32).sum(1)[None, :]
-    step = max(1, block // max(k, 1))
-    for s in range(0, n, step):
-        xs = np.asarray(x[s:s + step], np.float32)
-        d = xs @ m2
-        d += cc
-        j = d.argmin(1)
-        i[s:s + step] = j
-        if k > 1:
-            d[np.arange(len(xs)), j] = np.inf
-            d1[s:s + step] = d.min(1)
-        else:
-            d1[s:s + step] = np.inf
-    xx = (x * x).sum(1)
-    u = np.sqrt(_sqdist(x, c[i]))
-    # float32 rounding of the expanded form: keep the bound on the safe side
-    lo = np.sqrt(np.maximum(d1 + xx * (1.0 - 1e-6) - 1.0, 0.0))
-    return i, u, lo
-
-
 def _lloyd_bounded(x, w, centres, n_fixed, max_iter=MAX_ITER, tol=TOL, on_step=None):
     """Weighted Lloyd iterations like :func:`_weighted_lloyd` (squared error
     only), for long runs over many points: the rgb fit's hundreds of steps on
@@ -205,7 +137,7 @@ def _lloyd_bounded(x, w, centres, n_fixed, max_iter=MAX_ITER, tol=TOL, on_step=N
     k = len(centres)
     x = np.asarray(x, np.float64)
     centres = np.asarray(centres, np.float64).copy()
-    idx, u, lo = _two_nearest(x, centres)
+    idx, u, lo = two_nearest(x, centres)
     wx = w[:, None] * x
     wxx = w * (x * x).sum(1)
     total = float(w.sum())
@@ -224,14 +156,14 @@ def _lloyd_bounded(x, w, centres, n_fixed, max_iter=MAX_ITER, tol=TOL, on_step=N
         moved[:n_fixed] = centres[:n_fixed]
         empty = not live[n_fixed:].all()
         if empty:
-            _refill_empty(moved, ~live, n_fixed, x, w, _sqdist(x, centres[idx]))
-        shift = np.sqrt(_sqdist(moved, centres))
+            _refill_empty(moved, ~live, n_fixed, x, w, sqdist(x, centres[idx]))
+        shift = np.sqrt(sqdist(moved, centres))
         centres = moved
         if prev < np.inf and prev - inertia <= tol * prev and live.all():
             break
         prev = inertia
         if empty:
-            idx, u, lo = _two_nearest(x, centres)
+            idx, u, lo = two_nearest(x, centres)
             continue
         # Hamerly (2010): the centre a point has can only be beaten when its
         # distance (upper bound) passes the second-nearest (lower bound)
@@ -241,10 +173,10 @@ def _lloyd_bounded(x, w, centres, n_fixed, max_iter=MAX_ITER, tol=TOL, on_step=N
         lo -= np.where(idx == top, shift[second], shift[top])
         need = np.flatnonzero(u > lo)
         if len(need):
-            u[need] = np.sqrt(_sqdist(x[need], centres[idx[need]]))
+            u[need] = np.sqrt(sqdist(x[need], centres[idx[need]]))
             need = need[u[need] > lo[need]]
             if len(need):
-                idx[need], u[need], lo[need] = _two_nearest(x[need], centres)
+                idx[need], u[need], lo[need] = two_nearest(x[need], centres)
     return centres
 
 
@@ -493,7 +425,7 @@ def fit_palette(*args, **kwargs) -> Palette:
 def _finish(pal: np.ndarray, hist: ColorHistogram, space: str, n_locked: int) -> Palette:
     """Drop duplicate and unused colours, weigh by exact share, order by share."""
     pal = _dedupe(np.asarray(pal, np.uint8).reshape(-1, 3))
-    idx = hist.assign(pal, space)
+    idx = assign_histogram(hist, pal, space)
     share = np.bincount(idx, weights=hist.counts, minlength=len(pal)) / max(hist.total, 1)
     is_locked = np.zeros(len(pal), bool)
     is_locked[:n_locked] = True
@@ -502,5 +434,5 @@ def _finish(pal: np.ndarray, hist: ColorHistogram, space: str, n_locked: int) ->
     new_index = np.full(len(pal), -1, np.intp)
     new_index[order] = np.arange(len(order))
     # remapping to the final palette needs this same assignment: hand it over
-    hist.remember(pal[order], space, new_index[idx])
+    remember_assignment(hist, pal[order], space, new_index[idx])
     return Palette(pal[order], share[order])

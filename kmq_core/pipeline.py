@@ -18,6 +18,7 @@ from .fitting import fit_palette
 from .histogram import ColorHistogram, color_histogram, fitting_weights, row_chunks
 from .loading import ImageSource, LoadedImage, load_image
 from .metrics import bits_per_pixel, histogram_errors, label_errors, psnr_from_mse
+from .nearest import assign_histogram
 from .options import (BAYER_SIZES, DEFAULT_BAYER_SIZE, DEFAULT_DITHER, DEFAULT_K, DEFAULT_LOSSY, DEFAULT_MAX_PIXELS,
                       DEFAULT_PROFILE, DEFAULT_SEED, DEFAULT_SPACE, DEFAULT_STRENGTH, DITHERS, PROFILES, SPACES,
                       check_bayer_size, check_dither, check_k, check_lossy, check_profile, check_space,
@@ -120,7 +121,7 @@ class QuantizeResult:
     @cached_property
     def _errors(self) -> tuple[float, float]:
         if self.dither == "none" and self.lossy == 0 and self.histogram is not None:
-            idx = self.histogram.assign(self.palette.colors, self.space)
+            idx = assign_histogram(self.histogram, self.palette.colors, self.space)
             return histogram_errors(self.histogram, idx, self.palette.colors)
         return label_errors(self.source.pixels, self.labels, self.palette.colors)
 

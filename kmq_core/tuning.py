@@ -34,8 +34,10 @@ CELL_BITS_FINE = 6
 #: pairs; beyond, a k-d tree over the palette
 EXACT_PRODUCT_PAIRS = 1 << 21
 #: the fitting loop's float32 matrix product up to this many pairs (else the
-#: exact search); also the block size (pairs) of the two-nearest search
+#: exact search)
 FAST_PRODUCT_PAIRS = 1 << 22
+#: point×centre pairs per block of the two-nearest search (bounds its memory)
+TWO_NEAREST_BLOCK = 1 << 22
 #: k-d tree queries over more points than this use every core
 KDTREE_PARALLEL_MIN = 20_000
 
