@@ -45,7 +45,7 @@ from .histogram import ColorHistogram, color_histogram, pack_rgb, reduce_histogr
 from .loading import ImageSource, load_image
 from .nearest import assign_histogram, nearest, nearest_fast, remember_assignment, sqdist, two_nearest
 from .options import DEFAULT_SEED, DEFAULT_SPACE, check_k, check_space
-from .palette import Palette, parse_hex_list
+from .palette import Palette, as_lock, dedupe_colors, order_by_share  # as_lock: re-exported for cli and batch
 from .tuning import (ACCENT_DE, ACCENT_GROUP_DE, ACCENT_MIN_PIXELS, ACCENT_MIN_SHARE, ACCENT_ROUNDS, CELL_BITS_COARSE,
                      CELL_BITS_FINE, CELL_EXACT_MAX, L1_EPS, L1_ITER, L1_ITER_MANY, MANY_K, MAX_ITER,
                      N_INIT_RGB, N_INIT_RGB_MANY, RGB_BITS, RGB_BITS_MANY, RGB_EXACT_MAX, RGB_MAX_ITER, RGB_MAX_ITER_MANY,
@@ -57,30 +57,6 @@ def _cell_bits(k: int, n_colors: int) -> tuple[int, int]:
     if n_colors <= CELL_EXACT_MAX:
         return 8, 8  # few enough distinct colours to use them all, exactly
     return CELL_BITS_COARSE, (CELL_BITS_COARSE if k <= 32 else CELL_BITS_FINE)
-
-
-def as_lock(lock) -> np.ndarray:
-    """Locked colours from None, a '#hex,#hex' string, a Palette or an N×3 array."""
-    if lock is None:
-        return np.zeros((0, 3), np.uint8)
-    if isinstance(lock, Palette):
-        return lock.colors.copy()
-    if isinstance(lock, str):
-        return parse_hex_list(lock)
-    arr = np.asarray(lock)
-    if arr.size == 0:
-        return np.zeros((0, 3), np.uint8)
-    if arr.dtype.kind in "US" or arr.dtype == object:
-        return parse_hex_list(",".join(str(x) for x in arr.ravel()))
-    arr = arr.reshape(-1, 3)
-    if arr.min() < 0 or arr.max() > 255:
-        raise KmqError("locked colours must be 0-255 per channel")
-    return _dedupe(arr.astype(np.uint8))
-
-
-def _dedupe(colors: np.ndarray) -> np.ndarray:
-    _, first = np.unique(colors, axis=0, return_index=True)
-    return colors[np.sort(first)]
 
 
 def _refill_empty(moved, empty, n_fixed, x, w, d) -> None:
@@ -424,13 +400,13 @@ def fit_palette(*args, **kwargs) -> Palette:
 
 def _finish(pal: np.ndarray, hist: ColorHistogram, space: str, n_locked: int) -> Palette:
     """Drop duplicate and unused colours, weigh by exact share, order by share."""
-    pal = _dedupe(np.asarray(pal, np.uint8).reshape(-1, 3))
+    pal = dedupe_colors(np.asarray(pal, np.uint8).reshape(-1, 3))
     idx = assign_histogram(hist, pal, space)
     share = np.bincount(idx, weights=hist.counts, minlength=len(pal)) / max(hist.total, 1)
     is_locked = np.zeros(len(pal), bool)
     is_locked[:n_locked] = True
     used = (share > 0) | is_locked
-    order = np.flatnonzero(used)[np.argsort(-share[used], kind="stable")]
+    order = order_by_share(share, used)
     new_index = np.full(len(pal), -1, np.intp)
     new_index[order] = np.arange(len(order))
     # remapping to the final palette needs this same assignment: hand it over

@@ -30,7 +30,7 @@ import numpy as np
 from skimage.color import deltaE_ciede2000, rgb2lab
 
 from .errors import KmqError
-from .palette import Palette
+from .palette import Palette, order_by_share
 
 #: chroma (C*ab) below which a colour counts as a gray for hue-based orderings
 GRAY_CHROMA = 8.0
@@ -64,8 +64,7 @@ def sort_order(colors: np.ndarray, weights: np.ndarray, by: str = "share") -> np
         return np.zeros(0, np.intp)
     index = np.arange(n)
     if by == "share":
-        # np.lexsort is stable and sorts by the last key first: ties keep palette order
-        return np.lexsort((index, -np.asarray(weights, np.float64)))
+        return order_by_share(np.asarray(weights, np.float64))  # ties keep palette order
     lightness, chroma, hue = _lch(colors)
     gray = chroma < GRAY_CHROMA
     if by == "lightness":

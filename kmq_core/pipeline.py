@@ -23,7 +23,7 @@ from .options import (BAYER_SIZES, DEFAULT_BAYER_SIZE, DEFAULT_DITHER, DEFAULT_K
                       DEFAULT_PROFILE, DEFAULT_SEED, DEFAULT_SPACE, DEFAULT_STRENGTH, DITHERS, PROFILES, SPACES,
                       check_bayer_size, check_dither, check_k, check_lossy, check_profile, check_space,
                       check_strength)
-from .palette import Palette
+from .palette import Palette, order_by_share
 from .remapping import remap
 from .colour_management import profile_name
 from .saving import atomic_write, encode_indexed_png
@@ -365,7 +365,7 @@ def quantize(
             # is then ordered by them again (a given one keeps its order)
             share = label_counts(labels, alpha, len(pal)).astype(np.float64)
             if palette is None:
-                order = np.argsort(-share, kind="stable")
+                order = order_by_share(share)
                 new_index = np.empty(len(order), np.uint8)
                 new_index[order] = np.arange(len(order))
                 labels = new_index[labels]
