@@ -279,6 +279,58 @@ def _all_grey(colors: np.ndarray) -> bool:
     return bool(len(colors)) and bool((colors[:, 0] == colors[:, 1]).all() and (colors[:, 1] == colors[:, 2]).all())
 
 
+def _fit_rgb(hist: ColorHistogram, k: int, fixed: np.ndarray, n_locked: int, rng, on_step) -> np.ndarray:
+    """The exact-RGB fit (judged by PSNR alone), as a uint8 palette whose first
+    ``n_locked`` centres stay at ``fixed``: several k-means++ starts on the
+    exact colours (7-bit cells beyond RGB_EXACT_MAX), each run to convergence
+    with Hamerly's bounds, the one of least squared error kept, then Lloyd
+    steps on the exact colours with the palette in whole 8-bit values."""
+    bits = RGB_BITS if len(hist) <= RGB_EXACT_MAX else RGB_BITS_MANY
+    pts_rgb, w = reduce_histogram(hist, bits)
+    x = rgb_to_space(pts_rgb, "rgb").astype(np.float64)
+    # several k-means++ starts run to convergence, the one with the lowest
+    # squared error kept (rgb is judged by PSNR alone, where the starts'
+    # local optima differ by up to 0.1 dB); on_step sees the first
+    best = None
+    for start in range(N_INIT_RGB if k <= MANY_K else N_INIT_RGB_MANY):
+        centres = _seed_with_opencv(x, w, k, fixed, rng, RGB_SEED_SAMPLE)
+        centres = _lloyd_bounded(x, w, centres, n_locked, tol=RGB_TOL,
+                                 max_iter=RGB_MAX_ITER if k <= MANY_K else RGB_MAX_ITER_MANY,
+                                 on_step=on_step if start == 0 else None)
+        score = _mean_squared_distance(x, w, centres)
+        if best is None or score < best[0]:
+            best = (score, centres)
+    centres = best[1]
+    # rgb optimises squared error and nothing else: no accent rescue, no mean-distance steps
+    pal = to_uint8(space_to_rgb(centres, "rgb"))
+    return _polish_rgb(hist, pal, n_locked)
+
+
+def _fit_perceptual(hist: ColorHistogram, k: int, space: str, fixed: np.ndarray, n_locked: int, rng,
+                    on_step) -> np.ndarray:
+    """The fit in a perceptual space (lab, oklab, de2000, perceptual), as a uint8
+    palette whose first ``n_locked`` centres stay at ``fixed``: one k-means++
+    start and weighted Lloyd steps on coarse cells, the accent rescue, then
+    mean-distance (Weiszfeld) steps on finer cells."""
+    # coarse to fine: most iterations run on coarse cells, which are cheap;
+    # the last few on finer cells, where many clusters share little space
+    coarse_bits, fine_bits = _cell_bits(k, len(hist))
+    pts_rgb, w = reduce_histogram(hist, coarse_bits)
+    x = rgb_to_space(pts_rgb, space).astype(np.float64)
+    centres = _seed_with_opencv(x, w, k, fixed, rng, SEED_SAMPLE)
+    centres = _weighted_lloyd(x, w, centres, n_locked, on_step=on_step)
+    lab_x = x if space == "lab" else rgb_to_space(pts_rgb, "lab").astype(np.float64)
+    counts = reduce_histogram(hist, coarse_bits, weighted=False)[1] if hist.weights is not None else None
+    centres, n_held = _rescue_accents(x, w, centres, n_locked, lab_x, space, counts=counts)
+    if fine_bits != coarse_bits:
+        pts_rgb, w = reduce_histogram(hist, fine_bits)
+        x = rgb_to_space(pts_rgb, space).astype(np.float64)
+    if L1_ITER:
+        centres = _weighted_lloyd(x, w, centres, n_held, max_iter=L1_ITER if k <= MANY_K else L1_ITER_MANY,
+                                  l1=True)
+    return to_uint8(space_to_rgb(centres, space))
+
+
 def _fit_palette(
     image: ImageSource,
     k: int,
@@ -341,46 +393,10 @@ def _fit_palette(
         return _finish(pal, hist, space, len(locked))
 
     fixed = rgb_to_space(locked, space).astype(np.float64) if len(locked) else np.zeros((0, 3))
-    # coarse to fine: most iterations run on coarse cells, which are cheap;
-    # the last few on finer cells, where many clusters share little space
     if space == "rgb":
-        coarse_bits = fine_bits = RGB_BITS if len(hist) <= RGB_EXACT_MAX else RGB_BITS_MANY
+        pal = _fit_rgb(hist, k, fixed, len(locked), rng, on_step)
     else:
-        coarse_bits, fine_bits = _cell_bits(k, len(hist))
-    pts_rgb, w = reduce_histogram(hist, coarse_bits)
-    x = rgb_to_space(pts_rgb, space).astype(np.float64)
-    if space == "rgb":
-        # several k-means++ starts run to convergence, the one with the lowest
-        # squared error kept (rgb is judged by PSNR alone, where the starts'
-        # local optima differ by up to 0.1 dB); on_step sees the first
-        best = None
-        for start in range(N_INIT_RGB if k <= MANY_K else N_INIT_RGB_MANY):
-            centres = _seed_with_opencv(x, w, k, fixed, rng, RGB_SEED_SAMPLE)
-            centres = _lloyd_bounded(x, w, centres, len(locked), tol=RGB_TOL,
-                                     max_iter=RGB_MAX_ITER if k <= MANY_K else RGB_MAX_ITER_MANY,
-                                     on_step=on_step if start == 0 else None)
-            score = _mean_squared_distance(x, w, centres)
-            if best is None or score < best[0]:
-                best = (score, centres)
-        centres = best[1]
-    else:
-        centres = _seed_with_opencv(x, w, k, fixed, rng, SEED_SAMPLE)
-        centres = _weighted_lloyd(x, w, centres, len(locked), on_step=on_step)
-    if space != "rgb":  # rgb optimises squared error and nothing else
-        lab_x = x if space == "lab" else rgb_to_space(pts_rgb, "lab").astype(np.float64)
-        counts = reduce_histogram(hist, coarse_bits, weighted=False)[1] if hist.weights is not None else None
-        centres, n_held = _rescue_accents(x, w, centres, len(locked), lab_x, space, counts=counts)
-    else:
-        n_held = len(locked)
-    if fine_bits != coarse_bits:
-        pts_rgb, w = reduce_histogram(hist, fine_bits)
-        x = rgb_to_space(pts_rgb, space).astype(np.float64)
-    if space != "rgb" and L1_ITER:
-        centres = _weighted_lloyd(x, w, centres, n_held, max_iter=L1_ITER if k <= MANY_K else L1_ITER_MANY,
-                                  l1=True)
-    pal = to_uint8(space_to_rgb(centres, space))
-    if space == "rgb":
-        pal = _polish_rgb(hist, pal, len(locked))
+        pal = _fit_perceptual(hist, k, space, fixed, len(locked), rng, on_step)
     if _all_grey(colors):
         # a grey image keeps a grey palette (the colour spaces' round trips
         # would otherwise leave one-level tints)
