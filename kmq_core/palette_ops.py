@@ -6,7 +6,8 @@ Colour names come from the xkcd colour survey (about 800 names that some
 CIEDE2000 when it is within ΔE 5 and a plain description ("dark olive")
 otherwise, so no swatch is called after a colour that looks different.
 
-All colour maths happens in CIELAB (D65, scikit-image's ``rgb2lab``) because
+All colour maths happens in CIELAB (D65, scikit-image's ``rgb2lab`` through
+:func:`kmq_core.colorspace.srgb_to_cielab`) because
 distances there follow what the eye sees. Colour differences are CIEDE2000
 (``deltaE_ciede2000``): a ΔE of about 1 is the smallest difference a trained eye
 notices side by side, about 2.3 is a "just noticeable difference" for most
@@ -27,8 +28,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from skimage.color import deltaE_ciede2000, rgb2lab
+from skimage.color import deltaE_ciede2000
 
+from .colorspace import srgb_to_cielab
 from .errors import KmqError
 from .palette import Palette, order_by_share
 
@@ -44,8 +46,7 @@ MAX_MERGE_COLORS = 4096
 
 def to_lab(colors: np.ndarray) -> np.ndarray:
     """8-bit sRGB colours (n×3) to CIELAB D65 (n×3 float64)."""
-    rgb = np.asarray(colors, dtype=np.float64).reshape(-1, 1, 3) / 255.0
-    return rgb2lab(rgb).reshape(-1, 3)
+    return srgb_to_cielab(np.asarray(colors, dtype=np.float64).reshape(-1, 1, 3) / 255.0)
 
 
 def _lch(colors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
