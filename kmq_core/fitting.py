@@ -29,6 +29,15 @@ The pipeline, after libimagequant and Celebi (2011, arXiv 1101.0395):
 All of it happens in the chosen colour space; the palette is rounded to 8-bit
 sRGB at the end and the final centre values are re-derived so that the
 palette reported is the one used.
+
+This module owns the k-means itself: seeding, the weighted and the bounded
+Lloyd loops, the accent rescue, the 8-bit polish, and :func:`fit_palette`,
+which dispatches to one of two fits that read separately: ``_fit_rgb`` (step
+6) and ``_fit_perceptual`` (steps 2-4, for lab, oklab, de2000 and
+perceptual). The nearest-colour search it runs on is
+:mod:`kmq_core.nearest`, its tuning constants are in :mod:`kmq_core.tuning`,
+lock parsing (:func:`kmq_core.palette.as_lock`, re-exported here) and the
+order by share are in :mod:`kmq_core.palette`.
 """
 
 from __future__ import annotations
@@ -47,9 +56,9 @@ from .nearest import assign_histogram, nearest, nearest_fast, remember_assignmen
 from .options import DEFAULT_SEED, DEFAULT_SPACE, check_k, check_space
 from .palette import Palette, as_lock, dedupe_colors, order_by_share  # as_lock: re-exported for cli and batch
 from .tuning import (ACCENT_DE, ACCENT_GROUP_DE, ACCENT_MIN_PIXELS, ACCENT_MIN_SHARE, ACCENT_ROUNDS, CELL_BITS_COARSE,
-                     CELL_BITS_FINE, CELL_EXACT_MAX, L1_EPS, L1_ITER, L1_ITER_MANY, MANY_K, MAX_ITER,
-                     N_INIT_RGB, N_INIT_RGB_MANY, RGB_BITS, RGB_BITS_MANY, RGB_EXACT_MAX, RGB_MAX_ITER, RGB_MAX_ITER_MANY,
-                     RGB_POLISH, RGB_SEED_SAMPLE, RGB_TOL, SEED_ITER, SEED_ITER_MANY, SEED_SAMPLE, TOL)
+                     CELL_BITS_FINE, CELL_EXACT_MAX, L1_EPS, L1_ITER, L1_ITER_MANY, MANY_K, MAX_ITER, N_INIT_RGB,
+                     N_INIT_RGB_MANY, RGB_BITS, RGB_BITS_MANY, RGB_EXACT_MAX, RGB_MAX_ITER, RGB_MAX_ITER_MANY, RGB_POLISH,
+                     RGB_SEED_SAMPLE, RGB_TOL, SEED_ITER, SEED_ITER_MANY, SEED_SAMPLE, TOL)
 
 
 def _cell_bits(k: int, n_colors: int) -> tuple[int, int]:
