@@ -87,7 +87,9 @@ def fit_rgba(pixels: np.ndarray, k: int, *, space: str, seed: int = 0, weights=N
     counts : (n,) int64, visible pixels per entry
     """
     from .errors import KmqError
-    from .fitting import _seed_with_opencv, _weighted_lloyd, as_lock, nearest
+    from .fitting import _seed_with_opencv, _weighted_lloyd
+    from .nearest import nearest
+    from .palette import as_lock, dedupe_colors, order_by_share
 
     locked = as_lock(lock)
     if len(locked) > k:
@@ -113,15 +115,14 @@ def fit_rgba(pixels: np.ndarray, k: int, *, space: str, seed: int = 0, weights=N
         centres = _weighted_lloyd(x, w, centres, len(locked), max_iter=MAX_ITER)
         pal = from_features(centres, space)
         pal[: len(locked)] = fixed_rgba
-        _, first = np.unique(pal.view("<u4").ravel(), return_index=True)
-        pal = pal[np.sort(first)]
+        pal = dedupe_colors(pal)
     idx, _ = nearest(features(rgba, space), features(pal, space))
     used = np.bincount(idx, weights=counts, minlength=len(pal))
     keep = used > 0
     is_locked = (pal[:, None, :3] == locked[None, :, :]).all(-1).any(-1) & (pal[:, 3] == 255) if len(locked) else \
         np.zeros(len(pal), bool)
     keep |= is_locked
-    order = np.flatnonzero(keep)[np.argsort(-used[keep], kind="stable")]
+    order = order_by_share(used, keep)
     new = np.zeros(len(pal), np.intp)
     new[order] = np.arange(len(order))
     pal, idx, share = pal[order], new[idx].astype(np.uint8), used[order].astype(np.int64)

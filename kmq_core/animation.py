@@ -397,7 +397,8 @@ def quantize_animation(
     -------
     AnimationResult
     """
-    from .fitting import as_lock, fit_palette
+    from .fitting import fit_palette
+    from .palette import as_lock
     from .remapping import remap
 
     space = check_space(space)
@@ -521,7 +522,7 @@ def fit_animation_palette(source, k: int = DEFAULT_K, *, space: str = DEFAULT_SP
     """The shared palette of an animation: k colours (one fewer when a frame has transparent
     pixels) fitted to all frames together. ``quantize_animation(source, palette=...)`` applies
     it; so does :func:`kmq_core.pipeline.quantize` to one frame."""
-    from .fitting import as_lock
+    from .palette import as_lock
 
     locked = as_lock(lock)
     k = check_k(k)

@@ -23,10 +23,10 @@ import math
 from typing import Callable
 
 from .errors import KmqError, QualityTooLowError
-from .fitting import as_lock
 from .loading import ImageSource, load_image
 from .options import (DEFAULT_BAYER_SIZE, DEFAULT_DITHER, DEFAULT_LOSSY, DEFAULT_STRENGTH, DEFAULT_MAX_PIXELS,
                       DEFAULT_PROFILE, DEFAULT_SEED, DEFAULT_SPACE, K_MAX, QUALITY_MAX, check_k, check_quality)
+from .palette import as_lock
 from .pipeline import QuantizeResult, quantize
 
 #: smallest k the search tries by default (one colour is rarely what anyone wants)

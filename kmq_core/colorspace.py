@@ -15,6 +15,19 @@ the benchmark photos (1.0 and 2.0 each lost one of them; see
 benchmarks/README.md).
 
 CIELAB comes from OpenCV (``cv2.cvtColor`` on float32, D65, L in 0..100).
+This module is also the one place that converts to CIELAB for colour
+*figures*, in two precisions on purpose:
+
+- :func:`rgb_to_space` (``'lab'``): OpenCV's float32 conversion, fast, for the
+  fit and the matching, where distances are only compared with each other.
+- :func:`srgb_to_cielab`: scikit-image's ``rgb2lab`` in float64, the exact
+  one, for what is reported or thresholded against published figures: the
+  mean CIEDE2000 of :mod:`kmq_core.metrics` (which also feeds the quality
+  target of :mod:`kmq_core.auto_k`) and the designer's operations of
+  :mod:`kmq_core.palette_ops` (names within ΔE 5, hue orders, merging).
+
+The two differ by up to 0.4 in a* (OpenCV approximates the gamma curve), so
+neither can stand in for the other without changing results.
 Oklab is written here because neither OpenCV nor scikit-image ships it; it is
 two 3×3 matrices and a cube root, scaled by 100 so its L spans 0..100 like
 CIELAB's and distances in both spaces are of similar size.
@@ -166,3 +179,25 @@ def space_to_rgb(values: np.ndarray, space: str) -> np.ndarray:
 def to_uint8(rgb_float: np.ndarray) -> np.ndarray:
     """Round float sRGB 0..255 to uint8."""
     return np.clip(np.rint(rgb_float), 0, 255).astype(np.uint8)
+
+
+def srgb_to_cielab(rgb: np.ndarray) -> np.ndarray:
+    """sRGB to CIELAB (D65, 2° observer) in float64: scikit-image's ``rgb2lab``.
+
+    Parameters
+    ----------
+    rgb : (..., 3) array
+        uint8 0..255, which scikit-image scales by multiplying by 1/255, or
+        float 0..1. The two differ in the last bit for about one colour in
+        eight (``x * (1/255)`` is not always ``x / 255``): :mod:`kmq_core.metrics`
+        passes uint8 and :mod:`kmq_core.palette_ops` floats divided by 255, as
+        each always has, so that no figure moves.
+
+    Returns
+    -------
+    (N, 3) float64 array
+        L* 0..100, a*, b*.
+    """
+    from skimage.color import rgb2lab  # imported when needed: it adds ~0.3 s to every start-up
+
+    return rgb2lab(np.asarray(rgb).reshape(-1, 1, 3)).reshape(-1, 3)

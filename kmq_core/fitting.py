@@ -29,6 +29,15 @@ The pipeline, after libimagequant and Celebi (2011, arXiv 1101.0395):
 All of it happens in the chosen colour space; the palette is rounded to 8-bit
 sRGB at the end and the final centre values are re-derived so that the
 palette reported is the one used.
+
+This module owns the k-means itself: seeding, the weighted and the bounded
+Lloyd loops, the accent rescue, the 8-bit polish, and :func:`fit_palette`,
+which dispatches to one of two fits that read separately: ``_fit_rgb`` (step
+6) and ``_fit_perceptual`` (steps 2-4, for lab, oklab, de2000 and
+perceptual). The nearest-colour search it runs on is
+:mod:`kmq_core.nearest`, its tuning constants are in :mod:`kmq_core.tuning`,
+lock parsing (:func:`kmq_core.palette.as_lock`, re-exported here) and the
+order by share are in :mod:`kmq_core.palette`.
 """
 
 from __future__ import annotations
@@ -37,73 +46,19 @@ import functools
 
 import cv2
 import numpy as np
-from scipy.spatial import cKDTree
 from threadpoolctl import threadpool_limits
 
 from .colorspace import rgb_to_space, space_to_rgb, to_uint8
 from .errors import KmqError
 from .histogram import ColorHistogram, color_histogram, pack_rgb, reduce_histogram
 from .loading import ImageSource, load_image
+from .nearest import assign_histogram, nearest, nearest_fast, remember_assignment, sqdist, two_nearest
 from .options import DEFAULT_SEED, DEFAULT_SPACE, check_k, check_space
-from .palette import Palette, parse_hex_list
-
-#: CIELAB distance (ΔE76) beyond which a colour counts as missing from the
-#: palette: not a shade off but another colour (photos at k=16 rarely have
-#: visible groups that far from every centre; a lost accent is 60-100 away)
-ACCENT_DE = 40.0
-#: radius of the groups of missing colours that one centre can serve
-ACCENT_GROUP_DE = 20.0
-#: smallest share of the pixels a badly served group needs to earn a centre
-ACCENT_MIN_SHARE = 1e-4
-#: and at least this many pixels
-ACCENT_MIN_PIXELS = 24
-#: at most this many groups get a centre of their own
-ACCENT_ROUNDS = 3
-#: histogram cells: exact colours up to this many, else 2**bits levels per channel
-CELL_EXACT_MAX = 4096
-CELL_BITS_COARSE = 5
-CELL_BITS_FINE = 6
-#: Lloyd iterations over all cells and the relative improvement that stops them
-MAX_ITER = 20
-TOL = 1e-3
-#: distance floor of the Weiszfeld (mean-distance) steps
-L1_EPS = 0.5
-#: "many clusters": above this k some steps change (see SEED_ITER_MANY, L1_ITER_MANY)
-MANY_K = 64
-L1_ITER = 4
-#: ... and above MANY_K, where they gain most (flower k=256: mean ΔE2000 1.360 ->
-#: 1.351 with 8) and cost least against the rest of the fit
-L1_ITER_MANY = 8
-#: rgb is for the highest PSNR (what the k-means posts measure): it works on
-#: the exact colours, since cells blur the boundaries that MSE is sensitive to
-RGB_BITS = 8
-#: ... up to this many distinct colours; beyond (big photos), 7-bit cells keep it to seconds
-RGB_EXACT_MAX = 300_000
-RGB_BITS_MANY = 7
-#: (Lloyd steps per start; they converge well before, except on big palettes)
-RGB_MAX_ITER = 300
-RGB_TOL = 1e-6
-RGB_SEED_SAMPLE = 20000
-#: at most this many Lloyd steps on the exact colours with an 8-bit palette
-RGB_POLISH = 8
-#: k-means++ starts in rgb, the best one kept (the perceptual spaces keep
-#: one start: more cost them speed and gain under 1%, measured). With 3, three
-#: of 17 benchmark pairs ended 0.001-0.003 dB below scikit-learn's KMeans;
-#: with 5 none does (chelsea k=16 31.016 -> 31.019 dB, flower k=64 34.163 -> 34.191)
-N_INIT_RGB = 5
-#: ... and above MANY_K, where each start and step costs most and they differ
-#: least (3 starts of 100 steps were 0.014-0.06 dB above scikit-learn at k=256;
-#: 300 steps changed the PSNR by under 0.005 dB there and took half as long again)
-N_INIT_RGB_MANY = 3
-RGB_MAX_ITER_MANY = 100
-#: k-d tree queries over more points than this use every core
-KDTREE_PARALLEL_MIN = 20_000
-#: points given to cv2.kmeans for seeding
-SEED_SAMPLE = 4096
-#: Lloyd steps cv2.kmeans takes on that sample (the weighted loop refines after)
-SEED_ITER = 8
-#: ... and above MANY_K, where each step costs most and the loop refines anyway
-SEED_ITER_MANY = 2
+from .palette import Palette, as_lock, dedupe_colors, order_by_share  # as_lock: re-exported for cli and batch
+from .tuning import (ACCENT_DE, ACCENT_GROUP_DE, ACCENT_MIN_PIXELS, ACCENT_MIN_SHARE, ACCENT_ROUNDS, CELL_BITS_COARSE,
+                     CELL_BITS_FINE, CELL_EXACT_MAX, L1_EPS, L1_ITER, L1_ITER_MANY, MANY_K, MAX_ITER, N_INIT_RGB,
+                     N_INIT_RGB_MANY, RGB_BITS, RGB_BITS_MANY, RGB_EXACT_MAX, RGB_MAX_ITER, RGB_MAX_ITER_MANY, RGB_POLISH,
+                     RGB_SEED_SAMPLE, RGB_TOL, SEED_ITER, SEED_ITER_MANY, SEED_SAMPLE, TOL)
 
 
 def _cell_bits(k: int, n_colors: int) -> tuple[int, int]:
@@ -111,64 +66,6 @@ def _cell_bits(k: int, n_colors: int) -> tuple[int, int]:
     if n_colors <= CELL_EXACT_MAX:
         return 8, 8  # few enough distinct colours to use them all, exactly
     return CELL_BITS_COARSE, (CELL_BITS_COARSE if k <= 32 else CELL_BITS_FINE)
-
-
-def as_lock(lock) -> np.ndarray:
-    """Locked colours from None, a '#hex,#hex' string, a Palette or an N×3 array."""
-    if lock is None:
-        return np.zeros((0, 3), np.uint8)
-    if isinstance(lock, Palette):
-        return lock.colors.copy()
-    if isinstance(lock, str):
-        return parse_hex_list(lock)
-    arr = np.asarray(lock)
-    if arr.size == 0:
-        return np.zeros((0, 3), np.uint8)
-    if arr.dtype.kind in "US" or arr.dtype == object:
-        return parse_hex_list(",".join(str(x) for x in arr.ravel()))
-    arr = arr.reshape(-1, 3)
-    if arr.min() < 0 or arr.max() > 255:
-        raise KmqError("locked colours must be 0-255 per channel")
-    return _dedupe(arr.astype(np.uint8))
-
-
-def _dedupe(colors: np.ndarray) -> np.ndarray:
-    _, first = np.unique(colors, axis=0, return_index=True)
-    return colors[np.sort(first)]
-
-
-def nearest(x: np.ndarray, c: np.ndarray, n: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Exact nearest row of ``c`` for each row of ``x``: (indices, squared distances).
-
-    Few points against few centres: one matrix product. Otherwise a k-d tree
-    over the palette (scipy's cKDTree) answers each query in O(log k); with
-    ``n=2`` the two nearest are returned as N×2 arrays.
-    """
-    if n == 1 and len(x) * len(c) <= 1 << 21:
-        x = np.asarray(x, np.float64)
-        c = np.asarray(c, np.float64)
-        d = (c * c).sum(1)[None, :] - 2.0 * (x @ c.T)
-        i = d.argmin(1)
-        dist = d[np.arange(len(x)), i] + (x * x).sum(1)
-        return i, np.maximum(dist, 0.0)
-    tree = cKDTree(np.asarray(c, np.float64))
-    d, i = tree.query(np.asarray(x, np.float64), k=n, workers=-1 if len(x) > KDTREE_PARALLEL_MIN else 1)
-    return i.astype(np.intp), d * d
-
-
-def _nearest_fast(x: np.ndarray, x32: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest centre for the fitting loop: float32 matrix product (or a k-d
-    tree for large problems). Float32 may break near-ties differently from
-    exact arithmetic, which does not matter while centres still move; the
-    final assignment (:func:`nearest`) is exact."""
-    if len(x32) * len(c) > 1 << 22:
-        return nearest(x, c)
-    c32 = np.asarray(c, np.float32)
-    d = x32 @ (-2.0 * c32.T)
-    d += (c32 * c32).sum(1)[None, :]
-    i = d.argmin(1)
-    diff = x - np.asarray(c, np.float64)[i]  # the distance itself in float64
-    return i, (diff * diff).sum(1)
 
 
 def _refill_empty(moved, empty, n_fixed, x, w, d) -> None:
@@ -191,7 +88,7 @@ def _weighted_lloyd(x, w, centres, n_fixed, max_iter=MAX_ITER, tol=TOL, l1=False
     prev = np.inf
     x32 = np.asarray(x, np.float32)
     for _ in range(max_iter):
-        idx, d = _nearest_fast(x, x32, centres)
+        idx, d = nearest_fast(x, x32, centres)
         inertia = float(w @ (np.sqrt(d) if l1 else d))
         if on_step is not None:
             on_step(centres, inertia / float(w.sum()))
@@ -210,40 +107,6 @@ def _weighted_lloyd(x, w, centres, n_fixed, max_iter=MAX_ITER, tol=TOL, l1=False
     return centres
 
 
-def _sqdist(x, c):
-    """Squared distance of each row of x to the matching row of c."""
-    dd = x - c
-    dd *= dd
-    return dd[:, 0] + dd[:, 1] + dd[:, 2]
-
-
-def _two_nearest(x, c, block=1 << 22):
-    """Nearest centre, its exact distance, and a lower bound of the second-nearest distance."""
-    n, k = len(x), len(c)
-    i = np.empty(n, np.intp)
-    d1 = np.empty(n)
-    c32 = np.asarray(c, np.float32)
-    m2 = -2.0 * c32.T
-    cc = (c32 * c32).sum(1)[None, :]
-    step = max(1, block // max(k, 1))
-    for s in range(0, n, step):
-        xs = np.asarray(x[s:s + step], np.float32)
-        d = xs @ m2
-        d += cc
-        j = d.argmin(1)
-        i[s:s + step] = j
-        if k > 1:
-            d[np.arange(len(xs)), j] = np.inf
-            d1[s:s + step] = d.min(1)
-        else:
-            d1[s:s + step] = np.inf
-    xx = (x * x).sum(1)
-    u = np.sqrt(_sqdist(x, c[i]))
-    # float32 rounding of the expanded form: keep the bound on the safe side
-    lo = np.sqrt(np.maximum(d1 + xx * (1.0 - 1e-6) - 1.0, 0.0))
-    return i, u, lo
-
-
 def _lloyd_bounded(x, w, centres, n_fixed, max_iter=MAX_ITER, tol=TOL, on_step=None):
     """Weighted Lloyd iterations like :func:`_weighted_lloyd` (squared error
     only), for long runs over many points: the rgb fit's hundreds of steps on
@@ -259,7 +122,7 @@ def _lloyd_bounded(x, w, centres, n_fixed, max_iter=MAX_ITER, tol=TOL, on_step=N
     k = len(centres)
     x = np.asarray(x, np.float64)
     centres = np.asarray(centres, np.float64).copy()
-    idx, u, lo = _two_nearest(x, centres)
+    idx, u, lo = two_nearest(x, centres)
     wx = w[:, None] * x
     wxx = w * (x * x).sum(1)
     total = float(w.sum())
@@ -278,14 +141,14 @@ def _lloyd_bounded(x, w, centres, n_fixed, max_iter=MAX_ITER, tol=TOL, on_step=N
         moved[:n_fixed] = centres[:n_fixed]
         empty = not live[n_fixed:].all()
         if empty:
-            _refill_empty(moved, ~live, n_fixed, x, w, _sqdist(x, centres[idx]))
-        shift = np.sqrt(_sqdist(moved, centres))
+            _refill_empty(moved, ~live, n_fixed, x, w, sqdist(x, centres[idx]))
+        shift = np.sqrt(sqdist(moved, centres))
         centres = moved
         if prev < np.inf and prev - inertia <= tol * prev and live.all():
             break
         prev = inertia
         if empty:
-            idx, u, lo = _two_nearest(x, centres)
+            idx, u, lo = two_nearest(x, centres)
             continue
         # Hamerly (2010): the centre a point has can only be beaten when its
         # distance (upper bound) passes the second-nearest (lower bound)
@@ -295,10 +158,10 @@ def _lloyd_bounded(x, w, centres, n_fixed, max_iter=MAX_ITER, tol=TOL, on_step=N
         lo -= np.where(idx == top, shift[second], shift[top])
         need = np.flatnonzero(u > lo)
         if len(need):
-            u[need] = np.sqrt(_sqdist(x[need], centres[idx[need]]))
+            u[need] = np.sqrt(sqdist(x[need], centres[idx[need]]))
             need = need[u[need] > lo[need]]
             if len(need):
-                idx[need], u[need], lo[need] = _two_nearest(x[need], centres)
+                idx[need], u[need], lo[need] = two_nearest(x[need], centres)
     return centres
 
 
@@ -425,6 +288,58 @@ def _all_grey(colors: np.ndarray) -> bool:
     return bool(len(colors)) and bool((colors[:, 0] == colors[:, 1]).all() and (colors[:, 1] == colors[:, 2]).all())
 
 
+def _fit_rgb(hist: ColorHistogram, k: int, fixed: np.ndarray, n_locked: int, rng, on_step) -> np.ndarray:
+    """The exact-RGB fit (judged by PSNR alone), as a uint8 palette whose first
+    ``n_locked`` centres stay at ``fixed``: several k-means++ starts on the
+    exact colours (7-bit cells beyond RGB_EXACT_MAX), each run to convergence
+    with Hamerly's bounds, the one of least squared error kept, then Lloyd
+    steps on the exact colours with the palette in whole 8-bit values."""
+    bits = RGB_BITS if len(hist) <= RGB_EXACT_MAX else RGB_BITS_MANY
+    pts_rgb, w = reduce_histogram(hist, bits)
+    x = rgb_to_space(pts_rgb, "rgb").astype(np.float64)
+    # several k-means++ starts run to convergence, the one with the lowest
+    # squared error kept (rgb is judged by PSNR alone, where the starts'
+    # local optima differ by up to 0.1 dB); on_step sees the first
+    best = None
+    for start in range(N_INIT_RGB if k <= MANY_K else N_INIT_RGB_MANY):
+        centres = _seed_with_opencv(x, w, k, fixed, rng, RGB_SEED_SAMPLE)
+        centres = _lloyd_bounded(x, w, centres, n_locked, tol=RGB_TOL,
+                                 max_iter=RGB_MAX_ITER if k <= MANY_K else RGB_MAX_ITER_MANY,
+                                 on_step=on_step if start == 0 else None)
+        score = _mean_squared_distance(x, w, centres)
+        if best is None or score < best[0]:
+            best = (score, centres)
+    centres = best[1]
+    # rgb optimises squared error and nothing else: no accent rescue, no mean-distance steps
+    pal = to_uint8(space_to_rgb(centres, "rgb"))
+    return _polish_rgb(hist, pal, n_locked)
+
+
+def _fit_perceptual(hist: ColorHistogram, k: int, space: str, fixed: np.ndarray, n_locked: int, rng,
+                    on_step) -> np.ndarray:
+    """The fit in a perceptual space (lab, oklab, de2000, perceptual), as a uint8
+    palette whose first ``n_locked`` centres stay at ``fixed``: one k-means++
+    start and weighted Lloyd steps on coarse cells, the accent rescue, then
+    mean-distance (Weiszfeld) steps on finer cells."""
+    # coarse to fine: most iterations run on coarse cells, which are cheap;
+    # the last few on finer cells, where many clusters share little space
+    coarse_bits, fine_bits = _cell_bits(k, len(hist))
+    pts_rgb, w = reduce_histogram(hist, coarse_bits)
+    x = rgb_to_space(pts_rgb, space).astype(np.float64)
+    centres = _seed_with_opencv(x, w, k, fixed, rng, SEED_SAMPLE)
+    centres = _weighted_lloyd(x, w, centres, n_locked, on_step=on_step)
+    lab_x = x if space == "lab" else rgb_to_space(pts_rgb, "lab").astype(np.float64)
+    counts = reduce_histogram(hist, coarse_bits, weighted=False)[1] if hist.weights is not None else None
+    centres, n_held = _rescue_accents(x, w, centres, n_locked, lab_x, space, counts=counts)
+    if fine_bits != coarse_bits:
+        pts_rgb, w = reduce_histogram(hist, fine_bits)
+        x = rgb_to_space(pts_rgb, space).astype(np.float64)
+    if L1_ITER:
+        centres = _weighted_lloyd(x, w, centres, n_held, max_iter=L1_ITER if k <= MANY_K else L1_ITER_MANY,
+                                  l1=True)
+    return to_uint8(space_to_rgb(centres, space))
+
+
 def _fit_palette(
     image: ImageSource,
     k: int,
@@ -487,46 +402,10 @@ def _fit_palette(
         return _finish(pal, hist, space, len(locked))
 
     fixed = rgb_to_space(locked, space).astype(np.float64) if len(locked) else np.zeros((0, 3))
-    # coarse to fine: most iterations run on coarse cells, which are cheap;
-    # the last few on finer cells, where many clusters share little space
     if space == "rgb":
-        coarse_bits = fine_bits = RGB_BITS if len(hist) <= RGB_EXACT_MAX else RGB_BITS_MANY
+        pal = _fit_rgb(hist, k, fixed, len(locked), rng, on_step)
     else:
-        coarse_bits, fine_bits = _cell_bits(k, len(hist))
-    pts_rgb, w = reduce_histogram(hist, coarse_bits)
-    x = rgb_to_space(pts_rgb, space).astype(np.float64)
-    if space == "rgb":
-        # several k-means++ starts run to convergence, the one with the lowest
-        # squared error kept (rgb is judged by PSNR alone, where the starts'
-        # local optima differ by up to 0.1 dB); on_step sees the first
-        best = None
-        for start in range(N_INIT_RGB if k <= MANY_K else N_INIT_RGB_MANY):
-            centres = _seed_with_opencv(x, w, k, fixed, rng, RGB_SEED_SAMPLE)
-            centres = _lloyd_bounded(x, w, centres, len(locked), tol=RGB_TOL,
-                                     max_iter=RGB_MAX_ITER if k <= MANY_K else RGB_MAX_ITER_MANY,
-                                     on_step=on_step if start == 0 else None)
-            score = _mean_squared_distance(x, w, centres)
-            if best is None or score < best[0]:
-                best = (score, centres)
-        centres = best[1]
-    else:
-        centres = _seed_with_opencv(x, w, k, fixed, rng, SEED_SAMPLE)
-        centres = _weighted_lloyd(x, w, centres, len(locked), on_step=on_step)
-    if space != "rgb":  # rgb optimises squared error and nothing else
-        lab_x = x if space == "lab" else rgb_to_space(pts_rgb, "lab").astype(np.float64)
-        counts = reduce_histogram(hist, coarse_bits, weighted=False)[1] if hist.weights is not None else None
-        centres, n_held = _rescue_accents(x, w, centres, len(locked), lab_x, space, counts=counts)
-    else:
-        n_held = len(locked)
-    if fine_bits != coarse_bits:
-        pts_rgb, w = reduce_histogram(hist, fine_bits)
-        x = rgb_to_space(pts_rgb, space).astype(np.float64)
-    if space != "rgb" and L1_ITER:
-        centres = _weighted_lloyd(x, w, centres, n_held, max_iter=L1_ITER if k <= MANY_K else L1_ITER_MANY,
-                                  l1=True)
-    pal = to_uint8(space_to_rgb(centres, space))
-    if space == "rgb":
-        pal = _polish_rgb(hist, pal, len(locked))
+        pal = _fit_perceptual(hist, k, space, fixed, len(locked), rng, on_step)
     if _all_grey(colors):
         # a grey image keeps a grey palette (the colour spaces' round trips
         # would otherwise leave one-level tints)
@@ -546,15 +425,15 @@ def fit_palette(*args, **kwargs) -> Palette:
 
 def _finish(pal: np.ndarray, hist: ColorHistogram, space: str, n_locked: int) -> Palette:
     """Drop duplicate and unused colours, weigh by exact share, order by share."""
-    pal = _dedupe(np.asarray(pal, np.uint8).reshape(-1, 3))
-    idx = hist.assign(pal, space)
+    pal = dedupe_colors(np.asarray(pal, np.uint8).reshape(-1, 3))
+    idx = assign_histogram(hist, pal, space)
     share = np.bincount(idx, weights=hist.counts, minlength=len(pal)) / max(hist.total, 1)
     is_locked = np.zeros(len(pal), bool)
     is_locked[:n_locked] = True
     used = (share > 0) | is_locked
-    order = np.flatnonzero(used)[np.argsort(-share[used], kind="stable")]
+    order = order_by_share(share, used)
     new_index = np.full(len(pal), -1, np.intp)
     new_index[order] = np.arange(len(order))
     # remapping to the final palette needs this same assignment: hand it over
-    hist.remember(pal[order], space, new_index[idx])
+    remember_assignment(hist, pal[order], space, new_index[idx])
     return Palette(pal[order], share[order])

@@ -6,6 +6,14 @@ uses far fewer (see :func:`reduce_histogram`), so only one linear pass over
 the pixels is ever made per step, in row chunks so that memory stays bounded
 whatever the image size. The pass packs each RGB pixel into a 24-bit integer
 and counts by sorting them (numpy sorts 12 million uint32 in about 50 ms).
+
+This module owns the counting: packing colours into codes
+(:func:`pack_rgb`, :func:`unpack_rgb`), the :class:`ColorHistogram` value,
+counting with or without per-pixel weights (:func:`color_histogram`,
+:func:`fitting_histogram`) and merging colours into cells
+(:func:`reduce_histogram`). Which palette colour serves each histogram colour
+is :mod:`kmq_core.nearest`'s business (:func:`kmq_core.nearest.assign_histogram`);
+the chunk sizes are in :mod:`kmq_core.tuning`.
 """
 
 from __future__ import annotations
@@ -15,9 +23,9 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-#: pixels handled per chunk in the linear passes (bounds temporary memory)
-CHUNK_PIXELS = 1 << 22
-WEIGHTED_CHUNK_PIXELS = 1 << 21
+from .tuning import CHUNK_PIXELS, COLOR_CHUNK, TABLE_PIXELS, WEIGHTED_CHUNK_PIXELS
+
+#: number of 24-bit colour codes
 N_CODES = 1 << 24
 
 
@@ -87,29 +95,9 @@ class ColorHistogram:
     codes: np.ndarray
     counts: np.ndarray
     weights: np.ndarray | None = None
+    #: the nearest-palette-colour memo of :func:`kmq_core.nearest.assign_histogram`
+    #: (one palette and space at a time), kept with the colours it labels
     _assigned: dict = field(default_factory=dict, repr=False, compare=False)
-
-    def assign(self, palette_colors: np.ndarray, space: str) -> np.ndarray:
-        """Index of the nearest palette colour for each distinct colour (cached)."""
-        from .colorspace import rgb_to_space
-        from .fitting import nearest
-
-        pal = np.ascontiguousarray(palette_colors, np.uint8)
-        key = (space, pal.tobytes())
-        if key not in self._assigned:
-            self._assigned.clear()
-            target = rgb_to_space(pal, space)
-            idx = np.empty(len(self.codes), np.uint8 if len(pal) <= 256 else np.intp)
-            for s in range(0, len(self.codes), COLOR_CHUNK):  # bounded memory for millions of colours
-                idx[s:s + COLOR_CHUNK], _ = nearest(rgb_to_space(unpack_rgb(self.codes[s:s + COLOR_CHUNK]), space), target)
-            self._assigned[key] = idx
-        return self._assigned[key]
-
-    def remember(self, palette_colors: np.ndarray, space: str, idx: np.ndarray) -> None:
-        """Store an assignment computed elsewhere (e.g. for a reordered palette)."""
-        pal = np.ascontiguousarray(palette_colors, np.uint8)
-        self._assigned.clear()
-        self._assigned[(space, pal.tobytes())] = idx
 
     @property
     def colors(self) -> np.ndarray:
@@ -121,13 +109,6 @@ class ColorHistogram:
 
     def __len__(self) -> int:
         return len(self.codes)
-
-
-#: above this many pixels, count into a fixed 2**24 table instead of merging
-#: sorted chunks, whose size grows with the number of distinct colours
-TABLE_PIXELS = 1 << 23
-#: distinct colours handled per step in passes over the histogram
-COLOR_CHUNK = 1 << 20
 
 
 def _codes_of(block: np.ndarray, wts: np.ndarray | None = None):

@@ -248,7 +248,7 @@ def check_lock(lock: object) -> str | None:
     elif hasattr(lock, "hex") and hasattr(lock, "colors"):  # a Palette
         colours = split_hex_list(",".join(lock.hex))
     else:
-        from .fitting import as_lock  # an array: numpy is there already
+        from .palette import as_lock  # an array: numpy is there already
 
         colours = [tuple(int(v) for v in c) for c in as_lock(lock)]
     return ",".join(hex_code(c) for c in colours) or None

@@ -20,6 +20,42 @@ def parse_hex_list(text: str | None) -> np.ndarray:
     return np.array(split_hex_list(text), np.uint8).reshape(-1, 3)
 
 
+def dedupe_colors(colors: np.ndarray) -> np.ndarray:
+    """The distinct rows of ``colors`` (N×3 or N×4), each where it first occurs, in order."""
+    _, first = np.unique(colors, axis=0, return_index=True)
+    return colors[np.sort(first)]
+
+
+def order_by_share(share: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
+    """Indices that order palette entries by share, largest first; ties keep palette order.
+
+    With ``keep`` (a boolean mask) only those entries are ordered and returned
+    (e.g. the colours that are used, or locked).
+    """
+    if keep is None:
+        return np.argsort(-share, kind="stable")
+    return np.flatnonzero(keep)[np.argsort(-share[keep], kind="stable")]
+
+
+def as_lock(lock) -> np.ndarray:
+    """Locked colours from None, a '#hex,#hex' string, a Palette or an N×3 array."""
+    if lock is None:
+        return np.zeros((0, 3), np.uint8)
+    if isinstance(lock, Palette):
+        return lock.colors.copy()
+    if isinstance(lock, str):
+        return parse_hex_list(lock)
+    arr = np.asarray(lock)
+    if arr.size == 0:
+        return np.zeros((0, 3), np.uint8)
+    if arr.dtype.kind in "US" or arr.dtype == object:
+        return parse_hex_list(",".join(str(x) for x in arr.ravel()))
+    arr = arr.reshape(-1, 3)
+    if arr.min() < 0 or arr.max() > 255:
+        raise KmqError("locked colours must be 0-255 per channel")
+    return dedupe_colors(arr.astype(np.uint8))
+
+
 @dataclass(frozen=True, eq=False)
 class Palette:
     """Ordered colours with names and weights.

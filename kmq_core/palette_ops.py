@@ -6,7 +6,8 @@ Colour names come from the xkcd colour survey (about 800 names that some
 CIEDE2000 when it is within ΔE 5 and a plain description ("dark olive")
 otherwise, so no swatch is called after a colour that looks different.
 
-All colour maths happens in CIELAB (D65, scikit-image's ``rgb2lab``) because
+All colour maths happens in CIELAB (D65, scikit-image's ``rgb2lab`` through
+:func:`kmq_core.colorspace.srgb_to_cielab`) because
 distances there follow what the eye sees. Colour differences are CIEDE2000
 (``deltaE_ciede2000``): a ΔE of about 1 is the smallest difference a trained eye
 notices side by side, about 2.3 is a "just noticeable difference" for most
@@ -27,11 +28,12 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from skimage.color import deltaE_ciede2000, rgb2lab
+from skimage.color import deltaE_ciede2000
 
+from .colorspace import srgb_to_cielab
 from .errors import KmqError
 from .options import SORT_KEYS  # the orders, declared with the other options
-from .palette import Palette
+from .palette import Palette, order_by_share
 
 #: chroma (C*ab) below which a colour counts as a gray for hue-based orderings
 GRAY_CHROMA = 8.0
@@ -44,8 +46,7 @@ MAX_MERGE_COLORS = 4096
 
 def to_lab(colors: np.ndarray) -> np.ndarray:
     """8-bit sRGB colours (n×3) to CIELAB D65 (n×3 float64)."""
-    rgb = np.asarray(colors, dtype=np.float64).reshape(-1, 1, 3) / 255.0
-    return rgb2lab(rgb).reshape(-1, 3)
+    return srgb_to_cielab(np.asarray(colors, dtype=np.float64).reshape(-1, 1, 3) / 255.0)
 
 
 def _lch(colors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -64,8 +65,7 @@ def sort_order(colors: np.ndarray, weights: np.ndarray, by: str = "share") -> np
         return np.zeros(0, np.intp)
     index = np.arange(n)
     if by == "share":
-        # np.lexsort is stable and sorts by the last key first: ties keep palette order
-        return np.lexsort((index, -np.asarray(weights, np.float64)))
+        return order_by_share(np.asarray(weights, np.float64))  # ties keep palette order
     lightness, chroma, hue = _lch(colors)
     gray = chroma < GRAY_CHROMA
     if by == "lightness":

@@ -18,11 +18,12 @@ from .fitting import fit_palette
 from .histogram import ColorHistogram, color_histogram, fitting_weights, row_chunks
 from .loading import ImageSource, LoadedImage, load_image
 from .metrics import bits_per_pixel, histogram_errors, label_errors, psnr_from_mse
+from .nearest import assign_histogram
 from .options import (BAYER_SIZES, DEFAULT_BAYER_SIZE, DEFAULT_DITHER, DEFAULT_K, DEFAULT_LOSSY, DEFAULT_MAX_PIXELS,
                       DEFAULT_PROFILE, DEFAULT_SEED, DEFAULT_SPACE, DEFAULT_STRENGTH, DITHERS, PROFILES, SPACES,
                       check_bayer_size, check_dither, check_k, check_lossy, check_profile, check_space,
                       check_strength)
-from .palette import Palette
+from .palette import Palette, order_by_share
 from .remapping import remap
 from .colour_management import profile_name
 from .saving import atomic_write, encode_indexed_png
@@ -120,7 +121,7 @@ class QuantizeResult:
     @cached_property
     def _errors(self) -> tuple[float, float]:
         if self.dither == "none" and self.lossy == 0 and self.histogram is not None:
-            idx = self.histogram.assign(self.palette.colors, self.space)
+            idx = assign_histogram(self.histogram, self.palette.colors, self.space)
             return histogram_errors(self.histogram, idx, self.palette.colors)
         return label_errors(self.source.pixels, self.labels, self.palette.colors)
 
@@ -364,7 +365,7 @@ def quantize(
             # is then ordered by them again (a given one keeps its order)
             share = label_counts(labels, alpha, len(pal)).astype(np.float64)
             if palette is None:
-                order = np.argsort(-share, kind="stable")
+                order = order_by_share(share)
                 new_index = np.empty(len(order), np.uint8)
                 new_index[order] = np.arange(len(order))
                 labels = new_index[labels]

@@ -24,6 +24,7 @@ from .errors import KmqError
 from .histogram import fitting_histogram
 from .loading import ImageSource, load_image
 from .options import DEFAULT_MAX_PIXELS, DEFAULT_SEED, DEFAULT_SPACE, check_k, check_space
+from .palette import as_lock
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def lloyd_snapshots(
     """
     k = check_k(k)
     space = check_space(space)
-    locked = fitting.as_lock(lock)
+    locked = as_lock(lock)
     if len(locked) > k:
         raise KmqError(f"{len(locked)} locked colours do not fit in a palette of k={k}")
     hist = fitting_histogram(load_image(image, max_pixels=max_pixels).pixels, k, space)

@@ -14,6 +14,7 @@ import numpy as np
 from .errors import KmqError
 from .histogram import N_CODES, ColorHistogram, color_histogram, pack_rgb, row_chunks
 from .loading import ImageSource, load_image
+from .nearest import assign_histogram
 from .options import (DEFAULT_BAYER_SIZE, DEFAULT_DITHER, DEFAULT_LOSSY, DEFAULT_SPACE, DEFAULT_STRENGTH,
                       check_bayer_size, check_dither, check_lossy, check_space, check_strength)
 from .palette import Palette
@@ -36,7 +37,7 @@ def nearest_lut(hist: ColorHistogram, colors: np.ndarray, space: str) -> np.ndar
     """
     lut = np.zeros(N_CODES, np.uint8)
     if len(hist):
-        lut[hist.codes] = hist.assign(colors, space)
+        lut[hist.codes] = assign_histogram(hist, colors, space)
     return lut
 
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from .errors import KmqError
-from .fitting import as_lock
 from .loading import ImageSource, load_image
 from .options import DEFAULT_BAYER_SIZE, DEFAULT_DITHER, DEFAULT_MAX_PIXELS, DEFAULT_SEED, DEFAULT_SPACE, check_k
+from .palette import as_lock
 from .pipeline import quantize
 
 #: the k a curve shows by default: powers of two over the whole range

@@ -41,3 +41,19 @@ def test_de2000_space_follows_ciede2000_better_than_lab():
 def test_de2000_inverse():
     lab = np.array([[50.0, 20.0, -30.0], [90.0, -1.0, 2.0], [10.0, 60.0, 40.0]])
     assert np.allclose(de2000_to_lab(lab_to_de2000(lab)), lab, atol=1e-6)
+
+
+def test_exact_cielab_is_scikit_image_and_not_opencv():
+    from kmq_core.colorspace import srgb_to_cielab
+
+    rng = np.random.default_rng(7)
+    c = rng.integers(0, 256, (5000, 3)).astype(np.uint8)
+    lab = srgb_to_cielab(c)
+    assert lab.dtype == np.float64 and lab.shape == (5000, 3)
+    assert np.array_equal(lab, rgb2lab(c.reshape(-1, 1, 3)).reshape(-1, 3))
+    f = c.astype(np.float64) / 255.0
+    assert np.array_equal(srgb_to_cielab(f), rgb2lab(f.reshape(-1, 1, 3)).reshape(-1, 3))
+    np.testing.assert_allclose(srgb_to_cielab(f), lab, atol=1e-9)  # the two scalings: last bits only
+    fast = rgb_to_space(c, "lab")
+    assert np.abs(fast - lab).max() < 1.0  # close, but OpenCV's float32 is another conversion
+    assert srgb_to_cielab(np.array([[255, 255, 255]], np.uint8))[0, 0] == pytest.approx(100.0)

@@ -8,7 +8,7 @@ from kmq_core.colorspace import rgb_to_space
 from kmq_core.bluenoise import void_and_cluster
 from kmq_core.dithering import bayer_matrix, dither_map, refine_labels, threshold_matrix
 from kmq_core.errors import KmqError
-from kmq_core.fitting import nearest
+from kmq_core.nearest import nearest
 from kmq_core.remapping import remap
 
 H, W = 96, 384

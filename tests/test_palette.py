@@ -47,3 +47,36 @@ def test_take_and_renamed():
 def test_invalid_palettes(kwargs):
     with pytest.raises(KmqError):
         Palette(**kwargs)
+
+
+def test_dedupe_keeps_first_occurrences_in_order():
+    from kmq_core.palette import dedupe_colors
+
+    c = np.array([[9, 9, 9], [1, 2, 3], [9, 9, 9], [0, 0, 0], [1, 2, 3]], np.uint8)
+    assert dedupe_colors(c).tolist() == [[9, 9, 9], [1, 2, 3], [0, 0, 0]]
+    rgba = np.array([[1, 2, 3, 255], [1, 2, 3, 0], [1, 2, 3, 255]], np.uint8)
+    assert dedupe_colors(rgba).tolist() == [[1, 2, 3, 255], [1, 2, 3, 0]]
+
+
+def test_order_by_share_is_stable_and_keeps_only_the_kept():
+    from kmq_core.palette import order_by_share
+
+    share = np.array([0.1, 0.4, 0.1, 0.0, 0.4])
+    assert order_by_share(share).tolist() == [1, 4, 0, 2, 3]
+    assert order_by_share(share, share > 0).tolist() == [1, 4, 0, 2]
+    keep = np.array([True, False, True, True, False])
+    assert order_by_share(share, keep).tolist() == [0, 2, 3]
+
+
+def test_as_lock_accepts_every_form():
+    from kmq_core.palette import as_lock
+
+    want = [[255, 0, 0], [0, 255, 0]]
+    assert as_lock(None).shape == (0, 3)
+    assert as_lock("#ff0000, #0f0").tolist() == want
+    assert as_lock(["#ff0000", "#00ff00"]).tolist() == want
+    assert as_lock(Palette(np.array(want, np.uint8))).tolist() == want
+    assert as_lock([[255, 0, 0], [0, 255, 0], [255, 0, 0]]).tolist() == want  # duplicates dropped
+    assert as_lock([]).shape == (0, 3)
+    with pytest.raises(KmqError):
+        as_lock([[256, 0, 0]])

@@ -1,0 +1,105 @@
+"""Tuning constants of the engine, by stage, each with the reason for its value.
+
+The histogram (:mod:`kmq_core.histogram`), the nearest-colour search
+(:mod:`kmq_core.nearest`) and the fit (:mod:`kmq_core.fitting`) import their
+numbers from here, so what was measured and why sits in one place. Option
+defaults a user can change (k, the seed, the space...) are not tuning: they
+live in :mod:`kmq_core.options`. The RGBA fit (:mod:`kmq_core.alpha`) and the
+animation fit (:mod:`kmq_core.animation`) keep their own few constants.
+"""
+
+# --- histogram: linear passes over pixels and colours ---------------------
+
+#: pixels handled per chunk in the linear passes (bounds temporary memory)
+CHUNK_PIXELS = 1 << 22
+#: smaller chunks when counting with weights: the masking maps of a chunk and
+#: the packed sort keys hold ~60 bytes per pixel
+WEIGHTED_CHUNK_PIXELS = 1 << 21
+#: above this many pixels, count into a fixed 2**24 table instead of merging
+#: sorted chunks, whose size grows with the number of distinct colours
+TABLE_PIXELS = 1 << 23
+#: distinct colours handled per step in passes over the histogram
+COLOR_CHUNK = 1 << 20
+
+# --- histogram cells the fit runs on ---------------------------------------
+
+#: histogram cells: exact colours up to this many, else 2**bits levels per channel
+CELL_EXACT_MAX = 4096
+CELL_BITS_COARSE = 5
+CELL_BITS_FINE = 6
+
+# --- nearest-colour search -------------------------------------------------
+
+#: exact search by one float64 matrix product up to this many point×centre
+#: pairs; beyond, a k-d tree over the palette
+EXACT_PRODUCT_PAIRS = 1 << 21
+#: the fitting loop's float32 matrix product up to this many pairs (else the
+#: exact search)
+FAST_PRODUCT_PAIRS = 1 << 22
+#: point×centre pairs per block of the two-nearest search (bounds its memory)
+TWO_NEAREST_BLOCK = 1 << 22
+#: k-d tree queries over more points than this use every core
+KDTREE_PARALLEL_MIN = 20_000
+
+# --- seeding (k-means++ by OpenCV) -----------------------------------------
+
+#: points given to cv2.kmeans for seeding
+SEED_SAMPLE = 4096
+#: Lloyd steps cv2.kmeans takes on that sample (the weighted loop refines after)
+SEED_ITER = 8
+#: ... and above MANY_K, where each step costs most and the loop refines anyway
+SEED_ITER_MANY = 2
+
+# --- weighted Lloyd refinement (perceptual spaces) -------------------------
+
+#: Lloyd iterations over all cells and the relative improvement that stops them
+MAX_ITER = 20
+TOL = 1e-3
+#: distance floor of the Weiszfeld (mean-distance) steps
+L1_EPS = 0.5
+#: "many clusters": above this k some steps change (see SEED_ITER_MANY, L1_ITER_MANY)
+MANY_K = 64
+L1_ITER = 4
+#: ... and above MANY_K, where they gain most (flower k=256: mean ΔE2000 1.360 ->
+#: 1.351 with 8) and cost least against the rest of the fit
+L1_ITER_MANY = 8
+
+# --- accent rescue (perceptual spaces) -------------------------------------
+
+#: CIELAB distance (ΔE76) beyond which a colour counts as missing from the
+#: palette: not a shade off but another colour (photos at k=16 rarely have
+#: visible groups that far from every centre; a lost accent is 60-100 away)
+ACCENT_DE = 40.0
+#: radius of the groups of missing colours that one centre can serve
+ACCENT_GROUP_DE = 20.0
+#: smallest share of the pixels a badly served group needs to earn a centre
+ACCENT_MIN_SHARE = 1e-4
+#: and at least this many pixels
+ACCENT_MIN_PIXELS = 24
+#: at most this many groups get a centre of their own
+ACCENT_ROUNDS = 3
+
+# --- exact-RGB fit (judged by PSNR) ----------------------------------------
+
+#: rgb is for the highest PSNR (what the k-means posts measure): it works on
+#: the exact colours, since cells blur the boundaries that MSE is sensitive to
+RGB_BITS = 8
+#: ... up to this many distinct colours; beyond (big photos), 7-bit cells keep it to seconds
+RGB_EXACT_MAX = 300_000
+RGB_BITS_MANY = 7
+#: (Lloyd steps per start; they converge well before, except on big palettes)
+RGB_MAX_ITER = 300
+RGB_TOL = 1e-6
+RGB_SEED_SAMPLE = 20000
+#: at most this many Lloyd steps on the exact colours with an 8-bit palette
+RGB_POLISH = 8
+#: k-means++ starts in rgb, the best one kept (the perceptual spaces keep
+#: one start: more cost them speed and gain under 1%, measured). With 3, three
+#: of 17 benchmark pairs ended 0.001-0.003 dB below scikit-learn's KMeans;
+#: with 5 none does (chelsea k=16 31.016 -> 31.019 dB, flower k=64 34.163 -> 34.191)
+N_INIT_RGB = 5
+#: ... and above MANY_K, where each start and step costs most and they differ
+#: least (3 starts of 100 steps were 0.014-0.06 dB above scikit-learn at k=256;
+#: 300 steps changed the PSNR by under 0.005 dB there and took half as long again)
+N_INIT_RGB_MANY = 3
+RGB_MAX_ITER_MANY = 100
