@@ -86,14 +86,13 @@ def fit_rgba(pixels: np.ndarray, k: int, *, space: str, seed: int = 0, weights=N
     labels : (H, W) uint8 (fully transparent pixels: 0; the caller gives them their own entry)
     counts : (n,) int64, visible pixels per entry
     """
-    from .errors import KmqError
     from .fitting import _seed_with_opencv, _weighted_lloyd
     from .nearest import nearest
+    from .options import check_lock_fits
     from .palette import as_lock, dedupe_colors, order_by_share
 
     locked = as_lock(lock)
-    if len(locked) > k:
-        raise KmqError(f"{len(locked)} locked colours do not fit in a palette of k={k}")
+    check_lock_fits(len(locked), k)
     fixed_rgba = np.column_stack([locked, np.full(len(locked), 255, np.uint8)]).astype(np.uint8)
     codes, rgba, counts, wts = rgba_histogram(pixels, weights)
     if len(rgba) + len(locked) <= k:

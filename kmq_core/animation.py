@@ -51,7 +51,8 @@ from .errors import FrameLimitError, KmqError, PixelLimitError
 from .histogram import ColorHistogram, color_histogram, fitting_weights, reduce_histogram
 from .options import (DEFAULT_BAYER_SIZE, DEFAULT_DITHER, DEFAULT_FRAME_PALETTE, DEFAULT_K, DEFAULT_LOSSY, DEFAULT_MAX_FRAMES,
                       DEFAULT_MAX_PIXELS, DEFAULT_PROFILE, DEFAULT_SEED, DEFAULT_SPACE, DEFAULT_STRENGTH,
-                      check_bayer_size, check_dither, check_frame_palette, check_k, check_lossy, check_space, check_strength)
+                      check_bayer_size, check_dither, check_frame_palette, check_k, check_lock_fits, check_lossy,
+                      check_space, check_strength)
 from .palette import Palette
 from .remapping import apply_lut, nearest_lut
 
@@ -420,8 +421,7 @@ def quantize_animation(
     else:
         k = check_k(k)
     locked = as_lock(lock)
-    if len(locked) > k:
-        raise KmqError(f"{len(locked)} locked colours do not fit in a palette of k={k}")
+    check_lock_fits(len(locked), k)
     remap_kw = dict(space=space, dither=dither, lossy=lossy, strength=strength,
                     bayer_size=check_bayer_size(DEFAULT_BAYER_SIZE if bayer_size is None else bayer_size))
     read_kw = dict(max_pixels=max_pixels, max_frames=max_frames, max_total_pixels=max_total_pixels, profile=profile)
@@ -526,8 +526,7 @@ def fit_animation_palette(source, k: int = DEFAULT_K, *, space: str = DEFAULT_SP
 
     locked = as_lock(lock)
     k = check_k(k)
-    if len(locked) > k:
-        raise KmqError(f"{len(locked)} locked colours do not fit in a palette of k={k}")
+    check_lock_fits(len(locked), k)
     read_kw = dict(max_pixels=max_pixels, max_frames=max_frames, profile=profile)
     return _fit_shared(_reopener(source), k, check_space(space), int(seed), locked, read_kw)[0]
 

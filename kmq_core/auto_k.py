@@ -25,7 +25,8 @@ from typing import Callable
 from .errors import KmqError, QualityTooLowError
 from .loading import ImageSource, load_image
 from .options import (DEFAULT_BAYER_SIZE, DEFAULT_DITHER, DEFAULT_LOSSY, DEFAULT_STRENGTH, DEFAULT_MAX_PIXELS,
-                      DEFAULT_PROFILE, DEFAULT_SEED, DEFAULT_SPACE, K_MAX, QUALITY_MAX, check_k, check_quality)
+                      DEFAULT_PROFILE, DEFAULT_SEED, DEFAULT_SPACE, K_MAX, QUALITY_MAX, check_k, check_lock_fits,
+                      check_quality)
 from .palette import as_lock
 from .pipeline import QuantizeResult, quantize
 
@@ -101,8 +102,7 @@ def smallest_k_for_delta_e(
     if lo > hi:
         raise KmqError(f"k_min ({lo}) is larger than k_max ({hi})")
     n_locked = len(as_lock(lock))
-    if n_locked > hi:
-        raise KmqError(f"{n_locked} locked colours do not fit in a palette of k={hi}")
+    check_lock_fits(n_locked, hi)
     lo = max(lo, n_locked)
     src = load_image(image, max_pixels=max_pixels, profile=profile)
     tried: dict[int, QuantizeResult] = {}

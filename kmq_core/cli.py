@@ -458,7 +458,7 @@ def _message(e: KmqError) -> str:
     if isinstance(e, FrameLimitError):
         return f"{e} (raise it with --max-frames if you trust the file)"
     if isinstance(e, OutputExistsError):
-        return f"{e.path} already exists: use --force to overwrite it"
+        return str(e).replace("pass force=True", "use --force")
     return str(e)
 
 

@@ -53,7 +53,7 @@ from .errors import KmqError
 from .histogram import ColorHistogram, color_histogram, pack_rgb, reduce_histogram
 from .loading import ImageSource, load_image
 from .nearest import assign_histogram, nearest, nearest_fast, remember_assignment, sqdist, two_nearest
-from .options import DEFAULT_SEED, DEFAULT_SPACE, check_k, check_space
+from .options import DEFAULT_SEED, DEFAULT_SPACE, check_k, check_space, check_lock_fits
 from .palette import Palette, as_lock, dedupe_colors, order_by_share  # as_lock: re-exported for cli and batch
 from .tuning import (ACCENT_DE, ACCENT_GROUP_DE, ACCENT_MIN_PIXELS, ACCENT_MIN_SHARE, ACCENT_ROUNDS, CELL_BITS_COARSE,
                      CELL_BITS_FINE, CELL_EXACT_MAX, L1_EPS, L1_ITER, L1_ITER_MANY, MANY_K, MAX_ITER, N_INIT_RGB,
@@ -381,8 +381,7 @@ def _fit_palette(
     k = check_k(k)
     space = check_space(space)
     locked = as_lock(lock)
-    if len(locked) > k:
-        raise KmqError(f"{len(locked)} locked colours do not fit in a palette of k={k}")
+    check_lock_fits(len(locked), k)
     hist = histogram if histogram is not None else color_histogram(load_image(image).pixels)
     if len(hist) == 0:
         raise KmqError("the image is fully transparent: there are no colours to fit")

@@ -23,7 +23,7 @@ from .colorspace import space_to_rgb, to_uint8
 from .errors import KmqError
 from .histogram import fitting_histogram
 from .loading import ImageSource, load_image
-from .options import DEFAULT_MAX_PIXELS, DEFAULT_SEED, DEFAULT_SPACE, check_k, check_space
+from .options import DEFAULT_MAX_PIXELS, DEFAULT_SEED, DEFAULT_SPACE, check_k, check_space, check_lock_fits
 from .palette import as_lock
 
 
@@ -88,8 +88,7 @@ def lloyd_snapshots(
     k = check_k(k)
     space = check_space(space)
     locked = as_lock(lock)
-    if len(locked) > k:
-        raise KmqError(f"{len(locked)} locked colours do not fit in a palette of k={k}")
+    check_lock_fits(len(locked), k)
     hist = fitting_histogram(load_image(image, max_pixels=max_pixels).pixels, k, space)
     if len(hist) == 0:
         raise KmqError("the image is fully transparent: there are no colours to fit")

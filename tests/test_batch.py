@@ -27,6 +27,7 @@ from kmq_core.batch import BatchFile, find_images, image_votes, output_name, run
 from kmq_core.cli import main
 from kmq_core.errors import KmqError
 from kmq_core.formats import read_palette
+from kmq_core.palette import Palette
 from kmq_core import histogram
 from kmq_core.histogram import ColorHistogram, ImageVotes, MultiImageHistogram
 
@@ -120,14 +121,26 @@ def test_plan_errors(tmp_path):
         run_batch(tmp_path / "in", tmp_path / "in", K)
     with pytest.raises(KmqError, match="inside OUT_DIR"):
         run_batch(tmp_path / "in" / "sub", tmp_path / "in", K)
-    with pytest.raises(KmqError, match="--shared-palette"):
+    with pytest.raises(KmqError, match=r"shared palette: ask for one too \(shared_palette=True\)"):
         run_batch(tmp_path / "in", tmp_path / "out", K, palette_files=["p.gpl"])
+    with pytest.raises(KmqError, match="jobs must be 1 or more, got 0"):
+        run_batch(tmp_path / "in", tmp_path / "out", K, jobs=0)
     with pytest.raises(KmqError, match="unknown palette file type"):
         run_batch(tmp_path / "in", tmp_path / "out", K, shared_palette=True, palette_files=["p.xyz"])
     (tmp_path / "empty").mkdir()
     with pytest.raises(KmqError, match="no images"):
         run_batch(tmp_path / "empty", tmp_path / "out", K)
     assert not (tmp_path / "out").exists()  # nothing written for a refused batch
+
+
+def test_command_line_says_its_own_flags(tmp_path, capsys):
+    """The core's messages name parameters; 'kmq batch' words the same refusals with its flags."""
+    make_tree(tmp_path / "in")
+    for args, words in ((["--palette", "p.gpl"], "--palette writes the shared palette: add --shared-palette"),
+                        (["-j", "0"], "--jobs must be 1 or more, got 0")):
+        assert main(["batch", str(tmp_path / "in"), str(tmp_path / "out"), *args]) == 1
+        assert capsys.readouterr().err == f"kmq: error: {words}\n"
+    assert not (tmp_path / "out").exists()
 
 
 # --------------------------------------------------------------------------- the command
@@ -550,3 +563,16 @@ def test_dask_cli_per_image_palettes_and_resume(tmp_path, dask_cluster, capsys):
     # a scheduler that is not there: one line, quickly enough
     with pytest.raises(KmqError, match="cannot connect to the Dask scheduler"):
         batch.DaskRunner("tcp://127.0.0.1:9", timeout=2)
+
+
+def test_manifest_keys_of_earlier_runs_stay_valid():
+    """The key is the options object's fingerprint now; these digests were written by the
+    hand-made key of kmq before the options object (output folders must stay resumable)."""
+    from kmq_core.batch.manifest import options_key
+
+    s1 = {"k": 16, "space": "perceptual", "dither": "none", "seed": 0, "lock": None, "bayer_size": 8}
+    s2 = {"k": 64, "space": "rgb", "dither": "bayer", "seed": 3, "lock": "#ff0000,#00ff00", "bayer_size": 4}
+    pal = Palette(np.array([[1, 2, 3], [250, 0, 9]], np.uint8))
+    assert options_key(s1, None) == "3857e0aee0199b2cf122"
+    assert options_key(s2, pal) == "ddafc645b90c267027d0"
+    assert options_key(dict(s2, dither="fs"), None) == "4ce3a5833ca453071ec1"  # the size counts for Bayer only

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
+from ..errors import KmqError
 from ..progress_bar import ProgressBar
 from .manifest import MANIFEST_NAME
 from .run import run_batch
@@ -58,6 +59,16 @@ class _Report:
 
 def run_from_args(args) -> int:
     """``kmq batch``: run :func:`run_batch` with the parsed arguments; exit status 1 if any file failed."""
+    # the checks whose core messages name parameters: here in the command line's words
+    if args.palette and not args.shared_palette:
+        raise KmqError("--palette writes the shared palette: add --shared-palette")
+    if args.jobs is not None and args.jobs < 1:
+        raise KmqError(f"--jobs must be 1 or more, got {args.jobs}")
+    if args.dask_scheduler:
+        try:
+            import dask.distributed  # noqa: F401 (the runner imports it again, from the cache)
+        except ImportError:
+            raise KmqError("--dask-scheduler needs Dask: pip install 'kmq[dask]'") from None
     bar = ProgressBar(not args.quiet and sys.stderr.isatty())
     try:
         result = run_batch(

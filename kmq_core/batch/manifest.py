@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from ..errors import KmqError
-from ..options import DEFAULT_BAYER_SIZE
+from ..options import DEFAULT_BAYER_SIZE, QuantizeOptions
 from ..palette import Palette
 from .plan import BatchFile
 
@@ -118,27 +118,28 @@ class Manifest:
             self._fh = None
 
 
-def _extra_options(settings: dict) -> dict:
-    """Options added after the first manifests, present only where they change the pixels.
+def settings_options(settings: dict) -> QuantizeOptions:
+    """The colour options of a batch's settings, as the one options object."""
+    return QuantizeOptions(**{k: settings[k] for k in ("k", "space", "dither", "seed", "lock")},
+                           bayer_size=settings.get("bayer_size", DEFAULT_BAYER_SIZE), max_pixels=None)
 
-    An option at its default (or one the chosen dithering ignores) is left
-    out, so the fingerprints of earlier runs stay the same and their outputs
-    are not redone; the Bayer size counts only for ``dither='bayer'``, and
-    8 was the only size before.
-    """
-    size = settings.get("bayer_size", DEFAULT_BAYER_SIZE)
-    return {"bayer_size": size} if settings["dither"] == "bayer" and size != DEFAULT_BAYER_SIZE else {}
+
+#: the options every manifest has recorded since the first (the others only where they count)
+_FIRST_FIELDS = ("k", "space", "dither", "seed", "lock")
+
+
+def _extra_options(settings: dict) -> dict:
+    """Options added after the first manifests, present only where they change the pixels
+    (:meth:`QuantizeOptions.pixel_fields`: the Bayer size only for ``dither='bayer'``), so the
+    fingerprints of earlier runs stay the same and their outputs are not redone."""
+    return {k: v for k, v in settings_options(settings).pixel_fields().items() if k not in _FIRST_FIELDS}
 
 
 def options_key(settings: dict, palette: Palette | None) -> str:
-    """Fingerprint of everything that decides an output's pixels."""
-    from ..fitting import as_lock
-
-    fields = {"v": OUTPUT_VERSION, "k": settings["k"], "space": settings["space"], "dither": settings["dither"],
-              "seed": settings["seed"], "lock": Palette(as_lock(settings["lock"])).hex,
-              "palette": None if palette is None else palette.hex}
-    fields.update(_extra_options(settings))
-    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:20]
+    """Fingerprint of everything that decides an output's pixels (the options' fingerprint,
+    with the manifest's version and the palette applied)."""
+    return settings_options(settings).fingerprint(v=OUTPUT_VERSION,
+                                                  palette=None if palette is None else palette.hex)
 
 
 def _inputs_digest(files: list[BatchFile], settings: dict) -> str:

@@ -15,8 +15,7 @@ from typing import Iterable
 
 from ..errors import KmqError
 from ..loading import IMAGE_EXTENSIONS
-from ..options import check_bayer_size, check_dither, check_k, check_space
-from ..palette import Palette
+from ..options import QuantizeOptions
 
 
 @dataclass(frozen=True)
@@ -124,15 +123,11 @@ class BatchPlan:
 def check_settings(k: int, *, space: str, dither: str, seed: int, lock, bayer_size: int,
                    max_pixels: int | None) -> dict:
     """The options of :func:`kmq_core.pipeline.quantize` checked, as the dict every task gets."""
-    from ..fitting import as_lock
-
-    settings = {"k": check_k(k), "space": check_space(space), "dither": check_dither(dither),
-                "seed": int(seed), "lock": lock, "max_pixels": max_pixels, "bayer_size": check_bayer_size(bayer_size)}
-    locked = as_lock(lock)
-    if len(locked) > settings["k"]:
-        raise KmqError(f"{len(locked)} locked colours do not fit in k={settings['k']}")
-    settings["lock"] = ",".join(Palette(locked).hex) or None  # plain text: pickles small, prints well
-    return settings
+    o = QuantizeOptions(k=k, space=space, dither=dither, seed=seed, lock=lock, bayer_size=bayer_size)
+    # the lock as plain text: pickles small, prints well; the pixel limit as given (it keys the
+    # shared palette's inputs digest)
+    return {"k": o.k, "space": o.space, "dither": o.dither, "seed": o.seed, "lock": o.lock,
+            "max_pixels": max_pixels, "bayer_size": o.bayer_size}
 
 
 def _check_output_files(palette_files: Iterable, summary: Iterable | None, *,
@@ -142,7 +137,7 @@ def _check_output_files(palette_files: Iterable, summary: Iterable | None, *,
 
     palette_files = tuple(str(p) for p in palette_files)
     if palette_files and not shared_palette:
-        raise KmqError("--palette writes the shared palette: add --shared-palette")
+        raise KmqError("palette files hold the shared palette: ask for one too (shared_palette=True)")
     for p in palette_files:
         format_for(p)
     summary_files = tuple(Path(p) for p in summary) if summary else None
@@ -161,7 +156,7 @@ def plan_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, settings: 
     """
     palette_files, summary_files = _check_output_files(palette_files, summary, shared_palette=shared_palette)
     if jobs is not None and jobs < 1:
-        raise KmqError(f"--jobs must be 1 or more, got {jobs}")
+        raise KmqError(f"jobs must be 1 or more, got {jobs}")
     files = find_images(in_dir, out_dir)
     src, dst = Path(os.path.abspath(in_dir)), Path(os.path.abspath(out_dir))
     if not files:

@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from ..errors import KmqError
+from ..errors import KmqError, OutputExistsError
 from ..histogram import MultiImageHistogram
 from ..options import DEFAULT_BAYER_SIZE, DEFAULT_DITHER, DEFAULT_K, DEFAULT_MAX_PIXELS, DEFAULT_SEED, DEFAULT_SPACE
 from ..palette import Palette
@@ -60,7 +60,7 @@ def _write_palette_files(pal: Palette, files: Iterable[str], force: bool) -> Non
             if same:
                 continue
             if not force:
-                raise KmqError(f"{p} exists with other colours: use --force to overwrite it")
+                raise OutputExistsError(f"{p} exists with other colours: pass force=True to overwrite it", p)
         todo.append(p)
     for p in todo:
         if not p.parent.is_dir():

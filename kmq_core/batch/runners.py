@@ -177,7 +177,7 @@ class DaskRunner:
         try:
             from dask.distributed import Client
         except ImportError:
-            raise KmqError("--dask-scheduler needs Dask: pip install 'kmq[dask]'") from None
+            raise KmqError("running on a Dask cluster needs Dask: pip install 'kmq[dask]'") from None
         try:
             self.client = Client(address, timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as e:
