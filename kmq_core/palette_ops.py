@@ -1,4 +1,4 @@
-"""Operations on palettes for designers: order, merge near-duplicates, name.
+"""Operations on palettes for designers: order and name.
 
 Colour names come from the xkcd colour survey (about 800 names that some
 222,500 people gave to colours, dark and muted ones included; CC0), shipped in
@@ -39,8 +39,6 @@ from .palette import Palette, order_by_share
 GRAY_CHROMA = 8.0
 #: lightness bands (L* edges) used by the "strip" ordering
 STRIP_BANDS = (0.0, 35.0, 65.0, 100.01)
-#: merging compares each colour with the kept ones (quadratic): about 3 s at this size
-MAX_MERGE_COLORS = 4096
 
 
 
@@ -107,60 +105,6 @@ def sort_palette(p: Palette, by: str = "share") -> Palette:
         The same entries (colours, names, weights) in the new order.
     """
     return p.take(sort_order(p.colors, p.weights, by))
-
-
-def merge_similar(p: Palette, max_delta_e: float) -> Palette:
-    """Merge entries closer than ``max_delta_e`` (CIEDE2000) into one.
-
-    Entries are visited from the heaviest to the lightest (palette order breaks
-    ties); each joins the first kept entry within ``max_delta_e``, otherwise it
-    is kept. A merged entry keeps the colour and name of its heaviest member
-    (so merging never invents a colour that was not in the palette, and a brand
-    colour stays exact) and gets the summed weight. Kept entries stay in their
-    original palette order.
-
-    Parameters
-    ----------
-    p : Palette
-    max_delta_e : float
-        Merge threshold; 0 merges only identical colours. About 2.3 merges
-        colours most people cannot tell apart.
-
-    Returns
-    -------
-    Palette
-
-    Notes
-    -----
-    The greedy pass compares each colour with the entries kept so far, so it
-    is quadratic; palettes above :data:`MAX_MERGE_COLORS` are refused.
-    """
-    try:
-        threshold = float(max_delta_e)
-    except (TypeError, ValueError):
-        raise KmqError(f"merge threshold must be a number, got {max_delta_e!r}") from None
-    if not np.isfinite(threshold) or threshold < 0:
-        raise KmqError(f"merge threshold must be a ΔE of 0 or more, got {max_delta_e!r}")
-    n = len(p)
-    if n < 2:
-        return p
-    if n > MAX_MERGE_COLORS:
-        raise KmqError(f"merging similar colours works on palettes of up to {MAX_MERGE_COLORS} colours, this one has {n}")
-    lab = to_lab(p.colors)
-    visit = np.lexsort((np.arange(n), -p.weights))
-    kept: list[int] = []
-    total = p.weights.copy()
-    for i in visit:
-        if kept:
-            d = deltaE_ciede2000(lab[kept], np.broadcast_to(lab[i], (len(kept), 3)))
-            close = np.flatnonzero(d <= threshold)
-            if close.size:
-                target = kept[int(close[0])]
-                total[target] += total[i]
-                continue
-        kept.append(int(i))
-    keep = np.sort(np.asarray(kept, np.intp))
-    return Palette(p.colors[keep], total[keep], tuple(p.names[i] for i in keep), p.name)
 
 
 #: a colour is named after the nearest entry of the naming set only when it is at most this

@@ -1,4 +1,4 @@
-"""Sorting, merging and naming palettes."""
+"""Sorting and naming palettes."""
 
 import numpy as np
 import pytest
@@ -12,7 +12,6 @@ from kmq_core.palette import Palette
 from kmq_core.palette_ops import (
     SORT_KEYS,
     default_names,
-    merge_similar,
     name_colors,
     NAME_MAX_DELTA_E,
     _name_table,
@@ -69,47 +68,6 @@ def test_sort_is_a_permutation(colors, by):
     q = sort_palette(p, by)
     assert sorted(map(tuple, q.colors.tolist())) == sorted(map(tuple, colors.tolist()))
     assert sort_palette(q, by) == q  # sorting a sorted palette changes nothing
-
-
-def test_merge_keeps_heavier_colour_and_sums_weights():
-    p = Palette(np.array([[100, 100, 100], RED, [101, 100, 100], [254, 0, 0]]), np.array([0.1, 0.2, 0.3, 0.4]), ("a", "b", "c", "d"))
-    q = merge_similar(p, 2.0)
-    assert q.names == ("c", "d")  # heavier members survive, in palette order
-    assert q.hex == ["#656464", "#fe0000"]
-    assert np.allclose(q.weights, [0.4, 0.6])
-
-
-def test_merge_threshold_zero_merges_only_identical_and_no_chaining():
-    p = pal(RED, RED, BLUE)
-    assert merge_similar(p, 0).hex == ["#ff0000", "#0000ff"]
-    # a chain of close colours is not merged transitively beyond the threshold
-    chain = pal([100, 100, 100], [103, 103, 103], [106, 106, 106], [109, 109, 109])
-    q = merge_similar(chain, 1.5)
-    lab = to_lab(q.colors)
-    for i in range(len(q)):
-        for j in range(i + 1, len(q)):
-            assert deltaE_ciede2000(lab[i], lab[j]) > 1.5
-
-
-@settings(max_examples=50, deadline=None)
-@given(arrays(np.uint8, st.tuples(st.integers(1, 40), st.just(3))), st.floats(0, 30))
-def test_merge_properties(colors, threshold):
-    w = np.linspace(1, 2, len(colors))
-    q = merge_similar(Palette(colors, w), threshold)
-    assert np.isclose(q.weights.sum(), w.sum())
-    lab = to_lab(q.colors)
-    for i in range(len(q)):
-        d = deltaE_ciede2000(np.broadcast_to(lab[i], lab.shape), lab)
-        d[i] = np.inf
-        assert (d > threshold).all()
-
-
-def test_merge_rejects_bad_thresholds_and_huge_palettes():
-    for bad in (-1, float("nan"), "x"):
-        with pytest.raises(KmqError):
-            merge_similar(pal(RED, BLUE), bad)
-    with pytest.raises(KmqError, match="4096"):
-        merge_similar(Palette(np.zeros((4097, 3), np.uint8)), 1.0)
 
 
 def hexes(*codes):

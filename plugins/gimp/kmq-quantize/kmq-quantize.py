@@ -241,7 +241,7 @@ def load_config(directory=HERE):
         return {}
 
 
-def _raw_result(r, pixels_dtype_size):
+def _raw_result(r):
     pal = r["palette"]
     return {"image": r["image"].tobytes(), "colors": [tuple(int(v) for v in c) for c in pal.colors],
             "names": list(pal.names), "hex": pal.hex, "name": pal.name,
@@ -267,7 +267,7 @@ class ImportedCore:
             r = self.bridge.process(arr, request, m)
         except KmqError as e:
             raise PluginError(str(e)) from None
-        return _raw_result(r, arr.dtype.itemsize)
+        return _raw_result(r)
 
 
 class SubprocessCore:
