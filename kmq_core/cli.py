@@ -712,8 +712,19 @@ def main(argv: list[str] | None = None) -> int:
             argv[i:i + 2] = [f"--ext={argv[i + 1]}"]
             break
     parser = build_parser()
+    # 'kmq app OPTIONS...': everything after 'app' goes to 'streamlit run' as it is
+    # (argparse would take '--server.port' for an option of kmq's own)
+    passthrough = None
+    for i, a in enumerate(argv):
+        if a == "app" and i + 1 < len(argv) and argv[i + 1] not in ("-h", "--help"):
+            argv, passthrough = argv[:i + 1], argv[i + 1:]
+            break
+        if not a.startswith("-"):
+            break
     try:
         args = parser.parse_args(argv)
+        if passthrough is not None:
+            args.streamlit_args = passthrough
         if not args.command:
             parser.print_help()
             return 2

@@ -346,3 +346,41 @@ def test_dither_choices_aliases_and_bayer_size(tmp_path, photo):
     assert code == 2 and "Bayer size must be one of 2, 4, 8" in err
     code, _, err = run("quantize", photo, "--dither", "noise", "-o", tmp_path / "x.png")
     assert code == 2 and "bluenoise" in err
+
+
+# ---- kmq app ------------------------------------------------------------------------------------------
+def test_kmq_app_starts_the_app_and_passes_streamlit_options(tmp_path):
+    """'kmq app --server.port P' runs the real Streamlit server on the app's script."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "kmq_core.cli", "app", "--server.headless", "true",
+                             "--server.port", str(port), "--server.address", "127.0.0.1",
+                             "--browser.gatherUsageStats", "false"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        answer = None
+        for _ in range(120):  # up to a minute for Streamlit to come up
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                    answer = r.read().decode()
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read().decode()
+                time.sleep(0.5)
+        assert answer == "ok"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+            assert b"<title>" in r.read()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_kmq_app_without_streamlit_says_what_to_install():
+    code = "import sys; sys.modules['streamlit'] = None; from kmq_core.cli import run; sys.argv = ['kmq', 'app']; run()"
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1 and p.stderr == "kmq: error: the app needs Streamlit: pip install 'kmq[app]'\n"
