@@ -57,6 +57,11 @@ def log(*args):
 _OPTIONS = []  # kmq_core.options once found (one lookup per plug-in process)
 
 
+def _forget_kmq_core():
+    for name in [m for m in sys.modules if m == "kmq_core" or m.startswith("kmq_core.")]:
+        del sys.modules[name]
+
+
 def core_options(config=None, environ=None):
     """``kmq_core.options``, or PluginError saying how to make kmq findable.
 
@@ -76,10 +81,11 @@ def core_options(config=None, environ=None):
             raise PluginError("kmq_core imports but its options do not (%s: %s); reinstall kmq"
                               % (type(e).__name__, e))
         path = core.kmq_core_path()
-        for name in [m for m in sys.modules if m == "kmq_core" or m.startswith("kmq_core.")]:
-            del sys.modules[name]
+        _forget_kmq_core()
         _import_kmq_core(path)
         from kmq_core import options
+        # only the options are used from there: the core stays a subprocess, as configured
+        _forget_kmq_core()
     _OPTIONS.append(options)
     return options
 
@@ -133,7 +139,7 @@ def check_args(k, space, dither, seed, lock, fg_bg=None, bayer_size=8, options=N
     Raises PluginError with the core's message for the GIMP user.
     """
     options = core_options() if options is None else options
-    from kmq_core.errors import KmqError
+    KmqError = options.KmqError  # noqa: N806 (the core's error type, however it was loaded)
 
     # GIMP's limit: the PDB's seed is a 32-bit int (the core takes any whole number)
     if isinstance(seed, int) and not isinstance(seed, bool) and not SEED_MIN <= seed <= SEED_MAX:
