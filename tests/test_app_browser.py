@@ -248,6 +248,21 @@ def _swatches(page) -> list[dict]:
         " locked: !!b.querySelector('[data-testid=stIconMaterial]'), dashed: getComputedStyle(b).borderStyle}))")
 
 
+def _locked_marks(page, want: set[str]) -> dict[str, bool]:
+    """The swatches' lock marks once they show the locked colours ``want`` (the marks are
+    drawn lower on the page than the lock text, and can arrive a moment after it); after
+    WAIT_MS, the marks as they are, for the assertion to report."""
+    try:
+        page.wait_for_function(
+            "want => { const b = [...document.querySelectorAll('[class*=\"st-key-sw_\"] button')]"
+            ".filter(b => b.offsetParent); return b.length > 0 && b.every(x => "
+            "!!x.querySelector('[data-testid=stIconMaterial]') === want.includes(x.innerText.match(/#[0-9a-f]{6}/)[0])); }",
+            arg=sorted(want), timeout=WAIT_MS)
+    except Exception:  # noqa: BLE001 - the assertion after this says what is wrong
+        pass
+    return {s["hex"]: s["locked"] for s in _swatches(page)}
+
+
 def _shown_hex(page) -> list[str]:
     return [s["hex"] for s in _swatches(page)]
 
@@ -388,7 +403,7 @@ def test_click_a_swatch_to_lock_and_unlock(page, app_url, artifacts, tmp_path):
     before = _shown(page)
     _swatch(page, target).click()
     _wait_for_result(page, "coffee.png: 600×400 pixels, k = 16", before)
-    marks = {s["hex"]: s["locked"] for s in _swatches(page)}
+    marks = _locked_marks(page, {target})
     assert marks[target] and sum(marks.values()) == 1, marks
     assert _lock_text(page) == target
     _shot(page, artifacts, "app-1440-locked.png")
@@ -399,7 +414,7 @@ def test_click_a_swatch_to_lock_and_unlock(page, app_url, artifacts, tmp_path):
     box.fill("5")
     box.press("Enter")
     _wait_for_result(page, "coffee.png: 600×400 pixels, k = 5", before)
-    marks = {s["hex"]: s["locked"] for s in _swatches(page)}
+    marks = _locked_marks(page, {target})
     assert len(marks) <= 5 and marks.get(target) is True, marks
 
     # a second click unlocks
@@ -407,7 +422,7 @@ def test_click_a_swatch_to_lock_and_unlock(page, app_url, artifacts, tmp_path):
     _swatch(page, target).click()
     _wait_for_result(page, "coffee.png: 600×400 pixels, k = 5", before)
     assert _lock_text(page) == ""
-    assert not any(s["locked"] for s in _swatches(page))
+    assert not any(_locked_marks(page, set()).values())
 
     # a locked colour the image lacks is marked as such: a red, white and black graphic, green locked
     flat = np.zeros((60, 90, 3), np.uint8)
