@@ -27,7 +27,7 @@ from kmq_app.work import Computed, Options, animation_work, quantize_work, steps
 from kmq_core import KmqError, Palette, hex_code
 from kmq_core import options as opt
 from kmq_core.colour_management import profile_name
-from kmq_core.formats import mime_type, palette_bytes
+from kmq_core.formats import MAIN_EXTENSIONS, mime_type, palette_bytes
 from kmq_core.palette_ops import SORT_KEYS, default_names, sort_palette
 from kmq_core.picking import pick_color
 from kmq_core.sweep import DEFAULT_KS
@@ -37,14 +37,14 @@ MAX_UPLOAD_MB = 50
 MAX_PIXELS = 50_000_000
 IMAGE_TYPES = ["png", "apng", "jpg", "jpeg", "webp", "tif", "tiff", "bmp", "gif"]
 EXAMPLE_NAME = "china.jpg"
-#: palette formats offered for download (each format's MIME type is its plug-in's: kmq_core.formats),
-#: the two designers reach for first, then the rest; the PNG strip's name says what it is
+#: palette formats offered for download (every format of kmq_core.formats, with its plug-in's MIME
+#: type): the two designers reach for first, then the rest; the PNG strip's name says what it is
+FIRST_FORMATS = ("ase", "gpl")
 PALETTE_FORMATS = {fmt: (f"Download .{fmt}" + (" strip" if fmt == "png" else ""),
                          "-palette.png" if fmt == "png" else f".{fmt}", mime_type(fmt))
-                   for fmt in ("ase", "gpl", "aco", "act", "json", "css", "hex", "png")}
-FIRST_FORMATS = ("ase", "gpl")
-#: the k slider: every k up to 32 (where one colour more or less shows), coarser above
+                   for fmt in (*FIRST_FORMATS, *(f for f in MAIN_EXTENSIONS if f not in FIRST_FORMATS))}
 SPEC = opt.SPECS  # every choice, range and default below is the core's
+#: the k slider: every k up to 32 (where one colour more or less shows), coarser above
 K_STEPS = tuple(range(SPEC["k"].low, 33)) + (40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256)
 #: where the quality MIN-MAX slider starts (pngquant's usual 65-80; the scale is kmq_core.options')
 QUALITY_START = (65, 80)

@@ -79,8 +79,7 @@ def _option(p, name: str, *flags: str, help: str | None = None, show_default: bo
     spec = opt.SPECS[name]
     text = help if help is not None else spec.help
     if show_default and spec.default is not None:
-        default = f"{spec.default:,}" if isinstance(spec.default, int) and spec.default >= 10_000 else spec.default
-        text += f" (default {default:g})" if isinstance(default, float) else f" (default {default})"
+        text += f" (default {spec.default:g})" if isinstance(spec.default, float) else f" (default {spec.default})"
     kw.setdefault("default", spec.default)
     if spec.choices:
         kw.setdefault("choices", spec.choices)
@@ -686,8 +685,8 @@ def cmd_gimp(args) -> int:
         try:
             path = gimp_install.install(Path(args.dir) if args.dir else None, python=args.python)
         except KmqError as e:
-            if "interpreter" in str(e):  # the front end names its own flag
-                raise KmqError(f"--python {e}".replace("(python=...)", "with --python PATH")) from None
+            if args.python and str(e).startswith(f"{args.python}:"):  # about the interpreter given
+                raise KmqError(f"--python {e}") from None
             raise
         print(f"installed the GIMP plug-in: {path}\nrestart GIMP; it is under Filters > Colors > K-means Quantize...")
     else:
@@ -699,28 +698,25 @@ def cmd_gimp(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
-    # 'kmq palette convert A B' and 'kmq palette show F' are sub-commands of 'palette'
+    # the command is the first word that is not an option:
+    # - 'kmq palette convert A B' and 'kmq palette show F' are sub-commands of 'palette';
+    # - 'kmq app OPTIONS...': everything after 'app' goes to 'streamlit run' as it is
+    #   (argparse would take '--server.port' for an option of kmq's own)
+    passthrough = None
     for i, a in enumerate(argv):
+        if a.startswith("-"):
+            continue
         if a == "palette" and i + 1 < len(argv) and argv[i + 1] in ("convert", "show"):
             argv[i:i + 2] = [f"palette-{argv[i + 1]}"]
-            break
-        if not a.startswith("-"):
-            break
+        elif a == "app" and i + 1 < len(argv) and argv[i + 1] not in ("-h", "--help"):
+            argv, passthrough = argv[:i + 1], argv[i + 1:]
+        break
     # pngquant's extensions start with a dash ('--ext -fs8.png'), which argparse would take for an option
     for i in range(len(argv) - 1):
         if argv[i] == "--ext":
             argv[i:i + 2] = [f"--ext={argv[i + 1]}"]
             break
     parser = build_parser()
-    # 'kmq app OPTIONS...': everything after 'app' goes to 'streamlit run' as it is
-    # (argparse would take '--server.port' for an option of kmq's own)
-    passthrough = None
-    for i, a in enumerate(argv):
-        if a == "app" and i + 1 < len(argv) and argv[i + 1] not in ("-h", "--help"):
-            argv, passthrough = argv[:i + 1], argv[i + 1:]
-            break
-        if not a.startswith("-"):
-            break
     try:
         args = parser.parse_args(argv)
         if passthrough is not None:

@@ -111,8 +111,7 @@ def process(pixels: np.ndarray, request: dict, mask: np.ndarray | None = None) -
             core_in = np.dstack([px8[..., :3], np.where(mask > 0, alpha, 0).astype(np.uint8)])
 
     t0 = time.perf_counter()
-    opts = dict(space=o.space, dither=o.dither, seed=o.seed, lock=o.lock, max_pixels=None, count_alpha=False,
-                bayer_size=o.bayer_size)
+    opts = {**o.quantize_kwargs(), "count_alpha": False}  # max_pixels None: see request_options
     if o.quality:
         # the fewest colours (up to k) reaching MAX; below MIN a KmqError, so the layer is left alone
         from .auto_k import smallest_k_for_quality

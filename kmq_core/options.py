@@ -43,15 +43,22 @@ DEFAULT_SEED = 0
 DEFAULT_MAX_PIXELS = 100_000_000
 
 
+def _whole_number(value: object) -> int:
+    """``int(value)`` for an int, an integral float or a numeral; ValueError (or TypeError)
+    for anything else, bools included."""
+    if isinstance(value, bool):
+        raise ValueError
+    n = int(value)  # type: ignore[call-overload]
+    if isinstance(value, float) and n != value:
+        raise ValueError
+    return n
+
+
 def check_k(k: object) -> int:
     """Return ``k`` as an int in 1..256, or raise :class:`KmqError`."""
-    if isinstance(k, bool):
-        raise KmqError(f"k must be a whole number from {K_MIN} to {K_MAX}, got {k!r}")
     try:
-        value = int(k)  # type: ignore[call-overload]
-        if isinstance(k, float) and value != k:
-            raise ValueError
-        if isinstance(k, str) and k.strip() != str(value):
+        value = _whole_number(k)
+        if isinstance(k, str) and k.strip() != str(value):  # '+8', '08': not how a count is written
             raise ValueError
     except (TypeError, ValueError):
         raise KmqError(f"k must be a whole number from {K_MIN} to {K_MAX}, got {k!r}") from None
@@ -223,15 +230,10 @@ DEFAULT_SORT = "share"
 # ---- seed, locked colours, limits ------------------------------------------------------------------
 def check_seed(seed: object) -> int:
     """Return ``seed`` as an int (any whole number: same seed, same result), or raise :class:`KmqError`."""
-    if isinstance(seed, bool):
-        raise KmqError(f"seed must be a whole number, got {seed!r}")
     try:
-        value = int(seed)  # type: ignore[call-overload]
-        if isinstance(seed, float) and value != seed:
-            raise ValueError
+        return _whole_number(seed)
     except (TypeError, ValueError):
         raise KmqError(f"seed must be a whole number, got {seed!r}") from None
-    return value
 
 
 def check_lock(lock: object) -> str | None:
@@ -245,8 +247,8 @@ def check_lock(lock: object) -> str | None:
         return None
     if isinstance(lock, str):
         colours = split_hex_list(lock)
-    elif hasattr(lock, "hex") and hasattr(lock, "colors"):  # a Palette
-        colours = split_hex_list(",".join(lock.hex))
+    elif hasattr(lock, "hex") and hasattr(lock, "colors"):  # a Palette: its hex codes are canonical
+        return ",".join(lock.hex) or None
     else:
         from .palette import as_lock  # an array: numpy is there already
 
@@ -283,9 +285,7 @@ def check_max_frames(value: object) -> int | None:
     if value is None:
         return None
     try:
-        n = int(value)  # type: ignore[call-overload]
-        if isinstance(value, bool) or (isinstance(value, float) and n != value):
-            raise ValueError
+        n = _whole_number(value)
     except (TypeError, ValueError):
         raise KmqError(f"the frame limit must be a whole number of frames, got {value!r}") from None
     if n < 1:

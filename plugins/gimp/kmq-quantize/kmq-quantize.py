@@ -145,11 +145,8 @@ def check_args(k, space, dither, seed, lock, fg_bg=None, bayer_size=8, options=N
     if isinstance(seed, int) and not isinstance(seed, bool) and not SEED_MIN <= seed <= SEED_MAX:
         raise PluginError("Seed must be a whole number from %d to %d, got %r" % (SEED_MIN, SEED_MAX, seed))
     try:
-        colors = []
-        for c in options.split_hex_list(options.check_lock(lock)) + options.split_hex_list(
-                options.check_lock(",".join(fg_bg or ()))):
-            if options.hex_code(c) not in colors:
-                colors.append(options.hex_code(c))
+        both = options.lock_colours(lock) + options.lock_colours(",".join(fg_bg or ()))
+        colors = list(dict.fromkeys(options.hex_code(c) for c in both))  # order kept, repeats dropped
         o = options.QuantizeOptions(k=k, space=space, dither=dither, seed=seed, bayer_size=bayer_size,
                                     lock=",".join(colors) or None, max_pixels=None)
     except KmqError as e:
