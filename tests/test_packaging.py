@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import email
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -30,8 +31,13 @@ DISTRIBUTIONS = {"numpy": "numpy", "cv2": "opencv-python-headless", "PIL": "pill
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> tuple[list[str], email.message.Message]:
     out = tmp_path_factory.mktemp("wheel")
+    # from a copy without build leftovers: setuptools reuses ./build, whose old files would
+    # ship in the wheel whatever pyproject.toml says now
+    src = tmp_path_factory.mktemp("src") / "kmq"
+    shutil.copytree(REPO, src, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "*.egg-info", "__pycache__", ".pytest_cache"))
     p = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
-                        str(out), str(REPO)], capture_output=True, text=True, timeout=300)
+                        str(out), str(src)], capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     (whl,) = out.glob("kmq-*.whl")
     with zipfile.ZipFile(whl) as z:
