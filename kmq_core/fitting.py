@@ -48,7 +48,7 @@ import cv2
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .colorspace import rgb_to_space, space_to_rgb, to_uint8
+from .colorspace import linear_to_srgb, rgb_to_space, space_to_rgb, srgb_to_linear, to_uint8
 from .errors import KmqError
 from .histogram import ColorHistogram, color_histogram, pack_rgb, reduce_histogram
 from .loading import ImageSource, load_image
@@ -56,7 +56,8 @@ from .nearest import assign_histogram, nearest, nearest_fast, remember_assignmen
 from .options import DEFAULT_SEED, DEFAULT_SPACE, check_k, check_space, check_lock_fits
 from .palette import Palette, as_lock, dedupe_colors, order_by_share  # as_lock: re-exported for cli and batch
 from .tuning import (ACCENT_DE, ACCENT_GROUP_DE, ACCENT_MIN_PIXELS, ACCENT_MIN_SHARE, ACCENT_ROUNDS, CELL_BITS_COARSE,
-                     CELL_BITS_FINE, CELL_EXACT_MAX, L1_EPS, L1_ITER, L1_ITER_MANY, MANY_K, MAX_ITER, N_INIT_RGB,
+                     CELL_BITS_FINE, CELL_EXACT_MAX, FEW_K, L1_EPS, L1_ITER, L1_ITER_MANY, MANY_K, MAX_ITER,
+                     MEAN_ROUNDS, N_INIT_PERCEPTUAL, N_INIT_RGB,
                      N_INIT_RGB_MANY, RGB_BITS, RGB_BITS_MANY, RGB_EXACT_MAX, RGB_MAX_ITER, RGB_MAX_ITER_MANY, RGB_POLISH,
                      RGB_SEED_SAMPLE, RGB_TOL, SEED_ITER, SEED_ITER_MANY, SEED_SAMPLE, TOL)
 
@@ -315,12 +316,42 @@ def _fit_rgb(hist: ColorHistogram, k: int, fixed: np.ndarray, n_locked: int, rng
     return _polish_rgb(hist, pal, n_locked)
 
 
-def _fit_perceptual(hist: ColorHistogram, k: int, space: str, fixed: np.ndarray, n_locked: int, rng,
-                    on_step) -> np.ndarray:
-    """The fit in a perceptual space (lab, oklab, de2000, perceptual), as a uint8
-    palette whose first ``n_locked`` centres stay at ``fixed``: one k-means++
-    start and weighted Lloyd steps on coarse cells, the accent rescue, then
-    mean-distance (Weiszfeld) steps on finer cells."""
+def _centres_at_pixel_means(pts_rgb: np.ndarray, counts: np.ndarray, centres: np.ndarray, space: str,
+                            n_fixed: int, rounds: int = MEAN_ROUNDS) -> np.ndarray:
+    """Lloyd steps whose centres are the mean colour, in linear light, of the
+    pixels they serve (by pixel count, not by masking weight).
+
+    The masking weights decide where the boundaries between colours fall,
+    which is what they are for (errors hide in texture); but a centre placed
+    at their weighted mean sits where the smooth pixels of its region are,
+    not where all of them are: the fur of a tiger, textured and therefore
+    light in weight, came back lavender where its pixels average a warm grey
+    (ΔE2000 16.5). A flat area stands for its pixels as the eye averages
+    them, in linear light; so after the weighted fit each free centre moves
+    to that mean, and the assignment (still in the fitting space) follows
+    for ``rounds`` steps. ``pts_rgb``, ``counts``: histogram cells (sRGB
+    0..255) and their pixel counts.
+    """
+    lin = srgb_to_linear(pts_rgb / 255.0)
+    k = len(centres)
+    x = rgb_to_space(pts_rgb, space).astype(np.float64)
+    centres = centres.copy()
+    for _ in range(rounds):
+        idx, _ = nearest(x, centres)
+        n = np.bincount(idx, weights=counts, minlength=k)
+        live = n > 0
+        live[:n_fixed] = False
+        if not live.any():
+            break
+        mean_lin = np.stack([np.bincount(idx, weights=counts * lin[:, c], minlength=k) for c in range(3)], 1)
+        mean_lin = mean_lin[live] / n[live, None]
+        centres[live] = rgb_to_space(linear_to_srgb(mean_lin) * 255.0, space)
+    return centres
+
+
+def _fit_perceptual_once(hist: ColorHistogram, k: int, space: str, fixed: np.ndarray, n_locked: int, rng,
+                         on_step) -> np.ndarray:
+    """One start of :func:`_fit_perceptual`, as centres in ``space``."""
     # coarse to fine: most iterations run on coarse cells, which are cheap;
     # the last few on finer cells, where many clusters share little space
     coarse_bits, fine_bits = _cell_bits(k, len(hist))
@@ -337,7 +368,36 @@ def _fit_perceptual(hist: ColorHistogram, k: int, space: str, fixed: np.ndarray,
     if L1_ITER:
         centres = _weighted_lloyd(x, w, centres, n_held, max_iter=L1_ITER if k <= MANY_K else L1_ITER_MANY,
                                   l1=True)
-    return to_uint8(space_to_rgb(centres, space))
+    return _centres_at_pixel_means(*reduce_histogram(hist, fine_bits, weighted=False), centres, space, n_locked)
+
+
+def _fit_perceptual(hist: ColorHistogram, k: int, space: str, fixed: np.ndarray, n_locked: int, rng,
+                    on_step) -> np.ndarray:
+    """The fit in a perceptual space (lab, oklab, de2000, perceptual), as a uint8
+    palette whose first ``n_locked`` centres stay at ``fixed``: k-means++
+    starts with weighted Lloyd steps on coarse cells, the accent rescue,
+    mean-distance (Weiszfeld) steps on finer cells, then the centres moved
+    to their pixels' mean colour (:func:`_centres_at_pixel_means`).
+
+    At ``k <= FEW_K`` several starts run and the one of least weighted squared
+    error is kept: with few colours the starts end in visibly different
+    palettes (an object's colour kept by one, merged by another), and each
+    costs little; on_step sees the first.
+    """
+    starts = N_INIT_PERCEPTUAL if k <= FEW_K else 1
+    if starts == 1:
+        centres = _fit_perceptual_once(hist, k, space, fixed, n_locked, rng, on_step)
+        return to_uint8(space_to_rgb(centres, space))
+    pts_rgb, w = reduce_histogram(hist, _cell_bits(k, len(hist))[1])
+    x = rgb_to_space(pts_rgb, space).astype(np.float64)
+    best = None
+    for start in range(starts):
+        centres = _fit_perceptual_once(hist, k, space, fixed, n_locked, rng, on_step if start == 0 else None)
+        pal = to_uint8(space_to_rgb(centres, space))
+        score = _mean_squared_distance(x, w, rgb_to_space(pal, space).astype(np.float64))
+        if best is None or score < best[0]:
+            best = (score, pal)
+    return best[1]
 
 
 def _fit_palette(
