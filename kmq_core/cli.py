@@ -607,18 +607,20 @@ def cmd_quantize(args) -> int:
 
 
 def cmd_palette(args) -> int:
-    from .fitting import fit_palette
     from .formats import format_for, write_palette
     from .formats.terminal import render
     from .loading import load_image
     from .palette_ops import name_colors, sort_palette
+    from .pipeline import quantize
     from .saving import check_output
 
     for f in args.output:
         format_for(f)
         check_output(f, force=args.force, inputs=[args.input])
     src = load_image(args.input, max_pixels=args.max_pixels, profile=args.profile)
-    pal = fit_palette(src.pixels, args.k, space=args.space, seed=args.seed, lock=args.lock)
+    # the palette quantize fits (same weights, same k for transparency), so the
+    # swatches a designer downloads are the colours of the quantized image
+    pal = quantize(src, args.k, space=args.space, seed=args.seed, lock=args.lock, dither="none", lossy=0).palette
     pal = name_colors(sort_palette(pal, args.sort)).renamed(args.name or Path(args.input).stem)
     for f in args.output:
         write_palette(pal, f, force=args.force)
