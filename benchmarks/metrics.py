@@ -101,3 +101,48 @@ def colours_used(rgb: np.ndarray) -> int:
     seen = np.zeros(1 << 24, bool)  # 16 MB bitmap: O(N), no sort
     seen[(p[:, 0].astype(np.uint32) << 16) | (p[:, 1].astype(np.uint32) << 8) | p[:, 2]] = True
     return int(np.count_nonzero(seen))
+
+
+def accent_error(original: np.ndarray, result: np.ndarray, share: float = 0.02) -> float:
+    """Mean CIEDE2000 over the ``share`` most chromatic pixels of the original
+    (CIELAB chroma): where a lost object colour shows, which the mean over all
+    pixels hides (an orange fish turned khaki moves 2 % of the pixels)."""
+    from skimage.color import rgb2lab
+
+    a = np.asarray(original).reshape(-1, 3)
+    lab = rgb2lab(_to_unit_float(a)[None])[0]
+    chroma = np.hypot(lab[:, 1], lab[:, 2])
+    keep = chroma >= np.quantile(chroma, 1.0 - share)
+    return float(deltaE2000_per_pixel(a[keep], np.asarray(result).reshape(-1, 3)[keep]).mean(dtype=np.float64))
+
+
+def palette_fidelity(original: np.ndarray, result: np.ndarray, min_share: float = 0.005) -> float:
+    """The largest CIEDE2000 between a colour of ``result`` that at least
+    ``min_share`` of the pixels use and the mean colour, in linear light, of
+    the original pixels it stands for: 0 when every flat area has its pixels'
+    average colour (what the eye sees from a distance), large when an entry
+    stands for pixels of another colour (white fur painted lavender)."""
+    from skimage.color import deltaE_ciede2000, rgb2lab
+
+    o = np.asarray(original).reshape(-1, 3)
+    q = np.asarray(result, np.uint8).reshape(-1, 3)
+    codes = (q[:, 0].astype(np.uint32) << 16) | (q[:, 1].astype(np.uint32) << 8) | q[:, 2]
+    uniq, inv, counts = np.unique(codes, return_inverse=True, return_counts=True)
+    big = np.flatnonzero(counts >= min_share * len(codes))
+    if not len(big):
+        return 0.0
+    lin = _srgb_to_linear(o.astype(np.float64) / 255.0)
+    sums = np.stack([np.bincount(inv, weights=lin[:, c], minlength=len(uniq)) for c in range(3)], 1)
+    mean = _linear_to_srgb(sums[big] / counts[big, None])
+    entry = np.stack([(uniq[big] >> 16) & 255, (uniq[big] >> 8) & 255, uniq[big] & 255], 1) / 255.0
+    return float(deltaE_ciede2000(rgb2lab(mean[None])[0], rgb2lab(entry[None])[0]).max())
+
+
+def _srgb_to_linear(c: np.ndarray) -> np.ndarray:
+    # the benchmark's own copy (it judges kmq, so it does not borrow kmq's conversions)
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def _linear_to_srgb(c: np.ndarray) -> np.ndarray:
+    c = np.clip(c, 0.0, 1.0)
+    return np.where(c <= 0.0031308, c * 12.92, 1.055 * c ** (1 / 2.4) - 0.055)
