@@ -205,3 +205,80 @@ def test_spaces_round_trip_palette_colours():
     for s in ("rgb", "lab", "oklab", "de2000"):
         back = to_uint8(space_to_rgb(rgb_to_space(c, s), s))
         assert np.abs(back.astype(int) - c).max() <= 1, s
+
+
+# --- small k: the right colours (issue 24) -----------------------------------------------------
+
+def _lab(rgb):
+    from skimage.color import rgb2lab
+
+    return rgb2lab(np.asarray(rgb, np.float64).reshape(-1, 1, 3) / 255.0).reshape(-1, 3)
+
+
+def _linear_mean_lab(pixels):
+    """CIELAB of the linear-light mean of N×3 uint8 pixels (what the eye averages)."""
+    c = pixels.astype(np.float64) / 255.0
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4).mean(0)
+    srgb = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
+    return _lab(srgb[None] * 255.0)[0]
+
+
+def _backdrop(h=240, w=320, seed=0):
+    """A large smooth backdrop: a sky-like vertical gradient with faint sensor noise."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 1, h)[:, None, None]
+    top, bottom = np.array([70, 110, 170.0]), np.array([170, 190, 215.0])
+    img = (top * (1 - t) + bottom * t) * np.ones((1, w, 1)) + rng.normal(0, 1.5, (h, w, 3))
+    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
+
+
+PATCHES = {"red": (220, 30, 30), "yellow": (240, 210, 20), "green": (30, 170, 60), "magenta": (200, 40, 170)}
+
+
+def test_small_saturated_patches_on_a_backdrop_keep_their_hue():
+    img = _backdrop()
+    boxes = {}
+    for i, (name, colour) in enumerate(PATCHES.items()):
+        y, x = 40 + 90 * (i // 2), 60 + 160 * (i % 2)
+        img[y:y + 14, x:x + 14] = colour  # 196 pixels each: 0.26 % of the image
+        boxes[name] = (slice(y, y + 14), slice(x, x + 14))
+    res = quantize(img, len(PATCHES) + 1)
+    out = res.image[..., :3]
+    for name, colour in PATCHES.items():
+        got = out[boxes[name]].reshape(-1, 3)
+        de = delta_e2000(np.tile(np.array(colour, np.uint8), (len(got), 1)), got)
+        assert de.mean() < 5, f"{name} {colour} came back as {np.unique(got, axis=0).tolist()}"
+
+
+def test_a_textured_region_keeps_its_average_colour():
+    # fur: warm grey texture of strong, luminance-correlated grain beside a smooth backdrop
+    rng = np.random.default_rng(1)
+    img = _backdrop(seed=1)
+    base = np.array([150, 125, 105.0])
+    grain = rng.normal(0, 28, (240, 160, 1)) * np.array([1.0, 0.9, 0.8]) + rng.normal(0, 6, (240, 160, 3))
+    img[:, :160] = np.clip(np.rint(base + grain), 0, 255).astype(np.uint8)
+    for k in (3, 4, 8):
+        res = quantize(img, k)
+        labels = res.labels.ravel()
+        flat = img.reshape(-1, 3)
+        for j, colour in enumerate(res.palette.colors):
+            members = flat[labels == j]
+            if len(members) < 0.005 * len(flat):
+                continue
+            de = delta_e2000(colour[None], np.uint8(0) + _lab_to_rgb8(_linear_mean_lab(members)))
+            assert de[0] <= 5.0, f"k={k}: entry {colour.tolist()} is ΔE2000 {de[0]:.1f} from its pixels' mean"
+
+
+def _lab_to_rgb8(lab):
+    from skimage.color import lab2rgb
+
+    return np.clip(np.rint(lab2rgb(np.asarray(lab, np.float64).reshape(1, 1, 3)).reshape(1, 3) * 255), 0,
+                   255).astype(np.uint8)
+
+
+def test_small_k_fit_is_deterministic():
+    img = _backdrop(seed=3)
+    img[100:140, 100:180] = (200, 90, 30)
+    a, b = quantize(img, 6, seed=5), quantize(img, 6, seed=5)
+    assert np.array_equal(a.palette.colors, b.palette.colors)
+    assert np.array_equal(a.labels, b.labels)
