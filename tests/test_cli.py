@@ -4,6 +4,7 @@ import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,8 @@ from sklearn.datasets import load_sample_image
 from kmq_core.cli import main
 from kmq_core.formats import read_palette
 from kmq_core.palette_ops import default_names
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture()
@@ -384,3 +387,29 @@ def test_kmq_app_without_streamlit_says_what_to_install():
     code = "import sys; sys.modules['streamlit'] = None; from kmq_core.cli import run; sys.argv = ['kmq', 'app']; run()"
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert p.returncode == 1 and p.stderr == "kmq: error: the app needs Streamlit: pip install 'kmq[app]'\n"
+
+
+def _png_palette(path):
+    with Image.open(path) as im:
+        assert im.mode == "P"
+        n = len({i for _, i in im.getcolors()})
+        pal = np.array(im.getpalette()[: 3 * 256], np.uint8).reshape(-1, 3)
+        used = sorted({i for _, i in im.getcolors()})
+        return {tuple(map(int, pal[i])) for i in used}, n
+
+
+@pytest.mark.parametrize("k", [4, 8, 16])
+def test_palette_command_and_quantize_give_the_same_colours(tmp_path, k):
+    src = tmp_path / "tiger.png"
+    Image.open(REPO.parent / "shared" / "data" / "cq100" / "siberian_tiger.png").convert("RGB").crop(
+        (100, 60, 500, 360)).save(src)
+    gpl, q, q2 = tmp_path / "p.gpl", tmp_path / "q.png", tmp_path / "q2.png"
+    assert run("palette", src, "-k", k, "-o", gpl)[0] == 0
+    swatches = {tuple(map(int, c)) for c in read_palette(gpl).colors}
+    assert len(swatches) == k
+    # the quantized image uses exactly the swatches the palette command wrote ...
+    assert run("quantize", src, "-k", k, "-o", q)[0] == 0
+    assert _png_palette(q)[0] <= swatches and len(_png_palette(q)[0]) >= k - 1
+    # ... and applying that file back gives the same colours again
+    assert run("quantize", src, "--palette-in", gpl, "-o", q2)[0] == 0
+    assert _png_palette(q2)[0] <= swatches
