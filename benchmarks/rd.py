@@ -268,14 +268,15 @@ def measure(method: str, image: str, k: int, cache: str) -> dict:
 
 
 def method_versions(methods) -> dict:
-    """What a cell's score depends on besides the image and k: for kmq the commit and
-    a hash of its uncommitted changes to kmq_core, for a peer its version."""
+    """What a cell's score depends on besides the image and k: for kmq the git tree of
+    kmq_core (the same code in two commits keeps its cells) and a hash of its
+    uncommitted changes, for a peer its version."""
     import hashlib
 
     def git(*a):
         return subprocess.run(["git", "-C", str(REPO), *a], capture_output=True, text=True).stdout
 
-    kmq = git("rev-parse", "HEAD").strip()[:12]
+    kmq = "kmq_core@" + git("rev-parse", "HEAD:kmq_core").strip()[:12]
     dirty = git("diff", "HEAD", "--", "kmq_core")
     if dirty:
         kmq += "+" + hashlib.sha256(dirty.encode()).hexdigest()[:8]
