@@ -113,3 +113,16 @@ def test_the_app():
     assert metrics(at)["Colours used"] == "0"
     assert at.get("download_button")
 
+
+def test_an_animation_whose_every_frame_is_transparent():
+    from kmq_core.animation import quantize_animation
+
+    frames = [Image.fromarray(clear_rgba(), "RGBA") for _ in range(3)]
+    frames[1].putpixel((0, 0), (9, 9, 9, 0))
+    buf = io.BytesIO()
+    frames[0].save(buf, "PNG", save_all=True, append_images=frames[1:], duration=100)
+    res = quantize_animation(buf.getvalue(), 8)
+    for fmt in ("PNG", "GIF"):
+        with Image.open(io.BytesIO(res.encode(fmt))) as im:
+            assert im.size == (W, H)
+            assert not np.asarray(im.convert("RGBA"))[..., 3].any()
