@@ -297,24 +297,21 @@ def read_frames(source, *, max_pixels: int | None = DEFAULT_MAX_PIXELS, max_fram
         # that reaches beyond it, as browsers grow it too)
         w, h = img.size
         apng = img.format == "PNG"
+        # frames as Pillow numbers them: an APNG's default image is frame 1 also when it is not part
+        # of the animation (browsers do not play it then; kmq does, as before)
         declared = _n_frames(img)
-        # an APNG's default image that is not part of its animation (no fcTL before its IDAT) is
-        # Pillow's frame 0: APNG-aware viewers (browsers) never show it, so the frames start after it
-        first = 1 if apng and declared > 1 and getattr(img, "default_image", False) and not first_only else 0
-        i = first
+        i = 0
         translucent = clipped = False
 
         def damaged(e: BaseException | None) -> KmqError:
-            """A later APNG frame that cannot be read: damage, unless a limit or a missing codec says why.
-            Frames are counted as the animation holds them (a separate default image is not one)."""
-            shift = 1 if getattr(img, "default_image", False) else 0
+            """A later APNG frame that cannot be read: damage, unless a limit or a missing codec says why."""
             if e is not None:
                 cause = loading._cause(e, label, img, said())
                 if cause is not None:
                     return cause
-                detail = f"frame {i + 1 - shift} of {declared - shift} cannot be read: {loading._detail(e, said())}"
+                detail = f"frame {i + 1} of {declared} cannot be read: {loading._detail(e, said())}"
             else:
-                detail = f"it holds {i - shift} frames, its header says {declared - shift}"
+                detail = f"it holds {i} frames, its header says {declared}"
             return DamagedAnimationError(label, detail)
 
         while True:
@@ -333,10 +330,10 @@ def read_frames(source, *, max_pixels: int | None = DEFAULT_MAX_PIXELS, max_fram
                 if apng and i:
                     raise damaged(e) from None
                 raise loading._decode_error(e, label, img, said()) from None
-            if max_frames is not None and i - first >= max_frames:
+            if max_frames is not None and i >= max_frames:
                 raise FrameLimitError(f"{label} has more than {max_frames:,} frames, above the frame limit")
-            if max_total_pixels is not None and (i - first + 1) * w * h > max_total_pixels:
-                raise PixelLimitError(f"{label}: {i - first + 1:,} frames of {w}×{h} pixels are above the limit of "
+            if max_total_pixels is not None and (i + 1) * w * h > max_total_pixels:
+                raise PixelLimitError(f"{label}: {i + 1:,} frames of {w}×{h} pixels are above the limit of "
                                       f"{max_total_pixels / 1e6:,.0f} megapixels for all frames together")
             try:
                 frame_notes: list[str] = []
@@ -351,12 +348,12 @@ def read_frames(source, *, max_pixels: int | None = DEFAULT_MAX_PIXELS, max_fram
                 raise loading._decode_error(e, label, img, said()) from None
             if px.shape[:2] != (h, w):
                 if img.format != "GIF" or px.shape[0] < h or px.shape[1] < w:
-                    raise KmqError(f"{label}: frame {i - first + 1} is {px.shape[1]}×{px.shape[0]}, not {w}×{h}")
+                    raise KmqError(f"{label}: frame {i + 1} is {px.shape[1]}×{px.shape[0]}, not {w}×{h}")
                 # Pillow grew its canvas (right and down) for a frame that reaches beyond the logical
                 # screen; Firefox and Chromium clip such a frame to the screen, and so does kmq
                 if not clipped:
                     clipped = True
-                    notes.append(f"frame {i - first + 1} reaches beyond the {w}×{h} logical screen: clipped to it, "
+                    notes.append(f"frame {i + 1} reaches beyond the {w}×{h} logical screen: clipped to it, "
                                  "as browsers show it")
                 px = np.ascontiguousarray(px[:h, :w])
             if px.shape[2] == 4:
@@ -369,7 +366,7 @@ def read_frames(source, *, max_pixels: int | None = DEFAULT_MAX_PIXELS, max_fram
                 px[..., 3] = np.where(a >= ALPHA_CUT, 255, 0).astype(np.uint8)
             yield Frame(px, duration, disposal)
             i += 1
-        if i == first:
+        if i == 0:
             raise KmqError(f"{label} has no frames")
 
 
