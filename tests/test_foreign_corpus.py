@@ -82,6 +82,10 @@ def test_the_files_the_issue_named(rows):
     # zero everywhere (every pixel of its 127×64 transparent): a fully transparent PNG, not an error
     assert rows["pillow/rgb32bf-abgr.bmp"]["cls"] == "correct"
     assert rows["pillow/rgb32bf-abgr.bmp"]["transparent"] == 127 * 64
+    # the files Pillow decodes with every pixel transparent were refused ("no colours to fit")
+    for f, clear in (("pillow/negative_layer_count.psd", 100 * 100), ("pillow/op_index.qoi", 1),
+                     ("pillow/tRNS_null_1x1.png", 1)):
+        assert rows[f]["cls"] == "correct" and rows[f]["transparent"] == clear, (f, rows[f])
     # damaged APNGs: the default image alone, with one warning
     for f in DAMAGED_APNG:
         anim = rows[f].get("animation") or {}
