@@ -227,7 +227,10 @@ class DamagedAnimationError(KmqError):
 
     def __init__(self, label: str, detail: str):
         super().__init__(f"{label} is a damaged APNG ({detail})")
-        self.detail = detail
+        self.label, self.detail = label, detail
+
+    def __reduce__(self):  # crosses process boundaries (kmq quantize -j) with both parts
+        return type(self), (self.label, self.detail)
 
     @property
     def warning(self) -> str:

@@ -486,3 +486,25 @@ def test_frames_that_all_show_one_picture_are_written():
     for fmt in ("GIF", "PNG"):
         frames = _decoded(res.encode(fmt))[0]
         assert all(np.array_equal(f, res.frame_rgba(0)) for f in frames)
+
+
+def test_the_damage_error_crosses_processes():
+    import pickle
+
+    with pytest.raises(DamagedAnimationError) as e:
+        list(read_frames(_damaged("sequence gap")))
+    again = pickle.loads(pickle.dumps(e.value))
+    assert str(again) == str(e.value) and again.warning == e.value.warning
+
+
+def test_damaged_and_oversized_files_in_parallel(tmp_path):
+    """kmq quantize -j 2: each file in a worker process; the damaged APNG's warning is still its one line."""
+    (tmp_path / "broken.png").write_bytes(_damaged("missing frame data"))
+    (tmp_path / "extents.gif").write_bytes(_extents_gif()[0])
+    r = subprocess.run([*KMQ, "quantize", tmp_path / "broken.png", tmp_path / "extents.gif", "-k", "8", "-j", "2",
+                        "--out-dir", tmp_path / "out", "-q"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.splitlines() == [f"kmq: warning: {tmp_path / 'broken.png'}: damaged APNG (frame 3 of 4 cannot be "
+                                     "read: APNG missing frame data): using its default image, as the APNG "
+                                     "specification asks"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["broken-k8.png", "extents-k8.gif"]
