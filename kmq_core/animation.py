@@ -32,6 +32,14 @@ written as "none" (the same picture), and a frame is disposed to the
 background when the next one has transparent pixels where it had colour.
 An APNG's frames replace their rectangle, alpha included (blend "source"),
 which needs no disposal: they are written with none.
+
+Files others made are read as Pillow reads them and shown as browsers show
+them: a GIF frame that reaches beyond the logical screen is clipped to it
+(Pillow grows its canvas for it; Firefox and Chromium clip every frame after
+the first); an APNG whose later frames cannot be read (frame-sequence errors,
+missing frame data, a frame count that is too high) gives its default image
+and a warning (:attr:`AnimationResult.warnings`), as the APNG specification
+asks of decoders that meet an error.
 """
 
 from __future__ import annotations
@@ -104,6 +112,8 @@ class AnimationResult:
         0: loop forever; n: play n+1 times (GIF's NETSCAPE count); None: play once (no loop block).
     transparent : int or None
         The palette index of transparent pixels, when a frame has any.
+    warnings : list of str
+        What a user must hear about (a damaged APNG read as its default image).
     """
 
     labels: list[np.ndarray]
@@ -117,6 +127,7 @@ class AnimationResult:
     dither: str
     notes: list[str] = field(default_factory=list)
     input_bytes: int | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def n_frames(self) -> int:
@@ -207,6 +218,26 @@ def is_animation(source) -> bool:
         return False
 
 
+class DamagedAnimationError(KmqError):
+    """An APNG whose first frame (its default image) reads but a later one does not.
+
+    Raised by :func:`read_frames`; :func:`quantize_animation` and
+    :func:`fit_animation_palette` catch it and use the default image alone.
+    """
+
+    def __init__(self, label: str, detail: str):
+        super().__init__(f"{label} is a damaged APNG ({detail})")
+        self.label, self.detail = label, detail
+
+    def __reduce__(self):  # crosses process boundaries (kmq quantize -j) with both parts
+        return type(self), (self.label, self.detail)
+
+    @property
+    def warning(self) -> str:
+        """The one line a user gets when the default image is used instead."""
+        return f"damaged APNG ({self.detail}): using its default image, as the APNG specification asks"
+
+
 @dataclass
 class Frame:
     pixels: np.ndarray  # (H, W, 3) or (H, W, 4) uint8, the whole picture
@@ -226,7 +257,8 @@ def _disposal(img: Image.Image) -> str:
 
 def read_frames(source, *, max_pixels: int | None = DEFAULT_MAX_PIXELS, max_frames: int | None = DEFAULT_MAX_FRAMES,
                 max_total_pixels: int | None | str = "auto",
-                profile: str = DEFAULT_PROFILE, notes: list[str] | None = None) -> Iterator[Frame]:
+                profile: str = DEFAULT_PROFILE, notes: list[str] | None = None,
+                first_only: bool = False) -> Iterator[Frame]:
     """Decode an animation one frame at a time.
 
     Parameters
@@ -244,11 +276,19 @@ def read_frames(source, *, max_pixels: int | None = DEFAULT_MAX_PIXELS, max_fram
         As for still images: an embedded ICC profile converts to sRGB.
     notes : list of str, optional
         Appended to: what the user should know (translucency reduced, ...).
+    first_only : bool
+        Stop after the first frame (a damaged APNG's default image).
 
     Yields
     ------
     Frame
         Pixels (the composited picture), duration in ms, disposal.
+
+    Raises
+    ------
+    DamagedAnimationError
+        When an APNG frame after the first cannot be read, or the file holds
+        fewer frames than its header says (after the frames before it).
     """
     from . import loading
 
@@ -256,18 +296,42 @@ def read_frames(source, *, max_pixels: int | None = DEFAULT_MAX_PIXELS, max_fram
     if max_total_pixels == "auto":
         max_total_pixels = None if max_pixels is None else TOTAL_PIXELS_FACTOR * max_pixels
     with _opened(source, max_pixels) as (img, label, _size, said):
+        # the canvas: Pillow's size at the first frame (the logical screen, grown to a first frame
+        # that reaches beyond it, as browsers grow it too)
         w, h = img.size
+        apng = img.format == "PNG"
+        # frames as Pillow numbers them: an APNG's default image is frame 1 also when it is not part
+        # of the animation (browsers do not play it then; kmq does, as before)
+        declared = _n_frames(img)
         i = 0
-        translucent = False
+        translucent = clipped = False
+
+        def damaged(e: BaseException | None) -> KmqError:
+            """A later APNG frame that cannot be read: damage, unless a limit or a missing codec says why."""
+            if e is not None:
+                cause = loading._cause(e, label, img, said())
+                if cause is not None:
+                    return cause
+                detail = f"frame {i + 1} of {declared} cannot be read: {loading._detail(e, said())}"
+            else:
+                detail = f"it holds {i} frames, its header says {declared}"
+            return DamagedAnimationError(label, detail)
+
         while True:
+            if i and first_only:
+                break
             try:
                 if i:
                     img.seek(i)
             except EOFError:
+                if apng and i < declared:  # fewer frames than acTL counts: the spec calls that an error
+                    raise damaged(None) from None  # (Pillow 13 says "Truncated File Read" there instead)
                 break
             except KmqError:
                 raise
             except Exception as e:  # truncated or hostile data
+                if apng and i:
+                    raise damaged(e) from None
                 raise loading._decode_error(e, label, img, said()) from None
             if max_frames is not None and i >= max_frames:
                 raise FrameLimitError(f"{label} has more than {max_frames:,} frames, above the frame limit")
@@ -282,9 +346,19 @@ def read_frames(source, *, max_pixels: int | None = DEFAULT_MAX_PIXELS, max_fram
             except KmqError:
                 raise
             except Exception as e:
+                if apng and i:
+                    raise damaged(e) from None
                 raise loading._decode_error(e, label, img, said()) from None
             if px.shape[:2] != (h, w):
-                raise KmqError(f"{label}: frame {i + 1} is {px.shape[1]}×{px.shape[0]}, not {w}×{h}")
+                if img.format != "GIF" or px.shape[0] < h or px.shape[1] < w:
+                    raise KmqError(f"{label}: frame {i + 1} is {px.shape[1]}×{px.shape[0]}, not {w}×{h}")
+                # Pillow grew its canvas (right and down) for a frame that reaches beyond the logical
+                # screen; Firefox and Chromium clip such a frame to the screen, and so does kmq
+                if not clipped:
+                    clipped = True
+                    notes.append(f"frame {i + 1} reaches beyond the {w}×{h} logical screen: clipped to it, "
+                                 "as browsers show it")
+                px = np.ascontiguousarray(px[:h, :w])
             if px.shape[2] == 4:
                 a = px[..., 3]
                 if not translucent and ((a > 0) & (a < 255)).any():
@@ -427,82 +501,94 @@ def quantize_animation(
     read_kw = dict(max_pixels=max_pixels, max_frames=max_frames, max_total_pixels=max_total_pixels, profile=profile)
     input_bytes = _input_bytes(source)
     opened = _reopener(source)
-    notes: list[str] = []
-    durations: list[int] = []
-    disposal: list[str] = []
-    has_t: list[bool] = []
 
-    def frames(first: bool) -> Iterator[Frame]:
-        for fr in read_frames(opened(), notes=notes if first else [], **read_kw):
-            if first:
-                has_t.append(fr.pixels.shape[2] == 4 and bool((fr.pixels[..., 3] == 0).any()))
-                durations.append(fr.duration)
-                disposal.append(fr.disposal)
-            yield fr
+    def run(read_kw: dict) -> AnimationResult:
+        notes: list[str] = []
+        durations: list[int] = []
+        disposal: list[str] = []
+        has_t: list[bool] = []
 
-    labels: list[np.ndarray] = []
-    if frame_palette == "shared":
-        # pass 1: the palette, from all frames' histograms (a given palette needs none); pass 2: the labels
-        hist_all = None
-        if given is not None:
-            pal = given
-            transparent_any = any(fr.pixels.shape[2] == 4 and bool((fr.pixels[..., 3] == 0).any())
-                                  for fr in read_frames(opened(), notes=[], **read_kw))
-        else:
-            pal, transparent_any, hist_all = _fit_shared(opened, k, space, seed, locked, read_kw)
-        if transparent_any and len(pal) >= 256:
-            raise KmqError("a palette of 256 colours leaves no index for the animation's transparent pixels: "
-                           "use at most 255")
-        transparent = len(pal) if transparent_any else None
-        palettes = [pal]
-        # every frame's colours are in the histogram of all frames: their nearest palette colours
-        # are looked up once, in one table (the same choice remap makes frame by frame)
-        lut = nearest_lut(hist_all, pal.colors, space) if hist_all is not None else None
-        last = None
-        for fr in frames(True):
-            lab = _labels(fr.pixels, pal.colors, k, transparent, remap_kw, remap, lut)
-            if last is not None:
-                hold_still(last[0], labels[-1], fr.pixels, lab)
-            labels.append(lab)
-            last = (fr.pixels,)
-    else:
-        # one pass; one index is kept free in every frame's palette: for transparent pixels,
-        # or for the writer's "unchanged" pixels
-        k_fit = max(1, k - 1)
-        palettes = []
-        prev = last_px = None
-        for i, fr in enumerate(frames(True)):
-            hist = frame_histogram(fr.pixels, k_fit, space)
-            if len(hist) == 0:
-                cols = prev if prev is not None else np.zeros((1, 3), np.uint8)
-            elif prev is None:
-                cols = fit_palette(None, k_fit, space=space, seed=seed, lock=locked, histogram=hist).colors
+        def frames(first: bool) -> Iterator[Frame]:
+            for fr in read_frames(opened(), notes=notes if first else [], **read_kw):
+                if first:
+                    has_t.append(fr.pixels.shape[2] == 4 and bool((fr.pixels[..., 3] == 0).any()))
+                    durations.append(fr.duration)
+                    disposal.append(fr.disposal)
+                yield fr
+
+        labels: list[np.ndarray] = []
+        if frame_palette == "shared":
+            # pass 1: the palette, from all frames' histograms (a given palette needs none); pass 2: the labels
+            hist_all = None
+            if given is not None:
+                pal = given
+                transparent_any = any(fr.pixels.shape[2] == 4 and bool((fr.pixels[..., 3] == 0).any())
+                                      for fr in read_frames(opened(), notes=[], **read_kw))
             else:
-                cols = continue_palette(prev, hist, k_fit, space=space, seed=seed + i, n_locked=len(locked))
-            lab = _labels(fr.pixels, cols, k_fit, k_fit, remap_kw, remap)
-            if prev is not None and last_px is not None:
-                same = np.zeros(256, bool)  # indices whose colour this frame's palette kept exactly
-                n = min(len(prev), len(cols))
-                same[:n] = (prev[:n] == cols[:n]).all(1)
-                same[k_fit] = True  # the transparent index
-                hold_still(last_px, labels[-1], fr.pixels, lab, same)
-            prev = cols
-            last_px = fr.pixels
-            palettes.append(Palette(cols))
-            labels.append(lab)
-        transparent = k_fit if any(has_t) else None
-    # a frame is disposed to the background when the next one is transparent where it had colour
-    if transparent is not None:
-        for i in range(len(labels) - 1):
-            if has_t[i + 1] and ((labels[i + 1] == transparent) & (labels[i] != transparent)).any():
-                disposal[i] = "background"
-    loop = probe(opened(), max_pixels=max_pixels).loop
-    return AnimationResult(labels, palettes, durations, disposal, loop, transparent, k, frame_palette, dither,
-                           notes, input_bytes)
+                pal, transparent_any, hist_all = _fit_shared(opened, k, space, seed, locked, read_kw)
+            if transparent_any and len(pal) >= 256:
+                raise KmqError("a palette of 256 colours leaves no index for the animation's transparent pixels: "
+                               "use at most 255")
+            transparent = len(pal) if transparent_any else None
+            palettes = [pal]
+            # every frame's colours are in the histogram of all frames: their nearest palette colours
+            # are looked up once, in one table (the same choice remap makes frame by frame)
+            lut = nearest_lut(hist_all, pal.colors, space) if hist_all is not None else None
+            last = None
+            for fr in frames(True):
+                lab = _labels(fr.pixels, pal.colors, k, transparent, remap_kw, remap, lut)
+                if last is not None:
+                    hold_still(last[0], labels[-1], fr.pixels, lab)
+                labels.append(lab)
+                last = (fr.pixels,)
+        else:
+            # one pass; one index is kept free in every frame's palette: for transparent pixels,
+            # or for the writer's "unchanged" pixels
+            k_fit = max(1, k - 1)
+            palettes = []
+            prev = last_px = None
+            for i, fr in enumerate(frames(True)):
+                hist = frame_histogram(fr.pixels, k_fit, space)
+                if len(hist) == 0:
+                    cols = prev if prev is not None else np.zeros((1, 3), np.uint8)
+                elif prev is None:
+                    cols = fit_palette(None, k_fit, space=space, seed=seed, lock=locked, histogram=hist).colors
+                else:
+                    cols = continue_palette(prev, hist, k_fit, space=space, seed=seed + i, n_locked=len(locked))
+                lab = _labels(fr.pixels, cols, k_fit, k_fit, remap_kw, remap)
+                if prev is not None and last_px is not None:
+                    same = np.zeros(256, bool)  # indices whose colour this frame's palette kept exactly
+                    n = min(len(prev), len(cols))
+                    same[:n] = (prev[:n] == cols[:n]).all(1)
+                    same[k_fit] = True  # the transparent index
+                    hold_still(last_px, labels[-1], fr.pixels, lab, same)
+                prev = cols
+                last_px = fr.pixels
+                palettes.append(Palette(cols))
+                labels.append(lab)
+            transparent = k_fit if any(has_t) else None
+        # a frame is disposed to the background when the next one is transparent where it had colour
+        if transparent is not None:
+            for i in range(len(labels) - 1):
+                if has_t[i + 1] and ((labels[i + 1] == transparent) & (labels[i] != transparent)).any():
+                    disposal[i] = "background"
+        loop = probe(opened(), max_pixels=max_pixels).loop
+        return AnimationResult(labels, palettes, durations, disposal, loop, transparent, k, frame_palette, dither,
+                               notes, input_bytes)
+
+    try:
+        return run(read_kw)
+    except DamagedAnimationError as e:
+        # the APNG specification: a decoder that meets an error shows the default image (the first
+        # frame Pillow reads); browsers do so, and kmq quantizes it alone and says why
+        res = run({**read_kw, "first_only": True})
+        res.loop = None
+        res.warnings.append(e.warning)
+        return res
 
 
 def _fit_shared(opened, k: int, space: str, seed: int, locked, read_kw: dict
-                ) -> tuple[Palette, bool, ColorHistogram]:
+                ) -> tuple[Palette, bool, ColorHistogram | None]:
     from .fitting import fit_palette
 
     hist_all = None
@@ -511,7 +597,9 @@ def _fit_shared(opened, k: int, space: str, seed: int, locked, read_kw: dict
         transparent_any |= fr.pixels.shape[2] == 4 and bool((fr.pixels[..., 3] == 0).any())
         hist_all = merge_histograms(hist_all, frame_histogram(fr.pixels, k, space))
     if hist_all is None or len(hist_all) == 0:
-        raise KmqError("every frame is fully transparent: there are no colours to fit")
+        # every frame is fully transparent: nothing to fit, and no refusal (a still image that is
+        # fully transparent gives a transparent PNG too): one colour, used by no pixel
+        return Palette(np.zeros((1, 3), np.uint8), np.zeros(1)), True, None
     pal = fit_palette(None, max(1, k - transparent_any), space=space, seed=seed, lock=locked, histogram=hist_all)
     return pal, transparent_any, hist_all
 
@@ -528,7 +616,11 @@ def fit_animation_palette(source, k: int = DEFAULT_K, *, space: str = DEFAULT_SP
     k = check_k(k)
     check_lock_fits(len(locked), k)
     read_kw = dict(max_pixels=max_pixels, max_frames=max_frames, profile=profile)
-    return _fit_shared(_reopener(source), k, check_space(space), int(seed), locked, read_kw)[0]
+    opened = _reopener(source)
+    try:
+        return _fit_shared(opened, k, check_space(space), int(seed), locked, read_kw)[0]
+    except DamagedAnimationError:  # as quantize_animation: the default image alone
+        return _fit_shared(opened, k, check_space(space), int(seed), locked, {**read_kw, "first_only": True})[0]
 
 
 def hold_still(prev_pixels: np.ndarray, prev_labels: np.ndarray, pixels: np.ndarray, labels: np.ndarray,
@@ -609,6 +701,12 @@ def _pil_frame(res: AnimationResult, i: int) -> Image.Image:
     return im
 
 
+def _all_same(res: AnimationResult) -> bool:
+    """Whether every frame shows the same picture as the first (stops at the first that does not)."""
+    first = res.frame_rgba(0)
+    return all(np.array_equal(first, res.frame_rgba(i)) for i in range(1, res.n_frames))
+
+
 def encode_animation(res: AnimationResult, fmt: str = "GIF") -> bytes:
     """Encode an :class:`AnimationResult` as an animated GIF or APNG (Pillow's writers)."""
     fmt = fmt.upper()
@@ -616,8 +714,12 @@ def encode_animation(res: AnimationResult, fmt: str = "GIF") -> bytes:
     buf = io.BytesIO()
     durations = [max(d, 0) for d in res.durations]
     if fmt == "GIF":
-        kw = dict(save_all=True, append_images=frames[1:], duration=durations, optimize=True,
-                  disposal=[2 if d == "background" else 1 for d in res.disposal])
+        disposal: list[int] | int = [2 if d == "background" else 1 for d in res.disposal]
+        if _all_same(res):
+            # Pillow merges frames that show the same picture; when all of them are one, it writes that
+            # one as a still and needs one disposal, not a list (a list is a TypeError in its writer)
+            disposal = disposal[0]
+        kw = dict(save_all=True, append_images=frames[1:], duration=durations, optimize=True, disposal=disposal)
         if res.transparent is not None:
             kw["transparency"] = res.transparent
         if res.loop is not None:

@@ -447,6 +447,8 @@ def _quantize_animation(src: str, out: str, settings: dict, data: bytes | None) 
     _write_outputs(blob, res.palette, src, out, settings, info)
     if res.notes:  # as a still image's notes: in the JSON, not on stderr
         info["notes"] = list(res.notes)
+    if res.warnings:  # a damaged APNG read as its default image: one line on stderr
+        info["warnings"] = list(res.warnings)
     info["exit_status"] = EXIT_OK
     return info
 
@@ -567,7 +569,7 @@ def cmd_quantize(args) -> int:
                 r = info["input_bytes"] / info["png_bytes"]
                 ratio = f", {r:.1f}x smaller" if r >= 1 else f", {1 / r:.1f}x larger"
             where = "stdout" if info["output"] == STDIO else info["output"]
-            frames = f"{info['frames']} frames, " if "frames" in info else ""
+            frames = (f"{info['frames']} frame{'' if info['frames'] == 1 else 's'}, " if "frames" in info else "")
             print(f"{name} -> {where}: {frames}{info['colors_used']} colours, {info['png_bytes']:,} bytes{ratio}"
                   + (f", quality {info['quality']:g}" if args.quality else ""), file=text_out, flush=True)
 

@@ -7,9 +7,11 @@ greys read as 0..1 linear-coded values (the TIFF convention) and clipped.
 Transparency of every kind is kept: an alpha channel (LA, PA, RGBA, 16-bit
 alpha, premultiplied RGBa and La, which are un-premultiplied), a palette's
 alpha, and a single transparent colour: PNG's tRNS on 1, L (any bit depth),
-I;16 and RGB (8 or 16 bits), GIF's transparent index, a 32-bit BMP's alpha
-(its fourth byte, as Firefox and Chromium read it, unless it is zero
-everywhere: then the file is opaque).
+I;16 and RGB (8 or 16 bits), GIF's transparent index, a 32-bit BMP's alpha:
+the alpha its bit fields declare (a V4/V5 header's alpha mask, as Pillow and
+Firefox read it, even when it is zero everywhere), or the fourth byte of a
+plain 32-bit BMP, which is only "reserved" there: alpha unless it is zero
+everywhere (then the file is opaque, as browsers show it).
 
 An embedded ICC profile is applied after the conversion to 8 bits, the same
 way for every mode (:mod:`kmq_core.colour_management`; CMYK goes through its
@@ -39,6 +41,7 @@ import io
 import logging
 import os
 import re
+import struct
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -182,8 +185,9 @@ def _decoding(max_pixels: int | None):
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         old = Image.MAX_IMAGE_PIXELS, BmpImagePlugin.USE_RAW_ALPHA
         Image.MAX_IMAGE_PIXELS = max_pixels
-        # a 32-bit BMP's fourth byte is alpha when any pixel has it non-zero: browsers read it so,
-        # and Pillow writes RGBA that way; image_to_pixels reads an all-zero one as opaque
+        # a plain 32-bit BMP's fourth byte is alpha when any pixel has it non-zero: browsers read it so,
+        # and Pillow writes RGBA that way; image_to_pixels reads an all-zero one as opaque (bit fields
+        # with an alpha mask are RGBA in Pillow whatever this says, and kmq keeps their alpha)
         BmpImagePlugin.USE_RAW_ALPHA = True
         try:
             yield said
@@ -387,6 +391,38 @@ def _rawmode(img: Image.Image) -> str | None:
     return None
 
 
+#: where a BMP's info header starts: after the 14-byte file header (a .dib has none)
+_BMP_INFO_AT = {"BMP": 14, "DIB": 0}
+
+
+def _bmp_declares_alpha(img: Image.Image, rawmode: str | None) -> bool:
+    """Whether a 32-bit BMP's header declares an alpha channel: BI_BITFIELDS with an alpha mask.
+
+    Then its alpha is alpha even when it is zero everywhere (a fully transparent
+    image, as Pillow and Firefox show it). A plain (BI_RGB) 32-bit BMP calls its
+    fourth byte reserved: read as alpha only when some pixel has it non-zero.
+    Called before ``img.load()``: it may read the header.
+    """
+    if img.format not in _BMP_INFO_AT or img.mode != "RGBA" or img.info.get("compression") != 3:
+        return False
+    if rawmode != "BGRA":
+        return True  # Pillow reads RGBA from bit fields only through an alpha mask (ABGR, RGBA, BGAR)
+    # BGRA is both the masks (ff0000, ff00, ff, ff000000) and masks that are all zero; Pillow keeps
+    # the masks to itself, so the alpha mask is read from the header (V4/V5: at byte 52 of the info header)
+    try:
+        fp = img.fp
+        at = fp.tell()
+        try:
+            fp.seek(_BMP_INFO_AT[img.format])
+            head = fp.read(56)
+        finally:
+            fp.seek(at)
+        return (len(head) == 56 and struct.unpack_from("<I", head, 0)[0] >= 56
+                and struct.unpack_from("<I", head, 52)[0] != 0)
+    except Exception:  # no file to read (a PIL image whose file is closed): trust Pillow's mode
+        return True
+
+
 def _png16_alpha(data: bytes, shape: tuple[int, int]) -> np.ndarray | None:
     """Alpha of a 16-bit RGB PNG with a tRNS colour, decoded by libpng (through OpenCV).
 
@@ -583,6 +619,7 @@ def image_to_pixels(img: Image.Image, notes: list[str], *, given: bool = False,
     if note:
         notes.append(note)
     rawmode = _rawmode(img)
+    declared = _bmp_declares_alpha(img, rawmode)  # before load: it reads the header
     img.load()
     orientation = _orientation(img)
     icc = None
@@ -603,8 +640,8 @@ def image_to_pixels(img: Image.Image, notes: list[str], *, given: bool = False,
         lo = px[:, :, 3].min()
         if lo == 255:
             px = np.ascontiguousarray(px[:, :, :3])  # an alpha channel that is all opaque adds nothing
-        elif img.format in ("BMP", "DIB") and px[:, :, 3].max() == 0:
-            # 32-bit BMP writers often leave the fourth byte zero; browsers show such files opaque
+        elif img.format in ("BMP", "DIB") and not declared and px[:, :, 3].max() == 0:
+            # 32-bit BMP writers often leave the reserved fourth byte zero; browsers show such files opaque
             notes.append("BMP alpha channel is zero everywhere: read as opaque, as browsers show it")
             px = np.ascontiguousarray(px[:, :, :3])
     return px, icc

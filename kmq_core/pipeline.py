@@ -329,6 +329,11 @@ def quantize(
     bayer_size = check_bayer_size(bayer_size)
     src = load_image(image, max_pixels=max_pixels, profile=profile)
     t0 = time.perf_counter()
+    if palette is None and src.has_alpha and not src.pixels[..., 3].any():
+        # nothing visible to fit: every pixel is the one entry, transparent (0, 0, 0, 0), as pngquant writes it
+        return QuantizeResult(Palette(np.zeros((1, 3), np.uint8), np.zeros(1)),
+                              np.zeros(src.pixels.shape[:2], np.uint8), src, k, space, dither, seed,
+                              time.perf_counter() - t0, None, False, lossy, strength, None, bayer_size)
     n_colors = k if palette is None else len(np.asarray(getattr(palette, "colors", palette)).reshape(-1, 3))
     # errors count less where texture masks them (kmq_core.contrast); rgb is judged by PSNR alone
     weights = fitting_weights(src.pixels, n_colors, space)

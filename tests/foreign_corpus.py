@@ -21,7 +21,11 @@ it into one of three classes: ``correct`` (kmq's pixels equal an independent
 decode, the quantized PNG decodes to the quantized image), ``refusal`` (one
 clean :class:`kmq_core.KmqError` line) or ``defect`` (anything else: a crash,
 a stray line on stderr, wrong pixels, dropped transparency, a refusal that
-blames the wrong cause). :func:`run` drives a worker process with a timeout
+blames the wrong cause). A file of several frames (GIF, APNG, WebP) also goes
+through :func:`kmq_core.animation.quantize_animation`: refusing one whose first
+frame Pillow decodes is a defect unless a limit is the cause (a damaged APNG
+gives its default image and one warning; a GIF frame beyond the logical screen
+is clipped to it). :func:`run` drives a worker process with a timeout
 per file, so a hang is a defect and not a stuck test. ``python
 tests/foreign_corpus.py report`` prints the table.
 """
@@ -214,8 +218,9 @@ def reference_rgba(path: Path, im):
     when they fit 16 bits), float greys are 0.0-1.0, CIE L*a*b* goes through
     LittleCMS to sRGB. An embedded ICC profile is applied as a colour-managed
     viewer applies it (:func:`_shown_through_profile`). EXIF orientation is
-    applied. A 32-bit BMP's fourth byte is alpha unless it is zero everywhere,
-    as Firefox and Chromium read it.
+    applied. A 32-bit BMP's alpha is what its bit fields declare (an alpha
+    mask: kept even when zero everywhere, as Firefox shows it); a plain 32-bit
+    BMP's reserved fourth byte is alpha unless it is zero everywhere.
     """
     import numpy as np
     from PIL import Image, ImageCms
@@ -266,10 +271,24 @@ def reference_rgba(path: Path, im):
     if orientation in _ORIENT:
         ref = ref.transpose(getattr(Image.Transpose, _ORIENT[orientation]))
     out = np.asarray(ref)
-    if im.format in ("BMP", "DIB") and out.size and out[..., 3].max() == 0:
+    if im.format in ("BMP", "DIB") and out.size and out[..., 3].max() == 0 and not bmp_alpha_mask(path):
         out = out.copy()
-        out[..., 3] = 255  # browsers show a 32-bit BMP whose alpha is zero everywhere as opaque
+        out[..., 3] = 255  # browsers show a 32-bit BMP whose reserved fourth byte is zero everywhere as opaque
     return out
+
+
+def bmp_alpha_mask(path: Path) -> int:
+    """The alpha mask a BMP's header declares: BI_BITFIELDS (3) or BI_ALPHABITFIELDS (6) with an
+    info header of 56 bytes or more (the mask at its byte 52); 0 when it declares none. Read
+    here from the bytes, not through Pillow or kmq (the reference must not share their code)."""
+    import struct
+
+    head = path.read_bytes()[:80]
+    at = 14 if head[:2] == b"BM" else 0
+    if len(head) < at + 56:
+        return 0
+    size, compression = struct.unpack_from("<I", head, at)[0], struct.unpack_from("<I", head, at + 16)[0]
+    return struct.unpack_from("<I", head, at + 52)[0] if compression in (3, 6) and size >= 56 else 0
 
 
 def _shown_through_profile(ref, im):
@@ -375,6 +394,7 @@ def classify(path: Path, rel: str) -> dict:
                 im.close()
         row["pillow_stderr"] = pillow_said().decode("utf-8", "replace").strip()[:300]
     row["pillow"] = row["pillow_error"] is None
+    anim = _animation_defect(path, row) if row["pillow"] else None
     src = out = None
     crash = None
     with stderr_to_file() as kmq_said:
@@ -395,6 +415,8 @@ def classify(path: Path, rel: str) -> dict:
         row["transparent"] = int((src.pixels[..., 3] == 0).sum()) if src.has_alpha else 0
     if crash:
         return {**row, "cls": "defect", "why": f"crash: {crash}"}
+    if anim:
+        return {**row, "cls": "defect", "why": anim}
     if stray:
         return {**row, "cls": "defect", "why": f"stray stderr: {stray[:200]!r}"}
     msg = row["message"]
@@ -412,8 +434,6 @@ def classify(path: Path, rel: str) -> dict:
 
             if row["pixel_limit"] and ref is not None and ref.shape[0] * ref.shape[1] > DEFAULT_MAX_PIXELS:
                 return {**row, "cls": "refusal", "why": f"over kmq's pixel limit: {msg}"}
-            if "fully transparent" in msg and ref is not None and not ref[..., 3].any():
-                return {**row, "cls": "refusal", "why": f"every pixel is transparent in Pillow's decode too: {msg}"}
             return {**row, "cls": "defect", "why": f"refuses a file Pillow decodes: {msg}"}
         return {**row, "cls": "refusal", "why": msg}
     if any("animated" in n for n in row["notes"]) and row["format"] in ("MPO", "PSD", "TIFF"):
@@ -428,6 +448,50 @@ def classify(path: Path, rel: str) -> dict:
     if diff:
         return {**row, "cls": "defect", "why": f"wrong pixels: {diff}"}
     return {**row, "cls": "correct"}
+
+
+def _animation_defect(path: Path, row: dict) -> str | None:
+    """For a file Pillow opens with several frames: what is wrong with kmq's animation of it, or None.
+
+    Fills ``row["animation"]``: frames, size and warnings of the result, or the refusal.
+    """
+    from PIL import Image
+
+    from kmq_core.animation import quantize_animation
+    from kmq_core.errors import FrameLimitError, KmqError, PixelLimitError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            with Image.open(io.BytesIO(path.read_bytes()), formats=_formats()) as im:
+                n, fmt, size = int(getattr(im, "n_frames", 1) or 1), im.format, im.size
+        except Exception:  # the still decode says what is wrong
+            return None
+    if n <= 1 or fmt not in ("GIF", "PNG", "WEBP"):
+        return None
+    with stderr_to_file() as said:
+        try:
+            res = quantize_animation(path, 16, space="oklab")
+            res.encode("PNG" if fmt == "PNG" else "GIF")
+        except (PixelLimitError, FrameLimitError) as e:
+            row["animation"] = {"refusal": str(e)}
+            return None
+        except KmqError as e:
+            row["animation"] = {"refusal": str(e)}
+            return f"refuses an animation whose first frame Pillow decodes: {e}"
+        except Exception as e:
+            return f"animation crash: {type(e).__name__}: {e}"
+        stray = said().decode("utf-8", "replace").strip()
+    if stray:
+        return f"stray stderr in the animation: {stray[:200]!r}"
+    shape = res.labels[0].shape
+    row["animation"] = {"frames": res.n_frames, "size": [shape[1], shape[0]], "warnings": list(res.warnings)}
+    if tuple(reversed(shape)) != size:
+        return f"animation of {shape[1]}×{shape[0]}, Pillow's first frame is {size[0]}×{size[1]}"
+    if res.warnings and not (fmt == "PNG" and res.n_frames == 1 and len(res.warnings) == 1
+                             and res.warnings[0].startswith("damaged APNG")):
+        return f"unexpected animation warnings: {res.warnings}"
+    return None
 
 
 # ---------------------------------------------------------------- many files, with timeouts

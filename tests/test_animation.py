@@ -1,15 +1,20 @@
 """Animations: every frame quantized, timing kept, a palette that holds still (kmq_core.animation)."""
 
 import io
+import shutil
+import struct
+import subprocess
+import sys
+import zlib
 
 import numpy as np
 import pytest
 from PIL import Image, ImageSequence
 from skimage import data as skdata
 
-from kmq_core import cli
-from kmq_core.animation import (continue_palette, encode_animation, frame_histogram, probe,
-                                quantize_animation, read_frames)
+from kmq_core import cli, load_image, quantize
+from kmq_core.animation import (DamagedAnimationError, continue_palette, encode_animation, fit_animation_palette,
+                                frame_histogram, probe, quantize_animation, read_frames)
 from kmq_core.errors import FrameLimitError, KmqError, PixelLimitError
 
 H, W, N = 72, 128, 8
@@ -236,3 +241,270 @@ def test_cli_writes_gif_and_apng_and_refuses_cleanly(tmp_path, capsys):
     assert cli.main(["quantize", str(src), "-o", str(tmp_path / "x.png"), "--frame-palette", "per-frame"]) == 1
     assert "one palette for all its frames" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists() and not (tmp_path / "x.gif").exists()
+
+
+# ---------------------------------------------------------------- files others made (issue 26)
+
+KMQ = [shutil.which("kmq")] if shutil.which("kmq") else [sys.executable, "-m", "kmq_core.cli"]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _chunks(png: bytes) -> list[tuple[bytes, bytes]]:
+    out, p = [], len(PNG_SIGNATURE)
+    while p < len(png):
+        (n,) = struct.unpack_from(">I", png, p)
+        out.append((png[p + 4:p + 8], png[p + 8:p + 8 + n]))
+        p += 12 + n
+    return out
+
+
+def _png(chunks: list[tuple[bytes, bytes]]) -> bytes:
+    """The chunks as a PNG file, every CRC right (the damage is in the APNG structure alone)."""
+    return PNG_SIGNATURE + b"".join(struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+                                    for t, d in chunks)
+
+
+def _seq(data: bytes) -> int:
+    return struct.unpack_from(">I", data)[0]
+
+
+def _renumber(data: bytes, n: int) -> bytes:
+    return struct.pack(">I", n) + data[4:]
+
+
+#: the default image: four flat quarters (at k=16 it comes back exactly); the animation's frames differ
+DEFAULT = np.zeros((H, W, 3), np.uint8)
+DEFAULT[: H // 2, : W // 2], DEFAULT[: H // 2, W // 2:] = (20, 40, 200), (240, 240, 240)
+DEFAULT[H // 2:, : W // 2], DEFAULT[H // 2:, W // 2:] = (200, 30, 30), (30, 160, 60)
+
+
+def _apng_with_default(default_image: bool = True) -> bytes:
+    """Three animation frames (SOURCE's first three) and, before them, DEFAULT: the default image
+    outside the animation, or (``default_image=False``) its first frame."""
+    ims = [Image.fromarray(f) for f in [DEFAULT] + SOURCE[:3]]
+    buf = io.BytesIO()
+    ims[0].save(buf, "PNG", save_all=True, append_images=ims[1:], default_image=default_image, duration=100, loop=0)
+    return buf.getvalue()
+
+
+def _damaged(kind: str, default_image: bool = True) -> bytes:
+    chunks = _chunks(_apng_with_default(default_image))
+    fctl = [i for i, (t, _) in enumerate(chunks) if t == b"fcTL"]
+    if kind == "sequence gap":  # the second frame's numbers and all after it skip one
+        chunks = [(t, _renumber(d, _seq(d) + 1)) if t in (b"fcTL", b"fdAT") and i >= fctl[1] else (t, d)
+                  for i, (t, d) in enumerate(chunks)]
+    elif kind == "sequence repeat":  # the second frame's control chunk repeats the number before it
+        t, d = chunks[fctl[1]]
+        chunks[fctl[1]] = (t, _renumber(d, _seq(d) - 1))
+    elif kind == "missing frame data":  # the second frame's data dropped (the numbers closed up after it)
+        gone = [i for i in range(fctl[1] + 1, fctl[2]) if chunks[i][0] == b"fdAT"]
+        chunks = [c for i, c in enumerate(chunks) if i not in gone]
+        n = 0
+        for i, (t, d) in enumerate(chunks):
+            if t in (b"fcTL", b"fdAT"):
+                chunks[i] = (t, _renumber(d, n))
+                n += 1
+    elif kind == "frame count too high":
+        i = next(i for i, (t, _) in enumerate(chunks) if t == b"acTL")
+        chunks[i] = (b"acTL", struct.pack(">I", _seq(chunks[i][1]) + 2) + chunks[i][1][4:])
+    return _png(chunks)
+
+
+DAMAGE = ["sequence gap", "sequence repeat", "missing frame data", "frame count too high"]
+
+
+def test_the_undamaged_apng_is_an_animation():
+    """Every frame read, no warning. (A default image outside the animation is read as frame 1, as
+    Pillow numbers it; browsers do not play it: see the issue 26 report.)"""
+    for default_image in (True, False):
+        blob = _apng_with_default(default_image)
+        res = quantize_animation(blob, 16)
+        assert res.n_frames == 4 and res.warnings == [] and len(list(read_frames(blob))) == 4
+        assert np.array_equal(res.frame_rgba(0)[..., :3], DEFAULT)
+
+
+@pytest.mark.parametrize("kind", DAMAGE)
+@pytest.mark.parametrize("default_image", [True, False], ids=["default image", "first frame"])
+def test_a_damaged_apng_gives_its_default_image_and_one_warning(kind, default_image):
+    blob = _damaged(kind, default_image)
+    with pytest.raises(DamagedAnimationError):
+        list(read_frames(blob))
+    res = quantize_animation(blob, 16)
+    assert res.n_frames == 1 and res.loop is None
+    assert len(res.warnings) == 1, res.warnings
+    assert res.warnings[0].startswith("damaged APNG (") and res.warnings[0].endswith(
+        "): using its default image, as the APNG specification asks")
+    assert np.array_equal(res.frame_rgba(0)[..., :3], DEFAULT) and (res.frame_rgba(0)[..., 3] == 255).all()
+    # written as the still PNG of the default image
+    out = res.encode("PNG")
+    assert b"acTL" not in out
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(out)).convert("RGB")), DEFAULT)
+    # the still image and the app's palette come from the default image too
+    assert np.array_equal(load_image(blob).pixels, DEFAULT)
+    assert np.array_equal(quantize(blob, 16).image, DEFAULT)
+    assert sorted(map(tuple, fit_animation_palette(blob, 16).colors)) == sorted(map(tuple, np.unique(
+        DEFAULT.reshape(-1, 3), axis=0)))
+
+
+def test_a_damaged_apng_through_the_command(tmp_path):
+    src = tmp_path / "broken.png"
+    src.write_bytes(_damaged("sequence gap"))
+    r = subprocess.run([*KMQ, "quantize", src, "-k", "16", "-o", tmp_path / "out.png"], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.splitlines() == [f"kmq: warning: {src}: damaged APNG (frame 3 of 4 cannot be read: APNG "
+                                     "contains frame sequence errors): using its default image, as the APNG "
+                                     "specification asks"]
+    assert f"{src} -> {tmp_path / 'out.png'}: 1 frame, " in r.stdout
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out.png").convert("RGB")), DEFAULT)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.png", "out.png"]
+
+
+def test_a_damaged_apng_in_json(tmp_path, capsys):
+    import json
+
+    src = tmp_path / "broken.png"
+    src.write_bytes(_damaged("frame count too high"))
+    assert cli.main(["quantize", str(src), "-k", "16", "-o", str(tmp_path / "out.gif"), "--json"]) == 0
+    captured = capsys.readouterr()
+    info = json.loads(captured.out)
+    assert info["frames"] == 1 and info["warnings"] == [
+        "damaged APNG (frame 5 of 6 cannot be read: Truncated File Read): using its default image, as the "
+        "APNG specification asks"]
+    assert captured.err.splitlines() == [f"kmq: warning: {src}: {info['warnings'][0]}"]
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out.gif").convert("RGB")), DEFAULT)
+
+
+def test_an_apng_whose_default_image_is_damaged_is_still_refused():
+    chunks = _chunks(_apng_with_default())
+    i = next(i for i, (t, _) in enumerate(chunks) if t == b"IDAT")
+    chunks[i] = (b"IDAT", chunks[i][1][: len(chunks[i][1]) // 2])
+    with pytest.raises(KmqError, match="damaged or truncated") as e:
+        quantize_animation(_png(chunks), 16)
+    assert not isinstance(e.value, DamagedAnimationError)
+
+
+#: a 4-colour palette for the hand-made GIFs: red, green, blue, white
+GIF_PALETTE = [255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255]
+
+
+def _gif_image_data(indices: np.ndarray) -> tuple[bytes, bytes]:
+    """Pillow's global colour table and LZW image data (code size and sub-blocks) for ``indices``."""
+    im = Image.fromarray(indices.astype(np.uint8), "P")
+    im.putpalette(GIF_PALETTE)
+    buf = io.BytesIO()
+    im.save(buf, "GIF", optimize=False)
+    b = buf.getvalue()
+    assert b[10] & 0x80, "no global colour table"
+    p = 13 + 3 * (2 << (b[10] & 7))
+    table = b[13:p]
+    while b[p:p + 1] == b"!":  # extensions: label, then sub-blocks
+        p += 2
+        while b[p]:
+            p += 1 + b[p]
+        p += 1
+    assert b[p:p + 1] == b"," and not b[p + 9] & 0x80, "not one image on the global table"
+    start = p = p + 10
+    p += 1  # LZW minimum code size
+    while b[p]:
+        p += 1 + b[p]
+    return table, b[start:p + 1]
+
+
+def _gif_with_extents(screen: tuple[int, int], frames: list[tuple[int, int, np.ndarray]]) -> bytes:
+    """A GIF written here block by block: frames placed anywhere, also beyond the logical screen
+    (no encoder writes that; Pillow's test_extents.gif is such a file). Frames: (x, y, indices)."""
+    table = None
+    out = [b"GIF89a"]
+    body = []
+    for x, y, idx in frames:
+        table, data = _gif_image_data(idx)
+        body.append(b"!\xf9\x04\x04\x0a\x00\x00\x00")  # 100 ms, disposal: leave in place
+        body.append(b"," + struct.pack("<HHHHB", x, y, idx.shape[1], idx.shape[0], 0) + data)
+    bits = (len(table) // 3).bit_length() - 2
+    out.append(struct.pack("<HHBBB", *screen, 0x80 | bits, 0, 0) + table)
+    return b"".join(out + body) + b";"
+
+
+def _extents_gif() -> tuple[bytes, list[np.ndarray]]:
+    """A 10×10 screen: red; then a 10×10 frame at (5, 5), green in its top-left quarter, blue in the
+    rest (all but that quarter beyond the screen); then white in a 4×4 corner. And what browsers
+    show: each frame clipped to the screen."""
+    second = np.full((10, 10), 2)
+    second[:5, :5] = 1
+    blob = _gif_with_extents((10, 10), [(0, 0, np.zeros((10, 10))), (5, 5, second), (0, 0, np.full((4, 4), 3))])
+    red, green, white = (255, 0, 0, 255), (0, 255, 0, 255), (255, 255, 255, 255)
+    shown = [np.zeros((10, 10, 4), np.uint8) + np.array(red, np.uint8)]
+    shown.append(shown[0].copy())
+    shown[1][5:, 5:] = green
+    shown.append(shown[1].copy())
+    shown[2][:4, :4] = white
+    return blob, shown
+
+
+def test_gif_frames_beyond_the_logical_screen_are_clipped_to_it():
+    blob, shown = _extents_gif()
+    with Image.open(io.BytesIO(blob)) as im:  # Pillow grows its canvas for the second frame
+        im.seek(1)
+        assert im.size == (15, 15)
+    assert [f.pixels.shape[:2] for f in read_frames(blob)] == [(10, 10)] * 3
+    res = quantize_animation(blob, 8)
+    assert res.n_frames == 3 and res.warnings == []
+    assert [n for n in res.notes if "logical screen" in n] == [
+        "frame 2 reaches beyond the 10×10 logical screen: clipped to it, as browsers show it"]
+    assert all(np.array_equal(res.frame_rgba(i), shown[i]) for i in range(3))
+    for fmt in ("GIF", "PNG"):
+        assert all(np.array_equal(a, b) for a, b in zip(_decoded(res.encode(fmt))[0], shown)), fmt
+    assert np.array_equal(load_image(blob).pixels, shown[0][..., :3])
+
+
+def test_gif_frames_beyond_the_logical_screen_through_the_command(tmp_path):
+    blob, shown = _extents_gif()
+    src = tmp_path / "extents.gif"
+    src.write_bytes(blob)
+    r = subprocess.run([*KMQ, "quantize", src, "-k", "8", "-o", tmp_path / "out.gif"], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    frames = _decoded((tmp_path / "out.gif").read_bytes())[0]
+    assert len(frames) == 3 and all(np.array_equal(a, b) for a, b in zip(frames, shown))
+
+
+def test_a_first_frame_larger_than_the_screen_grows_it():
+    """As Pillow, Firefox and Chromium do: the screen takes the first frame's size."""
+    blob = _gif_with_extents((10, 10), [(0, 0, np.zeros((12, 12))), (0, 0, np.full((4, 4), 3))])
+    res = quantize_animation(blob, 8)
+    assert res.labels[0].shape == (12, 12) and res.n_frames == 2
+    assert not [n for n in res.notes if "logical screen" in n]
+
+
+def test_frames_that_all_show_one_picture_are_written():
+    """Pillow merges frames that show the same picture; when they are all one, its GIF writer
+    needed one disposal (a list was a TypeError)."""
+    blob = _gif_with_extents((10, 10), [(0, 0, np.zeros((10, 10))), (5, 5, np.zeros((10, 10)))])
+    res = quantize_animation(blob, 8)
+    assert res.n_frames == 2
+    for fmt in ("GIF", "PNG"):
+        frames = _decoded(res.encode(fmt))[0]
+        assert all(np.array_equal(f, res.frame_rgba(0)) for f in frames)
+
+
+def test_the_damage_error_crosses_processes():
+    import pickle
+
+    with pytest.raises(DamagedAnimationError) as e:
+        list(read_frames(_damaged("sequence gap")))
+    again = pickle.loads(pickle.dumps(e.value))
+    assert str(again) == str(e.value) and again.warning == e.value.warning
+
+
+def test_damaged_and_oversized_files_in_parallel(tmp_path):
+    """kmq quantize -j 2: each file in a worker process; the damaged APNG's warning is still its one line."""
+    (tmp_path / "broken.png").write_bytes(_damaged("missing frame data"))
+    (tmp_path / "extents.gif").write_bytes(_extents_gif()[0])
+    r = subprocess.run([*KMQ, "quantize", tmp_path / "broken.png", tmp_path / "extents.gif", "-k", "8", "-j", "2",
+                        "--out-dir", tmp_path / "out", "-q"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.splitlines() == [f"kmq: warning: {tmp_path / 'broken.png'}: damaged APNG (frame 3 of 4 cannot be "
+                                     "read: APNG missing frame data): using its default image, as the APNG "
+                                     "specification asks"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["broken-k8.png", "extents-k8.gif"]

@@ -485,9 +485,78 @@ def test_transparency_of_every_kind_is_kept(case, tmp_path):
         assert (diff <= tol)[seen].all()
 
 
-def test_bmp_whose_alpha_is_zero_everywhere_is_opaque(tmp_path):
+def bmp32(rgba: np.ndarray, masks: tuple[int, int, int, int] | None) -> bytes:
+    """A 32-bit BMP written here byte by byte (no encoder writes every layout): a V5 header with
+    BI_BITFIELDS and ``masks`` (red, green, blue, alpha), or with ``masks=None`` a plain BI_RGB
+    file whose reserved fourth byte holds the alpha (B, G, R, A in memory, as Pillow writes RGBA;
+    so are the samples of masks that are all zero, the layout Pillow reads them in)."""
+    h, w = rgba.shape[:2]
+    compression, m = (0, (0, 0, 0, 0)) if masks is None else (3, masks)
+    if not any(m):
+        px = np.ascontiguousarray(rgba[::-1][..., [2, 1, 0, 3]]).tobytes()  # rows bottom-up
+    else:
+        value = np.zeros((h, w), np.uint64)
+        for c, mask in enumerate(m):
+            if mask:
+                shift = (mask & -mask).bit_length() - 1
+                value |= rgba[..., c].astype(np.uint64) << np.uint64(shift)
+        px = value[::-1].astype("<u4").tobytes()  # rows bottom-up
+    info = struct.pack("<IiiHHIIiiII4I", 124, w, h, 1, 32, compression, len(px), 2835, 2835, 0, 0, *m)
+    info += struct.pack("<I", 0x73524742) + bytes(36 + 12) + struct.pack("<4I", 4, 0, 0, 0)  # 'sRGB', no profile
+    assert len(info) == 124
+    return b"BM" + struct.pack("<IHHI", 14 + 124 + len(px), 0, 0, 14 + 124) + info + px
+
+
+#: bit field layouts with an alpha mask: ABGR (Pillow's rgb32bf-abgr.bmp), BGRA (GIMP, ImageMagick), RGBA
+ALPHA_MASKS = {"abgr": (0xFF000000, 0xFF0000, 0xFF00, 0xFF), "bgra": (0xFF0000, 0xFF00, 0xFF, 0xFF000000),
+               "rgba": (0xFF, 0xFF00, 0xFF0000, 0xFF000000)}
+
+
+@pytest.mark.parametrize("layout", sorted(ALPHA_MASKS))
+def test_bmp_alpha_bitfields_are_kept(layout):
+    src = load_image(bmp32(rgba_ramp(), ALPHA_MASKS[layout]))
+    assert src.pixels.shape == (H, W, 4) and np.array_equal(src.pixels, rgba_ramp())
+
+
+@pytest.mark.parametrize("layout", sorted(ALPHA_MASKS))
+def test_bmp_alpha_bitfield_zero_everywhere_is_fully_transparent(layout, tmp_path):
+    """The header declares alpha, and every pixel's is 0 (Pillow's rgb32bf-abgr.bmp: 8,128 clear
+    pixels): a fully transparent image, as Pillow and Firefox show it, and so its PNG."""
+    rgba = rgba_ramp().copy()
+    rgba[..., 3] = 0
+    data = bmp32(rgba, ALPHA_MASKS[layout])
+    src = load_image(data)
+    assert src.pixels.shape == (H, W, 4) and not src.pixels[..., 3].any()
+    assert np.array_equal(src.pixels[..., :3], rgba[..., :3]) and src.notes == []
+    path = tmp_path / "clear.bmp"
+    path.write_bytes(data)
+    r = subprocess.run([*KMQ, "quantize", path, "-k", "16", "-o", tmp_path / "clear.png"], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    out = Image.open(tmp_path / "clear.png")
+    assert out.mode == "P" and len(out.getpalette()) == 3 and out.info["transparency"] == 0
+    assert not np.asarray(out.convert("RGBA"))[..., 3].any()
+
+
+def test_bmp_whose_alpha_bitfield_is_zero_everywhere_from_imagemagick(tmp_path):
     data = _im(tmp_path, _png_of(rgba_ramp(), "RGBA"), "-alpha", "set", "-channel", "A", "-evaluate", "set", "0",
                "+channel", "-define", "bmp:format=bmp4", out="zero.bmp")
+    assert data[30:34] == struct.pack("<I", 3) and data[66:70] != bytes(4), "not bit fields with an alpha mask"
+    src = load_image(data)
+    assert src.pixels.shape == (H, W, 4) and not src.pixels[..., 3].any()
+
+
+@pytest.mark.parametrize("writer", ["pillow", "here", "zero masks"])
+def test_bmp_whose_reserved_byte_is_zero_everywhere_is_opaque(writer):
+    """A plain 32-bit BMP's fourth byte is reserved: zero everywhere, the file is opaque (as browsers
+    show it). So are bit fields whose masks are all zero (Pillow reads them as B, G, R, A)."""
+    rgba = rgba_ramp().copy()
+    rgba[..., 3] = 0
+    if writer == "pillow":
+        data = _encode(Image.fromarray(rgba, "RGBA"), "BMP")  # BI_RGB, alpha in the fourth byte
+        assert data[30:34] == bytes(4) and data[28] == 32
+    else:
+        data = bmp32(rgba, None if writer == "here" else (0, 0, 0, 0))
     src = load_image(data)
     assert src.pixels.shape == (H, W, 3)
     assert np.array_equal(src.pixels, rgba_ramp()[..., :3])

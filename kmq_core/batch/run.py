@@ -38,7 +38,8 @@ def fit_shared_palette(tally: MultiImageHistogram, k: int, *, space: str, seed: 
 
     hist = tally.histogram()
     if len(hist) == 0:
-        raise KmqError("no visible pixels in any image: there are no colours to fit a shared palette to")
+        # every image is fully transparent: each becomes a fully transparent PNG, as one alone does
+        return Palette(np.zeros((1, 3), np.uint8), np.zeros(1))
     return fit_palette(None, k, space=space, seed=seed, lock=lock, histogram=hist)
 
 
