@@ -93,7 +93,8 @@ options:
   --ordered         kmq's ordered (Bayer) dithering instead of Floyd-Steinberg
   --posterize N     drop the N low bits (0-4) of each channel of the palette
   --strip           remove optional metadata (EXIF, text); the sRGB tag stays
-  --verbose         print status messages (synonym: -v); --quiet (-q): the default
+  --verbose         print status messages (synonym: -v), on stdout unless the PNG goes
+                    there; --quiet (-q): the default
   --iebug, --transbug, --no-force: accepted as pngquant does; --map: refused, as pngquant 3 does
 
 The output filename is the same as the input name except that it ends in "-fs8.png",
@@ -280,9 +281,10 @@ def _status(info: dict | None, kind: str | None) -> int:
             "internal": MISSING_ARGUMENT}.get(kind or "", DECODE_ERROR)
 
 
-def _say(text: str) -> None:
-    sys.stderr.write(f"{PROG}: {text}\n")
-    sys.stderr.flush()
+def _say(text: str, stream=None) -> None:
+    stream = stream or sys.stderr
+    stream.write(f"{PROG}: {text}\n")
+    stream.flush()
 
 
 def run_plan(plan: Plan) -> int:
@@ -292,8 +294,11 @@ def run_plan(plan: Plan) -> int:
     statuses = [SUCCESS] * len(plan.files)
     stdin_data = None
     tasks, where = [], {}
+    # --verbose talks on stdout, as pngquant's, unless the PNG goes there (pngquant 3 then mixes
+    # its messages into the PNG; kmq-pngquant keeps stdout for the PNG); errors go to stderr
+    talk = sys.stderr if STDIO in plan.outputs else sys.stdout
     if plan.verbose and plan.speed is not None and plan.speed != SPEED_NO_DITHER:
-        _say(f"--speed {plan.speed} is accepted and ignored (kmq has one speed)")
+        _say(f"--speed {plan.speed} is accepted and ignored (kmq has one speed)", talk)
     for i, (src, out) in enumerate(zip(plan.files, plan.outputs)):
         name = "stdin" if src == STDIO and len(plan.files) == 1 else src
         if src == STDIO and len(plan.files) == 1:
@@ -335,14 +340,15 @@ def run_plan(plan: Plan) -> int:
                 sys.stdout.buffer.write(stdin_data if stdin_data is not None else Path(src).read_bytes())
                 sys.stdout.buffer.flush()
             if plan.verbose:
-                _say(f"{name}: {info['error']}" + ("; the input went to stdout" if out == STDIO else ""))
+                _say(f"{name}: {info['error']}" + ("; the input went to stdout" if out == STDIO else ""), talk)
         elif plan.verbose:
             where_to = "stdout" if out == STDIO else out
             quality = f", quality {info['quality']:g}" if "quality" in info else ""
-            _say(f"{name} -> {where_to}: {info['colors_used']} colours, {info['png_bytes']:,} bytes{quality}")
+            _say(f"{name} -> {where_to}: {info['colors_used']} colours, {info['png_bytes']:,} bytes{quality}", talk)
     failed = [s for s in statuses if s != SUCCESS]
     if plan.verbose:
-        _say(f"quantized {statuses.count(SUCCESS)} of {len(statuses)} image{'s' if len(statuses) > 1 else ''}")
+        _say(f"quantized {statuses.count(SUCCESS)} of {len(statuses)} image{'s' if len(statuses) > 1 else ''}",
+             talk)
     return failed[-1] if failed else SUCCESS
 
 
