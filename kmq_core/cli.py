@@ -392,7 +392,7 @@ def _quantize_one(src: str, out: str, settings: dict, data: bytes | None = None)
     if settings["skip_if_larger"] and res.input_bytes is not None:
         budget = size_budget(res.input_bytes, info["quality"] if pngquant_rule else None)
         if len(png) > budget:
-            worth = "not be smaller than the input" if budget == res.input_bytes - 1 else \
+            worth = "not be smaller than the input" if not pngquant_rule else \
                 f"save too little for quality {info['quality']:g}: at most {budget:,} bytes from an input of"
             info.update(output=None, skipped="larger", exit_status=EXIT_TOO_LARGE,
                         error=f"the PNG ({len(png):,} bytes) would {worth} "
