@@ -62,6 +62,7 @@ LONG_OPTIONS = {
     "quality": "value", "speed": "value", "nofs": None, "ordered": None, "floyd": "optional",
     "posterize": "value", "strip": None, "verbose": None, "quiet": None, "version": None, "help": None,
     "iebug": None, "transbug": None, "map": "value",
+    "max-pixels": "value",  # kmq's own: its limit on decompression bombs
 }
 SHORT_OPTIONS = {"f": "force", "o": "output", "Q": "quality", "s": "speed", "v": "verbose", "q": "quiet",
                  "V": "version", "h": "help"}
@@ -96,6 +97,7 @@ options:
   --verbose         print status messages (synonym: -v), on stdout unless the PNG goes
                     there; --quiet (-q): the default
   --iebug, --transbug, --no-force: accepted as pngquant does; --map: refused, as pngquant 3 does
+  --max-pixels N    kmq's own: refuse larger images (default 100,000,000; 'none' disables)
 
 The output filename is the same as the input name except that it ends in "-fs8.png",
 "-or8.png" (no Floyd-Steinberg) or your custom extension (unless the input is stdin,
@@ -247,7 +249,8 @@ class Plan:
         self.verbose = bool(given.get("verbose"))
         try:
             self.options = opt.QuantizeOptions(k=k, dither=dither, strength=strength if dither == "fs" else 1.0,
-                                               quality=self.quality)
+                                               quality=self.quality,
+                                               max_pixels=given.get("max-pixels", opt.DEFAULT_MAX_PIXELS))
         except KmqError as e:
             raise UsageError(str(e), INVALID_ARGUMENT) from None
         self.settings = {"options": self.options, "palette_in": None, "force": self.force, "palettes": [],

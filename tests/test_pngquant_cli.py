@@ -275,6 +275,8 @@ def test_the_rest_of_the_command_line():
     assert plan.outputs == ["-x.min.png", "b.min.png"]
     assert Plan(*parse_args(["-o", "-", "a.png"])).outputs == ["-"]
     assert not Plan(*parse_args(["-f", "--no-force", "a.png"])).force
+    assert Plan(*parse_args(["--max-pixels", "none", "a.png"])).options.max_pixels is None
+    assert Plan(*parse_args(["a.png"])).options.max_pixels == 100_000_000
 
 
 @pytest.mark.parametrize("args, status", [
@@ -297,6 +299,7 @@ def test_the_rest_of_the_command_line():
     (["-o", "o.jpg", "a.png"], INVALID_ARGUMENT),
     (["--ext", ".webp", "a.png"], INVALID_ARGUMENT),
     (["--map", "m.png", "a.png"], INVALID_ARGUMENT),
+    (["--max-pixels", "many", "a.png"], INVALID_ARGUMENT),
 ])
 def test_bad_command_lines(args, status):
     with pytest.raises(UsageError) as e:
