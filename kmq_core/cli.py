@@ -524,14 +524,10 @@ def run_jobs(jobs: list[tuple], n_workers: int):
         for job in jobs:
             yield (job, *_quantize_task(job))
         return
-    from .batch.runners import LocalRunner
+    from .batch.runners import run_local
 
-    runner = LocalRunner(n_workers)
-    try:
-        for job, outcome, error in runner.run(_quantize_task, jobs):
-            yield (job, *outcome) if error is None else (job, None, error, "internal")
-    finally:
-        runner.close()
+    for job, outcome, error in run_local(_quantize_task, jobs, n_workers):
+        yield (job, *outcome) if error is None else (job, None, error, "internal")
 
 
 def cmd_quantize(args) -> int:
