@@ -221,7 +221,8 @@ def test_98_and_99_on_stdout_give_back_the_input(tmp_path, photo_crop):
     # --verbose keeps stdout for the PNG when the PNG goes there
     code, out, err = run(folder, "-v", "-", stdin=photo_crop)
     assert code == 0 and Image.open(io.BytesIO(out)).mode == "P" and "stdin -> stdout: " in err
-    assert sorted(p.name for p in folder.iterdir()) == sorted(["a.png", "UPPER.PNG", "-dash.png", "tiny.png", "bad.png"])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(["a.png", "UPPER.PNG", "-dash.png", "tiny.png",
+                                                               "bad.png"])
 
 
 def test_ext_png_force_replaces_the_input_in_place(tmp_path, photo_crop):
