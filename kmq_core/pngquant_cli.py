@@ -173,14 +173,13 @@ def parse_args(argv: list[str]) -> tuple[dict[str, str | bool | None], list[str]
     return given, positional
 
 
-def _number(text, what: str, lo: float, hi: float, whole: bool = True) -> float:
+def _whole(text, what: str, lo: int, hi: int) -> int:
     try:
-        x = int(text) if whole else float(text)
+        x = int(text)
     except (TypeError, ValueError):
-        raise UsageError(f"{what} must be a {'whole ' if whole else ''}number from {lo:g} to {hi:g}, got {text!r}",
-                         INVALID_ARGUMENT) from None
+        raise UsageError(f"{what} must be a whole number from {lo} to {hi}, got {text!r}", INVALID_ARGUMENT) from None
     if not lo <= x <= hi:
-        raise UsageError(f"{what} must be from {lo:g} to {hi:g}, got {text}", INVALID_ARGUMENT)
+        raise UsageError(f"{what} must be from {lo} to {hi}, got {text}", INVALID_ARGUMENT)
     return x
 
 
@@ -218,16 +217,21 @@ class Plan:
             self.quality = opt.check_quality(given["quality"]) if "quality" in given else None
         except KmqError as e:
             raise UsageError(str(e), INVALID_ARGUMENT) from None
-        self.speed = int(_number(given["speed"], "--speed", SPEED_MIN, SPEED_MAX)) if "speed" in given else None
+        self.speed = _whole(given["speed"], "--speed", SPEED_MIN, SPEED_MAX) if "speed" in given else None
         try:
             self.posterize = check_posterize(given["posterize"]) if "posterize" in given else 0
         except KmqError as e:
             raise UsageError(str(e), INVALID_ARGUMENT) from None
         strength = opt.DEFAULT_STRENGTH
         if given.get("floyd") is not None:
-            # pngquant takes any number and keeps it to 0-1
-            strength = min(1.0, max(0.0, _number(given["floyd"], "--floyd", float("-inf"), float("inf"),
-                                                 whole=False)))
+            try:
+                strength = float(given["floyd"])
+                if strength != strength:  # nan
+                    raise ValueError
+            except ValueError:
+                raise UsageError(f"--floyd=N takes a dithering strength from 0 to 1, got {given['floyd']!r}",
+                                 INVALID_ARGUMENT) from None
+            strength = min(1.0, max(0.0, strength))  # pngquant takes any number and keeps it to 0-1
         # pngquant dithers unless told not to; --nofs wins over everything, as in pngquant
         if "nofs" in given:
             dither = "none"

@@ -295,6 +295,7 @@ def test_the_rest_of_the_command_line():
     (["--speed", "0", "a.png"], INVALID_ARGUMENT),
     (["--quality", "80-60", "a.png"], INVALID_ARGUMENT),
     (["--floyd=x", "a.png"], INVALID_ARGUMENT),
+    (["--floyd=nan", "a.png"], INVALID_ARGUMENT),
     (["--ext", ".x", "-o", "o.png", "a.png"], INVALID_ARGUMENT),
     (["-o", "o.png", "a.png", "b.png"], INVALID_ARGUMENT),
     (["-o", "o.jpg", "a.png"], INVALID_ARGUMENT),
