@@ -340,6 +340,8 @@ def run_plan(plan: Plan) -> int:
         i, name = where[id(task)]
         src, out = task[0], task[1]
         statuses[i] = status = _status(info, kind)
+        for warning in (info or {}).get("warnings", ()):  # as kmq quantize: a JPEG that grew, say
+            _say(f"warning: {name}: {warning}")
         if message:
             _say(f"error: {name}: {message}")
         elif status in (TOO_LARGE_FILE, TOO_LOW_QUALITY):

@@ -246,6 +246,15 @@ def test_status_16_and_one_line_per_failure(tmp_path, photo_crop):
     assert code == 2 and err.count("\n") == 2 and "cannot open nonexistent.png for reading" in err
 
 
+def test_warnings_reach_stderr(tmp_path, photo_crop):
+    """kmq reads more than PNG: a JPEG whose PNG is larger is written, with kmq's warning."""
+    Image.open(io.BytesIO(photo_crop)).save(tmp_path / "small.jpg", quality=40)
+    code, out, err = run(tmp_path, "small.jpg")
+    assert code == 0 and out == b"" and (tmp_path / "small-fs8.png").exists()
+    assert err.startswith("kmq-pngquant: warning: small.jpg: the PNG (") and "larger than the JPEG" in err
+    assert err.count("\n") == 1
+
+
 @pytest.mark.parametrize("args, dither, strength, ext", [
     ([], "fs", 1.0, "-fs8.png"),
     (["--nofs"], "none", 1.0, "-or8.png"),
