@@ -313,6 +313,25 @@ def _read_stdin() -> bytes:
     return data
 
 
+def _guarded(src: str, settings: dict) -> list[str]:
+    """The inputs an output must not replace: the input itself, unless the command lets
+    ``--force`` replace it (kmq-pngquant's ``--ext .png --force``, pngquant's in-place run)."""
+    return [] if settings.get("replace_input") and settings["force"] else [src]
+
+
+def size_budget(input_bytes: int, quality: float | None = None) -> int:
+    """The most bytes a result may have under ``--skip-if-larger``.
+
+    ``quality`` None (``kmq quantize``): fewer bytes than the input. With the quality reached
+    (0-100, ``kmq-pngquant``): pngquant's rule, ``(input - 1) × max((quality/100)^1.5, 0.5)``,
+    so that a loss of quality must buy a saving that grows with it (and halving the file
+    is always worth it).
+    """
+    if quality is None:
+        return input_bytes - 1
+    return int((input_bytes - 1) * max((max(quality, 0.0) / 100) ** 1.5, 0.5))
+
+
 def _quantize_one(src: str, out: str, settings: dict, data: bytes | None = None) -> dict:
     """Worker: quantize one file, write its outputs; returns its figures (with ``exit_status``)
     or raises KmqError. ``data``: the input's bytes when it came on stdin."""
@@ -327,7 +346,7 @@ def _quantize_one(src: str, out: str, settings: dict, data: bytes | None = None)
     if not to_stdout:
         if settings["skip_existing"] and Path(out).exists() and not settings["force"]:
             return {"input": src, "output": out, "skipped": "exists", "exit_status": EXIT_OK}
-        check_output(out, force=settings["force"], inputs=[src])
+        check_output(out, force=settings["force"], inputs=_guarded(src, settings))
         if animated:
             from .animation import output_format
 
@@ -359,17 +378,26 @@ def _quantize_one(src: str, out: str, settings: dict, data: bytes | None = None)
             warnings.append(f"{e}; written anyway (--write-below-min)")
     else:
         res = quantize(source, o.k, palette=palette, **opts)
+    if settings.get("posterize"):  # kmq-pngquant's --posterize N
+        from .posterize import posterize
+
+        res = posterize(res, settings["posterize"])
     png = res.encode(strip=True) if settings["strip"] else res.png
     info = {"input": src, "output": out, **(res.to_dict() if settings["json"] else {
         "colors_used": res.colors_used, "input_bytes": res.input_bytes, "seconds": round(res.seconds, 3)})}
     info["png_bytes"] = len(png)
-    if settings["json"] or o.quality:  # the mean ΔE2000 of a dithered 12 MP result takes seconds
+    pngquant_rule = settings["skip_if_larger"] and settings.get("skip_rule") == "pngquant"
+    if settings["json"] or o.quality or pngquant_rule:  # the mean ΔE2000 of a dithered 12 MP result takes seconds
         info["quality"] = round(quality_for_delta_e(res.delta_e), 1)
-    if settings["skip_if_larger"] and res.input_bytes is not None and len(png) >= res.input_bytes:
-        info.update(output=None, skipped="larger", exit_status=EXIT_TOO_LARGE,
-                    error=f"the PNG ({len(png):,} bytes) would not be smaller than the input "
-                          f"({res.input_bytes:,} bytes): nothing written (--skip-if-larger)")
-        return info
+    if settings["skip_if_larger"] and res.input_bytes is not None:
+        budget = size_budget(res.input_bytes, info["quality"] if pngquant_rule else None)
+        if len(png) > budget:
+            worth = "not be smaller than the input" if not pngquant_rule else \
+                f"save too little for quality {info['quality']:g}: at most {budget:,} bytes from an input of"
+            info.update(output=None, skipped="larger", exit_status=EXIT_TOO_LARGE,
+                        error=f"the PNG ({len(png):,} bytes) would {worth} "
+                              f"({res.input_bytes:,} bytes): nothing written (--skip-if-larger)")
+            return info
     _write_outputs(png, res.palette, src, out, settings, info)
     fmt = res.source.format or ""
     if res.input_bytes and len(png) > res.input_bytes and fmt.upper() in ("JPEG", "MPO", "WEBP"):
@@ -391,7 +419,7 @@ def _write_outputs(blob: bytes, palette, src: str, out: str, settings: dict, inf
         sys.stdout.buffer.write(blob)
         sys.stdout.buffer.flush()
     else:
-        atomic_write(out, blob, force=settings["force"], inputs=[src])
+        atomic_write(out, blob, force=settings["force"], inputs=_guarded(src, settings))
     if settings["palettes"]:
         from .palette_ops import name_colors  # the same colour names as 'kmq palette' and the app
 
@@ -467,17 +495,41 @@ def _internal(e: BaseException) -> str:
     return f"internal error ({type(e).__name__}: {e}); run with --debug for details"
 
 
-def _quantize_task(job: tuple[str, str, dict]) -> tuple[dict | None, str | None]:
-    """Worker process of ``kmq quantize -j``: :func:`_quantize_one` on ``(src, out, settings)``, returning
-    ``(figures, None)`` or ``(None, message)``: a failure comes back as its one line, and a bug on one
-    file must not stop the others."""
-    src, out, settings = job
+def _quantize_task(job: tuple) -> tuple[dict | None, str | None, str | None]:
+    """One file of ``kmq quantize`` (or ``kmq-pngquant``), here or in a worker process:
+    :func:`_quantize_one` on ``(src, out, settings[, stdin bytes])``, returning ``(figures, None,
+    None)`` or ``(None, message, kind)``: a failure comes back as its one line and the name of
+    its :class:`KmqError` class (``"internal"`` for a bug), and a bug on one file must not stop
+    the others."""
+    src, out, settings, *data = job
     try:
-        return _quantize_one(src, out, settings), None
+        return _quantize_one(src, out, settings, *data), None, None
     except KmqError as e:
-        return None, _message(e)
+        return None, _message(e), type(e).__name__
+    except (KeyboardInterrupt, SystemExit, BrokenPipeError):
+        raise
     except Exception as e:
-        return None, _internal(e)
+        interrupt = e.__cause__ or e.__context__
+        if isinstance(interrupt, KeyboardInterrupt):  # Ctrl-C inside a numba kernel comes out as a SystemError
+            raise interrupt from None
+        return None, _internal(e), "internal"
+
+
+def run_jobs(jobs: list[tuple], n_workers: int):
+    """:func:`_quantize_task` on each job, yielding ``(job, figures, message, kind)`` as each ends.
+
+    One job, or one worker: here, in order (Ctrl-C and a closed stdout stop the run). Else in
+    the batch's pool: workers ignore Ctrl-C (this process stops the run), one OpenCV/BLAS thread
+    each, and a worker that dies costs only its own file.
+    """
+    if len(jobs) == 1 or n_workers <= 1:
+        for job in jobs:
+            yield (job, *_quantize_task(job))
+        return
+    from .batch.runners import run_local
+
+    for job, outcome, error in run_local(_quantize_task, jobs, n_workers):
+        yield (job, *outcome) if error is None else (job, None, error, "internal")
 
 
 def cmd_quantize(args) -> int:
@@ -574,31 +626,10 @@ def cmd_quantize(args) -> int:
                   + (f", quality {info['quality']:g}" if args.quality else ""), file=text_out, flush=True)
 
     n_workers = args.jobs or min(len(jobs), os.cpu_count() or 1)
-    if len(jobs) == 1 or n_workers <= 1:
-        for i, (src, out) in enumerate(jobs, 1):
-            try:
-                report(_quantize_one(src, out, settings, data), src, None)
-            except KmqError as e:
-                report(None, src, _message(e))
-            except (KeyboardInterrupt, SystemExit, BrokenPipeError):
-                raise
-            except Exception as e:  # a bug on one file must not stop the others
-                report(None, src, _internal(e))
-            bar.update(i, len(jobs), name=Path(src).name)
-    else:
-        # the batch's pool: workers ignore Ctrl-C (this process stops the run), one OpenCV/BLAS
-        # thread each, and a worker that dies costs only its own file
-        from .batch.runners import LocalRunner
-
-        runner = LocalRunner(n_workers)
-        try:
-            tasks = [(src, out, settings) for src, out in jobs]
-            for i, ((src, _, _), outcome, error) in enumerate(runner.run(_quantize_task, tasks), 1):
-                info, err = outcome if error is None else (None, error)
-                report(info, src, err)
-                bar.update(i, len(jobs), name=Path(src).name)
-        finally:
-            runner.close()
+    tasks = [(src, out, settings, data) if src == STDIO else (src, out, settings) for src, out in jobs]
+    for i, ((src, *_), info, err, _kind) in enumerate(run_jobs(tasks, n_workers), 1):
+        report(info, src, err)
+        bar.update(i, len(jobs), name=Path(src).name)
     failed = statuses.count(EXIT_FAILED)
     if failed and len(jobs) > 1:
         sys.stderr.write(f"kmq: error: {failed} of {len(jobs)} images failed\n")

@@ -44,3 +44,9 @@ class OutputExistsError(KmqError):
     def __init__(self, message: str, path=None):
         super().__init__(message)
         self.path = path
+
+
+class WriteError(KmqError):
+    """An output could not be written: its folder is missing, it names a folder, no permission,
+    a full disk. Front ends that report writing apart from reading (``kmq-pngquant``'s exit
+    status 16, as pngquant's) tell it by this class."""

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .errors import KmqError, OutputExistsError
+from .errors import KmqError, OutputExistsError, WriteError
 
 
 def _umask() -> int:
@@ -50,12 +50,12 @@ def check_output(path: str | os.PathLike, *, force: bool = False, inputs=()) -> 
         except OSError:
             pass
     if out.is_dir():
-        raise KmqError(f"{out} is a folder: give a file name for the output")
+        raise WriteError(f"{out} is a folder: give a file name for the output")
     if out.exists() and not force:
         raise _exists(out)
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
-        raise KmqError(f"the folder {parent} does not exist")
+        raise WriteError(f"the folder {parent} does not exist")
     return out
 
 
@@ -73,7 +73,7 @@ def atomic_write(path: str | os.PathLike, data: bytes, *, force: bool = True, in
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=parent)
     except OSError as e:
-        raise KmqError(f"cannot write {out}: {e.strerror or e}") from None
+        raise WriteError(f"cannot write {out}: {e.strerror or e}") from None
     try:
         try:
             os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
@@ -91,7 +91,7 @@ def atomic_write(path: str | os.PathLike, data: bytes, *, force: bool = True, in
                 os.unlink(tmp)
         except OSError as e:
             reason = "no space left on the device" if e.errno == 28 else (e.strerror or str(e))
-            raise KmqError(f"cannot write {out}: {reason}") from None
+            raise WriteError(f"cannot write {out}: {reason}") from None
     except BaseException:
         try:
             os.unlink(tmp)

@@ -29,7 +29,7 @@ DISTRIBUTIONS = {"numpy": "numpy", "cv2": "opencv-python-headless", "PIL": "pill
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> tuple[list[str], email.message.Message]:
+def wheel(tmp_path_factory) -> tuple[list[str], email.message.Message, str]:
     out = tmp_path_factory.mktemp("wheel")
     # from a copy without build leftovers: setuptools reuses ./build, whose old files would
     # ship in the wheel whatever pyproject.toml says now
@@ -43,7 +43,8 @@ def wheel(tmp_path_factory) -> tuple[list[str], email.message.Message]:
     with zipfile.ZipFile(whl) as z:
         names = z.namelist()
         meta = email.message_from_bytes(z.read(next(n for n in names if n.endswith(".dist-info/METADATA"))))
-    return names, meta
+        entry_points = z.read(next(n for n in names if n.endswith(".dist-info/entry_points.txt"))).decode()
+    return names, meta, entry_points
 
 
 def _requires(meta) -> dict[str | None, set[str]]:
@@ -70,7 +71,7 @@ def _third_party_imports(folder: Path) -> set[str]:
 
 
 def test_every_import_of_the_library_is_declared(wheel):
-    _, meta = wheel
+    _, meta, _ = wheel
     req = _requires(meta)
     imports = _third_party_imports(REPO / "kmq_core")
     unknown = imports - set(DISTRIBUTIONS)
@@ -82,7 +83,7 @@ def test_every_import_of_the_library_is_declared(wheel):
 
 
 def test_the_library_installs_without_the_app(wheel):
-    _, meta = wheel
+    _, meta, _ = wheel
     req = _requires(meta)
     assert "streamlit" not in req[None] and "scikit-learn" not in req[None]
     app_imports = _third_party_imports(REPO / "kmq_app") | _third_party_imports_of(REPO / "streamlit_app.py")
@@ -99,7 +100,7 @@ def _third_party_imports_of(path: Path) -> set[str]:
 
 
 def test_the_app_the_plugin_and_their_files_ship(wheel):
-    names, _ = wheel
+    names, _, _ = wheel
     for needed in ("kmq_app/streamlit_app.py", "kmq_app/static/viewer.js", "kmq_app/static/viewer.css",
                    "kmq_core/gimp/kmq-quantize.py", "kmq_core/data/colour_names.tsv", "kmq_core/batch/__init__.py"
                    if (REPO / "kmq_core" / "batch").is_dir() else "kmq_core/batch.py"):
@@ -108,13 +109,29 @@ def test_the_app_the_plugin_and_their_files_ship(wheel):
 
 
 def test_one_version_and_an_spdx_licence(wheel):
-    _, meta = wheel
+    _, meta, _ = wheel
     assert meta["Version"] == kmq_core.__version__
     assert meta["License-Expression"] == "MIT" and "License" not in meta
     p = subprocess.run([sys.executable, "-m", "kmq_core.cli", "--version"], capture_output=True, text=True)
     assert p.stdout.strip() == f"kmq {kmq_core.__version__}"
     text = (REPO / "pyproject.toml").read_text()
     assert 'dynamic = ["version"]' in text and not re.search(r'^version\s*=\s*"', text, re.M)
+
+
+def test_both_commands_are_installed(wheel):
+    """``kmq`` and ``kmq-pngquant`` (pngquant 3's command line, README "Switching from pngquant")
+    are console scripts whose functions exist."""
+    import configparser
+    import importlib
+
+    _, _, text = wheel
+    ep = configparser.ConfigParser()
+    ep.read_string(text)
+    scripts = dict(ep["console_scripts"])
+    assert scripts == {"kmq": "kmq_core.cli:run", "kmq-pngquant": "kmq_core.pngquant_cli:run"}
+    for target in scripts.values():
+        module, func = target.split(":")
+        assert callable(getattr(importlib.import_module(module), func))
 
 
 def test_kmq_app_finds_the_script():
