@@ -31,6 +31,7 @@ from pathlib import Path
 
 from . import options as opt
 from .errors import FrameLimitError, KmqError, OutputExistsError, PixelLimitError, QualityTooLowError
+from .interrupts import catch_interrupts, interrupt_pending
 from .loading import IMAGE_EXTENSIONS
 from .progress_bar import ProgressBar
 
@@ -765,7 +766,10 @@ def main(argv: list[str] | None = None) -> int:
             from .batch import run_from_args
 
             handler = run_from_args
-        return handler(args)
+        code = handler(args)
+        if interrupt_pending():  # a Ctrl-C that a finaliser swallowed (saving.catch_interrupts)
+            raise KeyboardInterrupt
+        return code
     except KmqError as e:
         if debug:
             traceback.print_exc()
@@ -803,6 +807,7 @@ def run() -> None:
     After an interrupted run (status 130, pngquant's convention for Ctrl-C) a further SIGINT
     is ignored while the interpreter shuts down (worker processes are joined then), so it
     cannot turn the status into a death by signal."""
+    catch_interrupts()
     code = main()
     if code == EXIT_INTERRUPTED:
         _ignore_further_interrupts()

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from . import options as opt
 from .errors import KmqError
+from .interrupts import catch_interrupts, interrupt_pending
 
 PROG = "kmq-pngquant"
 
@@ -374,7 +375,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{__version__} ({PROG}: kmq {__version__} with pngquant 3's options)")
             return SUCCESS
         plan = Plan(given, positional)
-        return run_plan(plan)
+        code = run_plan(plan)
+        if interrupt_pending():  # a Ctrl-C that a finaliser swallowed (kmq_core.interrupts)
+            raise KeyboardInterrupt
+        return code
     except UsageError as e:
         _say(f"error: {e}")
         if e.status == MISSING_ARGUMENT:
@@ -394,6 +398,7 @@ def run() -> None:
     """The ``kmq-pngquant`` command."""
     from .cli import EXIT_INTERRUPTED, _ignore_further_interrupts
 
+    catch_interrupts()
     code = main()
     if code == EXIT_INTERRUPTED:
         _ignore_further_interrupts()

@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image
 
 from .errors import KmqError, OutputExistsError, WriteError
+from .interrupts import stop_if_interrupted
 
 
 def _umask() -> int:
@@ -69,6 +70,7 @@ def atomic_write(path: str | os.PathLike, data: bytes, *, force: bool = True, in
     when writing fails (full disk, no permission, Ctrl-C).
     """
     out = check_output(path, force=force, inputs=inputs)
+    stop_if_interrupted()
     parent = out.parent if str(out.parent) else Path(".")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=parent)
@@ -81,6 +83,7 @@ def atomic_write(path: str | os.PathLike, data: bytes, *, force: bool = True, in
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
+            stop_if_interrupted()  # the temporary file goes (below); the target is untouched
             if force:
                 os.replace(tmp, out)
             else:
