@@ -55,7 +55,8 @@ from .loading import ImageSource, load_image
 from .nearest import assign_histogram, nearest, nearest_fast, remember_assignment, sqdist, two_nearest
 from .options import DEFAULT_SEED, DEFAULT_SPACE, check_k, check_space, check_lock_fits
 from .palette import Palette, as_lock, dedupe_colors, order_by_share  # as_lock: re-exported for cli and batch
-from .tuning import (ACCENT_DE, ACCENT_GROUP_DE, ACCENT_MIN_PIXELS, ACCENT_MIN_SHARE, ACCENT_ROUNDS, CELL_BITS_COARSE,
+from .tuning import (ACCENT_DE, ACCENT_GROUP_DE, ACCENT_MAX_BAD_SHARE, ACCENT_MIN_PIXELS, ACCENT_MIN_SHARE,
+                     ACCENT_ROUNDS, CELL_BITS_COARSE,
                      CELL_BITS_FINE, CELL_EXACT_MAX, FEW_K, L1_EPS, L1_ITER, L1_ITER_MANY, MANY_K, MAX_ITER,
                      MEAN_ROUNDS, N_INIT_PERCEPTUAL, N_INIT_RGB,
                      N_INIT_RGB_MANY, RGB_BITS, RGB_BITS_MANY, RGB_EXACT_MAX, RGB_MAX_ITER, RGB_MAX_ITER_MANY, RGB_POLISH,
@@ -236,6 +237,10 @@ def _rescue_accents(x, w, centres, n_fixed, lab_x, space, rounds=ACCENT_ROUNDS, 
         bad = np.flatnonzero(err > ACCENT_DE)
         if n[bad].sum() < min_w:
             return centres, n_fixed
+        if n[bad].sum() > ACCENT_MAX_BAD_SHARE * total:
+            # so much is served this badly that the palette is too small for the image
+            # (CQ100 photos at k = 4), not one object lost: a rescue would move the damage
+            return centres, n_fixed
         groups = [g for g in _bad_groups(lab_x, n, bad, ACCENT_GROUP_DE) if g[1] >= min_w]
         if not groups:
             return centres, n_fixed
@@ -328,16 +333,20 @@ def _centres_at_pixel_means(pts_rgb: np.ndarray, counts: np.ndarray, centres: np
     light in weight, came back lavender where its pixels average a warm grey
     (ΔE2000 16.5). A flat area stands for its pixels as the eye averages
     them, in linear light; so after the weighted fit each free centre moves
-    to that mean, and the assignment (still in the fitting space) follows
-    for ``rounds`` steps. ``pts_rgb``, ``counts``: histogram cells (sRGB
+    to that mean, and the assignment (still in the fitting space) follows,
+    for at most ``rounds`` steps or until it no longer changes. ``pts_rgb``, ``counts``: histogram cells (sRGB
     0..255) and their pixel counts.
     """
     lin = srgb_to_linear(pts_rgb / 255.0)
     k = len(centres)
     x = rgb_to_space(pts_rgb, space).astype(np.float64)
     centres = centres.copy()
+    prev = None
     for _ in range(rounds):
         idx, _ = nearest(x, centres)
+        if prev is not None and np.array_equal(idx, prev):
+            break  # converged: every centre is its pixels' mean
+        prev = idx
         n = np.bincount(idx, weights=counts, minlength=k)
         live = n > 0
         live[:n_fixed] = False
