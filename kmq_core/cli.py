@@ -31,7 +31,7 @@ from pathlib import Path
 
 from . import options as opt
 from .errors import FrameLimitError, KmqError, OutputExistsError, PixelLimitError, QualityTooLowError
-from .interrupts import catch_interrupts, interrupt_pending
+from .interrupts import interrupt_pending, run_command
 from .loading import IMAGE_EXTENSIONS
 from .progress_bar import ProgressBar
 
@@ -789,29 +789,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _ignore_further_interrupts() -> None:
-    """The work is already undone and reported: a second Ctrl-C (or the first one's echo
-    while the interpreter shuts down its threads) must not turn exit 130 into a death by
-    signal, which wrapping build tools read differently."""
-    import signal
-
-    try:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except (ValueError, OSError):  # not the main thread: nothing to do
-        pass
-
-
 def run() -> None:
-    """The ``kmq`` command: :func:`main`, then exit with its status.
-
-    After an interrupted run (status 130, pngquant's convention for Ctrl-C) a further SIGINT
-    is ignored while the interpreter shuts down (worker processes are joined then), so it
-    cannot turn the status into a death by signal."""
-    catch_interrupts()
-    code = main()
-    if code == EXIT_INTERRUPTED:
-        _ignore_further_interrupts()
-    sys.exit(code)
+    """The ``kmq`` command: :func:`main`, then exit with its status
+    (:func:`kmq_core.interrupts.run_command`)."""
+    run_command(main, EXIT_INTERRUPTED)
 
 
 if __name__ == "__main__":

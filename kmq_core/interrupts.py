@@ -13,7 +13,9 @@ this before it knows what it will do.
 from __future__ import annotations
 
 import signal
+import sys
 import threading
+from typing import Callable, NoReturn
 
 #: a Ctrl-C this process received (set by the handler :func:`catch_interrupts` installs)
 _INTERRUPTED = threading.Event()
@@ -40,3 +42,25 @@ def stop_if_interrupted() -> None:
     """Raise ``KeyboardInterrupt`` if a Ctrl-C came, even one that was swallowed."""
     if _INTERRUPTED.is_set():
         raise KeyboardInterrupt
+
+
+def ignore_further_interrupts() -> None:
+    """The work is already undone and reported: a second Ctrl-C (or the first one's echo
+    while the interpreter shuts down its threads) must not turn exit 130 into a death by
+    signal, which wrapping build tools read differently."""
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except (ValueError, OSError):  # not the main thread: nothing to do
+        pass
+
+
+def run_command(main: Callable[[], int], interrupted: int) -> NoReturn:
+    """A command's entry point: Ctrl-C caught and remembered, ``main()``, then exit with its
+    status. After an interrupted run (status ``interrupted``, 130 by pngquant's convention)
+    a further SIGINT is ignored while the interpreter shuts down (worker processes are
+    joined then), so it cannot turn the status into a death by signal."""
+    catch_interrupts()
+    code = main()
+    if code == interrupted:
+        ignore_further_interrupts()
+    sys.exit(code)

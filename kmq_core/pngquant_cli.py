@@ -29,7 +29,7 @@ from pathlib import Path
 
 from . import options as opt
 from .errors import KmqError
-from .interrupts import catch_interrupts, interrupt_pending
+from .interrupts import interrupt_pending, run_command
 
 PROG = "kmq-pngquant"
 
@@ -395,14 +395,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:
-    """The ``kmq-pngquant`` command."""
-    from .cli import EXIT_INTERRUPTED, _ignore_further_interrupts
-
-    catch_interrupts()
-    code = main()
-    if code == EXIT_INTERRUPTED:
-        _ignore_further_interrupts()
-    sys.exit(code)
+    """The ``kmq-pngquant`` command (:func:`kmq_core.interrupts.run_command`)."""
+    run_command(main, INTERRUPTED)
 
 
 if __name__ == "__main__":
