@@ -141,7 +141,7 @@ def rgb_to_space(rgb: np.ndarray, space: str) -> np.ndarray:
     -------
     (N, 3) float32 array
         ``rgb``: 0..255 unchanged; ``lab``: CIELAB L 0..100; ``oklab``: Oklab×100;
-        ``perceptual``: Oklab×100 with a and b ×1.5.
+        ``perceptual``: Oklab×100 with a and b ×PERCEPTUAL_CHROMA (1.3).
     """
     space = check_space(space)
     if space in ("oklab", "perceptual") and isinstance(rgb, np.ndarray) and rgb.dtype == np.uint8 and rgb.size >= 3 * 4096:
