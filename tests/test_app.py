@@ -219,7 +219,10 @@ def test_clicking_a_swatch_locks_and_unlocks_it(photo):
     at = upload(new_app().run(), "astronaut.png", photo)
     r = quantize(photo, DEFAULT_K)
     button = at.button(key="sw_2")
-    assert button.label.startswith(r.palette.hex[2]) and button.icon is None or not button.icon
+    # the swatch shows the core's colour and no lock mark yet (both must hold: the old form,
+    # `A and B or not C`, passed whenever the icon was empty, whatever the label said)
+    assert button.label.startswith(r.palette.hex[2])
+    assert not button.icon
     button.click().run()
     assert_no_failure(at)
     assert at.text_input(key="lock").value == r.palette.hex[2]
