@@ -17,8 +17,14 @@ The pipeline, after libimagequant and Celebi (2011, arXiv 1101.0395):
    orange fish) holds too few pixels to pull a centre and comes back washed
    out. Colours served worse than ``ACCENT_DE`` (CIELAB ΔE) that still cover
    a visible area take the centre whose removal costs least, as libimagequant's
-   feedback loop re-weights badly served colours.
-5. Locked colours are fixed centres that take part in assignment but never
+   feedback loop re-weights badly served colours (not when so much is served
+   that badly that the palette is simply too small for the image).
+5. **Centres at their pixels' mean**: the weights shape the boundaries
+   between colours, not where a colour sits; last, every free centre moves
+   to the mean colour, in linear light, of the pixels it serves (Lloyd steps
+   until the assignment settles), so a textured region keeps its average
+   colour. At small k several starts run and the least weighted error wins.
+   Locked colours are fixed centres that take part in assignment but never
    move.
 
 6. In ``rgb`` (judged by PSNR alone) five k-means++ starts run on the
@@ -33,7 +39,7 @@ palette reported is the one used.
 This module owns the k-means itself: seeding, the weighted and the bounded
 Lloyd loops, the accent rescue, the 8-bit polish, and :func:`fit_palette`,
 which dispatches to one of two fits that read separately: ``_fit_rgb`` (step
-6) and ``_fit_perceptual`` (steps 2-4, for lab, oklab, de2000 and
+6) and ``_fit_perceptual`` (steps 2-5, for lab, oklab, de2000 and
 perceptual). The nearest-colour search it runs on is
 :mod:`kmq_core.nearest`, its tuning constants are in :mod:`kmq_core.tuning`,
 lock parsing (:func:`kmq_core.palette.as_lock`, re-exported here) and the
@@ -56,10 +62,8 @@ from .nearest import assign_histogram, nearest, nearest_fast, remember_assignmen
 from .options import DEFAULT_SEED, DEFAULT_SPACE, check_k, check_space, check_lock_fits
 from .palette import Palette, as_lock, dedupe_colors, order_by_share  # as_lock: re-exported for cli and batch
 from .tuning import (ACCENT_DE, ACCENT_GROUP_DE, ACCENT_MAX_BAD_SHARE, ACCENT_MIN_PIXELS, ACCENT_MIN_SHARE,
-                     ACCENT_ROUNDS, CELL_BITS_COARSE,
-                     CELL_BITS_FINE, CELL_EXACT_MAX, FEW_K, L1_EPS, L1_ITER, L1_ITER_MANY, MANY_K, MAX_ITER,
-                     MEAN_ROUNDS, N_INIT_PERCEPTUAL, N_INIT_RGB,
-                     N_INIT_RGB_MANY, RGB_BITS, RGB_BITS_MANY, RGB_EXACT_MAX, RGB_MAX_ITER, RGB_MAX_ITER_MANY, RGB_POLISH,
+                     ACCENT_ROUNDS, CELL_BITS_COARSE, CELL_BITS_FINE, CELL_EXACT_MAX, FEW_K, L1_EPS, L1_ITER,
+                     L1_ITER_MANY, MANY_K, MAX_ITER, MEAN_ROUNDS, N_INIT_PERCEPTUAL, N_INIT_RGB, N_INIT_RGB_MANY, RGB_BITS, RGB_BITS_MANY, RGB_EXACT_MAX, RGB_MAX_ITER, RGB_MAX_ITER_MANY, RGB_POLISH,
                      RGB_SEED_SAMPLE, RGB_TOL, SEED_ITER, SEED_ITER_MANY, SEED_SAMPLE, TOL)
 
 
@@ -334,8 +338,9 @@ def _centres_at_pixel_means(pts_rgb: np.ndarray, counts: np.ndarray, centres: np
     (ΔE2000 16.5). A flat area stands for its pixels as the eye averages
     them, in linear light; so after the weighted fit each free centre moves
     to that mean, and the assignment (still in the fitting space) follows,
-    for at most ``rounds`` steps or until it no longer changes. ``pts_rgb``, ``counts``: histogram cells (sRGB
-    0..255) and their pixel counts.
+    for at most ``rounds`` steps or until it no longer changes.
+    ``pts_rgb``, ``counts``: histogram cells (sRGB 0..255) and their pixel
+    counts.
     """
     lin = srgb_to_linear(pts_rgb / 255.0)
     k = len(centres)
