@@ -49,6 +49,7 @@ order by share are in :mod:`kmq_core.palette`.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -325,7 +326,7 @@ def _fit_rgb(hist: ColorHistogram, k: int, fixed: np.ndarray, n_locked: int, rng
     return _polish_rgb(hist, pal, n_locked)
 
 
-def _centres_at_pixel_means(pts_rgb: np.ndarray, counts: np.ndarray, centres: np.ndarray, space: str,
+def _centres_at_pixel_means(x: np.ndarray, lin: np.ndarray, counts: np.ndarray, centres: np.ndarray, space: str,
                             n_fixed: int, rounds: int = MEAN_ROUNDS) -> np.ndarray:
     """Lloyd steps whose centres are the mean colour, in linear light, of the
     pixels they serve (by pixel count, not by masking weight).
@@ -339,12 +340,10 @@ def _centres_at_pixel_means(pts_rgb: np.ndarray, counts: np.ndarray, centres: np
     them, in linear light; so after the weighted fit each free centre moves
     to that mean, and the assignment (still in the fitting space) follows,
     for at most ``rounds`` steps or until it no longer changes.
-    ``pts_rgb``, ``counts``: histogram cells (sRGB 0..255) and their pixel
-    counts.
+    ``x``, ``lin``, ``counts``: histogram cells in ``space`` and in linear
+    light, and their pixel counts.
     """
-    lin = srgb_to_linear(pts_rgb / 255.0)
     k = len(centres)
-    x = rgb_to_space(pts_rgb, space).astype(np.float64)
     centres = centres.copy()
     prev = None
     for _ in range(rounds):
@@ -363,26 +362,55 @@ def _centres_at_pixel_means(pts_rgb: np.ndarray, counts: np.ndarray, centres: np
     return centres
 
 
-def _fit_perceptual_once(hist: ColorHistogram, k: int, space: str, fixed: np.ndarray, n_locked: int, rng,
+@dataclass(frozen=True)
+class _Cells:
+    """The histogram cells a perceptual fit works on, made once for all its starts.
+
+    ``x``/``w``: cell means in the fitting space and their weights (coarse,
+    and fine for the last steps); ``lab``: the coarse cells in CIELAB and
+    ``counts`` their pixel counts (None without masking weights), for the
+    accent rescue; ``mean_x``/``mean_lin``/``mean_counts``: cells by pixel
+    count, in the fitting space and in linear light, for the pixel means.
+    """
+
+    x: np.ndarray
+    w: np.ndarray
+    lab: np.ndarray
+    counts: np.ndarray | None
+    fine_x: np.ndarray
+    fine_w: np.ndarray
+    mean_x: np.ndarray
+    mean_lin: np.ndarray
+    mean_counts: np.ndarray
+
+    @classmethod
+    def of(cls, hist: ColorHistogram, k: int, space: str) -> "_Cells":
+        # coarse to fine: most iterations run on coarse cells, which are cheap;
+        # the last few on finer cells, where many clusters share little space
+        coarse_bits, fine_bits = _cell_bits(k, len(hist))
+        pts_rgb, w = reduce_histogram(hist, coarse_bits)
+        x = rgb_to_space(pts_rgb, space).astype(np.float64)
+        lab = x if space == "lab" else rgb_to_space(pts_rgb, "lab").astype(np.float64)
+        counts = reduce_histogram(hist, coarse_bits, weighted=False)[1] if hist.weights is not None else None
+        fine_x, fine_w = x, w
+        if fine_bits != coarse_bits:
+            fine_rgb, fine_w = reduce_histogram(hist, fine_bits)
+            fine_x = rgb_to_space(fine_rgb, space).astype(np.float64)
+        mean_rgb, mean_counts = reduce_histogram(hist, fine_bits, weighted=False)
+        mean_x = rgb_to_space(mean_rgb, space).astype(np.float64)
+        return cls(x, w, lab, counts, fine_x, fine_w, mean_x, srgb_to_linear(mean_rgb / 255.0), mean_counts)
+
+
+def _fit_perceptual_once(cells: _Cells, k: int, space: str, fixed: np.ndarray, n_locked: int, rng,
                          on_step) -> np.ndarray:
     """One start of :func:`_fit_perceptual`, as centres in ``space``."""
-    # coarse to fine: most iterations run on coarse cells, which are cheap;
-    # the last few on finer cells, where many clusters share little space
-    coarse_bits, fine_bits = _cell_bits(k, len(hist))
-    pts_rgb, w = reduce_histogram(hist, coarse_bits)
-    x = rgb_to_space(pts_rgb, space).astype(np.float64)
-    centres = _seed_with_opencv(x, w, k, fixed, rng, SEED_SAMPLE)
-    centres = _weighted_lloyd(x, w, centres, n_locked, on_step=on_step)
-    lab_x = x if space == "lab" else rgb_to_space(pts_rgb, "lab").astype(np.float64)
-    counts = reduce_histogram(hist, coarse_bits, weighted=False)[1] if hist.weights is not None else None
-    centres, n_held = _rescue_accents(x, w, centres, n_locked, lab_x, space, counts=counts)
-    if fine_bits != coarse_bits:
-        pts_rgb, w = reduce_histogram(hist, fine_bits)
-        x = rgb_to_space(pts_rgb, space).astype(np.float64)
+    centres = _seed_with_opencv(cells.x, cells.w, k, fixed, rng, SEED_SAMPLE)
+    centres = _weighted_lloyd(cells.x, cells.w, centres, n_locked, on_step=on_step)
+    centres, n_held = _rescue_accents(cells.x, cells.w, centres, n_locked, cells.lab, space, counts=cells.counts)
     if L1_ITER:
-        centres = _weighted_lloyd(x, w, centres, n_held, max_iter=L1_ITER if k <= MANY_K else L1_ITER_MANY,
-                                  l1=True)
-    return _centres_at_pixel_means(*reduce_histogram(hist, fine_bits, weighted=False), centres, space, n_locked)
+        centres = _weighted_lloyd(cells.fine_x, cells.fine_w, centres, n_held,
+                                  max_iter=L1_ITER if k <= MANY_K else L1_ITER_MANY, l1=True)
+    return _centres_at_pixel_means(cells.mean_x, cells.mean_lin, cells.mean_counts, centres, space, n_locked)
 
 
 def _fit_perceptual(hist: ColorHistogram, k: int, space: str, fixed: np.ndarray, n_locked: int, rng,
@@ -396,19 +424,17 @@ def _fit_perceptual(hist: ColorHistogram, k: int, space: str, fixed: np.ndarray,
     At ``k <= FEW_K`` several starts run and the one of least weighted squared
     error is kept: with few colours the starts end in visibly different
     palettes (an object's colour kept by one, merged by another), and each
-    costs little; on_step sees the first.
+    costs little; on_step sees the first. The cells are made once for all.
     """
+    cells = _Cells.of(hist, k, space)
     starts = N_INIT_PERCEPTUAL if k <= FEW_K else 1
     if starts == 1:
-        centres = _fit_perceptual_once(hist, k, space, fixed, n_locked, rng, on_step)
-        return to_uint8(space_to_rgb(centres, space))
-    pts_rgb, w = reduce_histogram(hist, _cell_bits(k, len(hist))[1])
-    x = rgb_to_space(pts_rgb, space).astype(np.float64)
+        return to_uint8(space_to_rgb(_fit_perceptual_once(cells, k, space, fixed, n_locked, rng, on_step), space))
     best = None
     for start in range(starts):
-        centres = _fit_perceptual_once(hist, k, space, fixed, n_locked, rng, on_step if start == 0 else None)
+        centres = _fit_perceptual_once(cells, k, space, fixed, n_locked, rng, on_step if start == 0 else None)
         pal = to_uint8(space_to_rgb(centres, space))
-        score = _mean_squared_distance(x, w, rgb_to_space(pal, space).astype(np.float64))
+        score = _mean_squared_distance(cells.fine_x, cells.fine_w, rgb_to_space(pal, space).astype(np.float64))
         if best is None or score < best[0]:
             best = (score, pal)
     return best[1]
