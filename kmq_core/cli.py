@@ -767,7 +767,7 @@ def main(argv: list[str] | None = None) -> int:
 
             handler = run_from_args
         code = handler(args)
-        if interrupt_pending():  # a Ctrl-C that a finaliser swallowed (saving.catch_interrupts)
+        if interrupt_pending():  # a Ctrl-C that a finaliser swallowed (kmq_core.interrupts)
             raise KeyboardInterrupt
         return code
     except KmqError as e:
