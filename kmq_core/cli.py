@@ -32,7 +32,6 @@ from pathlib import Path
 from . import options as opt
 from .errors import FrameLimitError, KmqError, OutputExistsError, PixelLimitError, QualityTooLowError
 from .interrupts import interrupt_pending, run_command
-from .loading import IMAGE_EXTENSIONS
 from .progress_bar import ProgressBar
 
 #: exit statuses of ``kmq`` (98 and 99 are pngquant's, which wrappers such as imagemin test for)
@@ -48,6 +47,11 @@ EXIT_STATUSES = {
 }
 #: with several inputs the status is the most serious one: a failure, then 99, then 98
 _SEVERITY = (EXIT_FAILED, EXIT_QUALITY_TOO_LOW, EXIT_TOO_LARGE, EXIT_OK)
+
+
+#: the palette formats, as help texts list them: ``kmq_core.formats.extensions_text()``, written out
+#: because importing the formats loads numpy (tests/test_cli.py keeps the two equal)
+PALETTE_EXTENSIONS = ".gpl .ase .aco .act .json .css .hex .png"
 
 
 def _exit_help() -> str:
@@ -113,13 +117,15 @@ def _add_dither_options(p: argparse.ArgumentParser) -> None:
                  f"(default {opt.DEFAULT_BAYER_SIZE}; smaller is a coarser grid of fewer levels)", show_default=False)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """kmq's argument parser; with ``command`` (the command word on the line, ``""`` for none) the
+    other commands' arguments that would load numpy are left out, so ``kmq --help`` and
+    ``kmq quantize --help`` start as fast as Python does."""
     parser = _Parser(prog="kmq", description="k-means colour quantization: indexed PNGs and palettes.",
                      epilog="Run 'kmq COMMAND --help' for the options of a command.\n" + _exit_help(),
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     from . import __version__
-    from .formats import extensions_text
 
     parser.add_argument("--version", action="version", version=f"kmq {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -173,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
             show_default=False)
     q.add_argument("--speed", type=int, default=None, metavar="N", help=argparse.SUPPRESS)  # pngquant's; ignored
     q.add_argument("--palette", action="append", default=[], metavar="FILE",
-                   help=f"also write the palette; the extension picks the format ({extensions_text()}); repeatable")
+                   help=f"also write the palette; the extension picks the format ({PALETTE_EXTENSIONS}); repeatable")
     q.add_argument("--palette-in", metavar="FILE", help="apply this palette file instead of fitting one")
     q.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
     q.add_argument("--json", action="store_true",
@@ -204,14 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("file", metavar="FILE")
     show.add_argument("--color", choices=("auto", "always", "never"), default="auto")
 
-    try:
-        from .batch import add_arguments as _batch_args  # noqa: F401
+    b = sub.add_parser("batch", help="process a folder tree (in parallel, resumable, optionally on Dask)",
+                       description="Quantize every image below IN_DIR into OUT_DIR, mirroring the folders.")
+    if command in (None, "batch"):  # its arguments load the batch package (numpy): only when it runs
+        from .batch import add_arguments as _batch_args
 
-        b = sub.add_parser("batch", help="process a folder tree (in parallel, resumable, optionally on Dask)",
-                           description="Quantize every image below IN_DIR into OUT_DIR, mirroring the folders.")
         _batch_args(b, _add_fit_options, _add_dither_options)
-    except ImportError:
-        pass
 
     # 'palette convert' and 'palette show' are reached through 'palette': keep their
     # internal names out of the command list (argparse would print "==SUPPRESS==")
@@ -255,6 +259,8 @@ def expand_inputs(items: list[str], *, ext: str | None = None) -> tuple[list[Pat
     ``ext``) beside an image called ``NAME``. Returns the files and how many
     were left out.
     """
+    from .loading import IMAGE_EXTENSIONS  # here, not at the top: 'kmq --help' imports no numpy
+
     out: list[Path] = []
     skipped = 0
     for item in items:
@@ -739,9 +745,11 @@ def main(argv: list[str] | None = None) -> int:
     # - 'kmq app OPTIONS...': everything after 'app' goes to 'streamlit run' as it is
     #   (argparse would take '--server.port' for an option of kmq's own)
     passthrough = None
+    command = ""
     for i, a in enumerate(argv):
         if a.startswith("-"):
             continue
+        command = a
         if a == "palette" and i + 1 < len(argv) and argv[i + 1] in ("convert", "show"):
             argv[i:i + 2] = [f"palette-{argv[i + 1]}"]
         elif a == "app" and i + 1 < len(argv) and argv[i + 1] not in ("-h", "--help"):
@@ -752,7 +760,7 @@ def main(argv: list[str] | None = None) -> int:
         if argv[i] == "--ext":
             argv[i:i + 2] = [f"--ext={argv[i + 1]}"]
             break
-    parser = build_parser()
+    parser = build_parser(command)
     try:
         args = parser.parse_args(argv)
         if passthrough is not None:

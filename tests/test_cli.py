@@ -142,6 +142,28 @@ def test_help_lists_commands():
     assert "--dither" in out and f"default {DEFAULT_SPACE}" in out and f"default {DEFAULT_DITHER}" in out
 
 
+
+@pytest.mark.parametrize("args", [["--help"], ["quantize", "--help"], ["palette", "--help"],
+                                  ["palette", "show", "--help"], ["gimp", "--help"], ["--version"]])
+def test_help_imports_no_numpy(args):
+    """A build step that asks for help or the version pays Python's start and nothing more (issue 25)."""
+    code = ("import sys; from kmq_core.cli import main\n"
+            f"try: main({args!r})\nexcept SystemExit: pass\n"
+            "print(sorted(m for m in ('numpy', 'cv2', 'scipy', 'PIL', 'numba') if m in sys.modules), file=sys.stderr)")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.returncode == 0 and p.stdout.strip(), p.stderr
+    assert p.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_help_lists_the_palette_formats_the_library_has():
+    from kmq_core import cli
+    from kmq_core.formats import extensions_text
+
+    assert cli.PALETTE_EXTENSIONS == extensions_text()
+    commands = next(a for a in cli.build_parser()._actions if a.dest == "command").choices
+    for name in ("quantize", "batch"):
+        assert f"({extensions_text()})" in " ".join(commands[name].format_help().split())
+
 # ---- pngquant's conventions, each through the real command (issue 17) ---------------------------
 import hashlib  # noqa: E402
 
