@@ -128,12 +128,26 @@ def masking_weights(pixels: np.ndarray, k: int, rows: slice | None = None) -> np
 
 
 class MaskingWeights:
-    """:func:`masking_weights` as a function of row slices, for histograms built in chunks."""
+    """:func:`masking_weights` as a function of row slices, for the passes that work in chunks
+    (the histogram, then the rate-aware labels): computed once for the whole image and sliced,
+    up to :data:`kmq_core.tuning.KEEP_WEIGHTS_PIXELS`; above it, per slice, so memory stays
+    bounded (a slice's weights are the whole map's there, bit for bit). ``computed`` counts the
+    maps made."""
 
     def __init__(self, pixels: np.ndarray, k: int):
         self.pixels, self.k = pixels, k
+        self.computed = 0
+        self._map = None
 
     def __call__(self, rows: slice) -> np.ndarray:
+        from .tuning import KEEP_WEIGHTS_PIXELS
+
+        if self._map is None and self.pixels.shape[0] * self.pixels.shape[1] <= KEEP_WEIGHTS_PIXELS:
+            self._map = masking_weights(self.pixels, self.k)
+            self.computed += 1
+        if self._map is not None:
+            return self._map[rows]
+        self.computed += 1
         return masking_weights(self.pixels, self.k, rows)
 
 

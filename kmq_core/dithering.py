@@ -125,6 +125,7 @@ def refine_labels(
     lossy: float = 0.0,
     k: int | None = None,
     bayer_size: int = DEFAULT_BAYER_SIZE,
+    weights=None,
 ) -> np.ndarray:
     """Dither and/or choose labels for bytes, starting from the nearest-colour labels.
 
@@ -149,6 +150,8 @@ def refine_labels(
         The palette size the masking weights are set for (default: ``len(colors)``).
     bayer_size : {2, 4, 8}
         Side of the Bayer matrix (``dither='bayer'`` only; default 8).
+    weights : kmq_core.contrast.MaskingWeights, optional
+        The image's masking weights for ``k`` colours, when the caller has them (the fit's).
 
     Returns
     -------
@@ -193,7 +196,7 @@ def refine_labels(
                 raise ValueError(f"unknown dithering {dither!r}")
             free = visible & (dm < LOSSY_FREE)
         if lossy > 0:
-            wts = masking_weights(pixels, k, slice(y0, y1))
+            wts = weights(slice(y0, y1)) if weights is not None else masking_weights(pixels, k, slice(y0, y1))
             tmp = lab.copy()
             rate_aware_band(x, tmp, g, wts, free, pal, np.float32(lossy), np.float32(LOSSY_CAP), above, lab)
         above = lab[-1].astype(np.int16)

@@ -362,7 +362,7 @@ def quantize(
             pal = palette if isinstance(palette, Palette) else Palette(np.asarray(palette, np.uint8).reshape(-1, 3))
             k = len(pal)
         labels = remap(src.pixels, pal, space=space, dither=dither, histogram=hist, lossy=lossy, strength=strength,
-                       k=n_colors, bayer_size=bayer_size)  # checks the palette's size
+                       k=n_colors, bayer_size=bayer_size, weights=weights)  # checks the palette's size
         if palette is None and alpha is not None and count_alpha:
             entry_alpha = np.full(len(pal), 255, np.uint8)
         if palette is not None or dither != "none" or lossy > 0:

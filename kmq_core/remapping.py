@@ -61,6 +61,7 @@ def remap(
     strength: float = DEFAULT_STRENGTH,
     k: int | None = None,
     bayer_size: int = DEFAULT_BAYER_SIZE,
+    weights=None,
 ) -> np.ndarray:
     """Label each pixel with the index of a palette colour.
 
@@ -87,6 +88,9 @@ def remap(
         Palette size the masking weights of ``lossy`` are set for.
     bayer_size : {2, 4, 8}
         Side of the Bayer matrix (``dither='bayer'`` only; default 8).
+    weights : kmq_core.contrast.MaskingWeights, optional
+        The image's masking weights for ``k`` colours when the caller has them (the fit's),
+        for ``lossy``; computed here otherwise.
 
     Returns
     -------
@@ -108,4 +112,4 @@ def remap(
     from .dithering import refine_labels
 
     return refine_labels(pixels, colors, labels, space=space, dither=dither, strength=strength, lossy=lossy,
-                         k=k if k is not None else len(colors), bayer_size=bayer_size)
+                         k=k if k is not None else len(colors), bayer_size=bayer_size, weights=weights)

@@ -15,6 +15,9 @@ CHUNK_PIXELS = 1 << 22
 #: smaller chunks when counting with weights: the masking maps of a chunk and
 #: the packed sort keys hold ~60 bytes per pixel
 WEIGHTED_CHUNK_PIXELS = 1 << 21
+#: images up to this many pixels keep their masking weights (4 bytes a pixel) between the
+#: histogram and the rate-aware labels instead of computing them twice
+KEEP_WEIGHTS_PIXELS = 1 << 24
 #: above this many pixels, count into a fixed 2**24 table instead of merging
 #: sorted chunks, whose size grows with the number of distinct colours
 TABLE_PIXELS = 1 << 23

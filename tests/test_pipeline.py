@@ -137,3 +137,33 @@ def test_dithering_never_moves_the_fitted_colours(flower):
     locked = quantize(flower, 12, seed=2, dither="fs", lock="#123456")
     assert "#123456" in locked.palette.hex
 
+
+
+@pytest.mark.parametrize("dither,lossy", [("none", None), ("fs", None), ("bayer", 0.0), ("none", 0.0)])
+def test_one_quantize_loads_once_and_computes_the_masking_weights_once(tmp_path, flower, monkeypatch, dither, lossy):
+    """The histogram and the rate-aware labels share one weight map; the file is decoded once
+    (issue 25: counted, not timed)."""
+    import kmq_core.contrast as contrast
+    import kmq_core.loading as loading
+
+    maps, decodes = [], []
+    real_weights, real_open = contrast.masking_weights, loading.Image.open
+
+    def counting_weights(*a, **kw):
+        maps.append(1)
+        return real_weights(*a, **kw)
+
+    def counting_open(*a, **kw):
+        decodes.append(1)
+        return real_open(*a, **kw)
+
+    monkeypatch.setattr(contrast, "masking_weights", counting_weights)
+    monkeypatch.setattr("kmq_core.dithering.masking_weights", counting_weights)
+    monkeypatch.setattr(loading.Image, "open", counting_open)
+    path = tmp_path / "flower.png"
+    Image.fromarray(flower).save(path)
+    kw = {} if lossy is None else {"lossy": lossy}
+    res = quantize(path, 16, dither=dither, **kw)
+    assert len(decodes) == 1
+    assert len(maps) == 1
+    assert len(res.palette) == 16
