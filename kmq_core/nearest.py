@@ -37,11 +37,11 @@ Examples
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from .colorspace import rgb_to_space
 from .histogram import ColorHistogram, unpack_rgb
-from .tuning import COLOR_CHUNK, EXACT_PRODUCT_PAIRS, FAST_PRODUCT_PAIRS, KDTREE_PARALLEL_MIN, TWO_NEAREST_BLOCK
+from .tuning import (COLOR_CHUNK, DIRECT_PAIRS, EXACT_PRODUCT_PAIRS, FAST_PRODUCT_PAIRS, KDTREE_PARALLEL_MIN,
+                     TWO_NEAREST_BLOCK)
 
 
 def nearest(x: np.ndarray, c: np.ndarray, n: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -58,10 +58,84 @@ def nearest(x: np.ndarray, c: np.ndarray, n: int = 1) -> tuple[np.ndarray, np.nd
         i = d.argmin(1)
         dist = d[np.arange(len(x)), i] + (x * x).sum(1)
         return i, np.maximum(dist, 0.0)
-    tree = cKDTree(np.asarray(c, np.float64))
-    d, i = tree.query(np.asarray(x, np.float64), k=n, workers=-1 if len(x) > KDTREE_PARALLEL_MIN else 1)
+    x = np.asarray(x, np.float64)
+    c = np.asarray(c, np.float64)
+    if len(x) * len(c) > DIRECT_PAIRS:
+        return _nearest_tree(x, c, n)
+    idx, dist, tied = _nearest_direct(x, c, n)
+    if tied.any():  # equally near centres: the tree's choice among them, as before
+        idx[tied], dist[tied] = _nearest_tree(x[tied], c, n)
+    return idx, dist
+
+
+def _nearest_tree(x: np.ndarray, c: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    from scipy.spatial import cKDTree  # 0.3 s to import: only for large searches and ties
+
+    d, i = cKDTree(c).query(x, k=n, workers=-1 if len(x) > KDTREE_PARALLEL_MIN else 1)
     return i.astype(np.intp), d * d
 
+
+def _nearest_direct(x: np.ndarray, c: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`nearest` without the k-d tree, for searches too small to repay importing
+    scipy.spatial: the tree's float64 sums (its distance rooted and squared again, as the tree
+    returns it). Rows where two centres are equally near are marked ``tied``: the tree picks
+    among them by its own order, so the caller asks it for those rows."""
+    shape = (len(x), n) if n > 1 else (len(x),)
+    idx, dist, tied = np.empty(shape, np.intp), np.empty(shape), np.zeros(len(x), np.bool_)
+    step = max(1, TWO_NEAREST_BLOCK // max(len(c), 1))
+    search = _one_nearest if n == 1 else _several_nearest
+    for s in range(0, len(x), step):
+        idx[s:s + step], dist[s:s + step], tied[s:s + step] = search(x[s:s + step], c, n)
+    r = np.sqrt(dist)
+    return idx, r * r, tied
+
+
+def _exact_sq(xs: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Every squared distance, summed over the channels in order (as the k-d tree sums them)."""
+    d = xs[:, None, 0] - c[None, :, 0]
+    d *= d
+    e = xs[:, None, 1] - c[None, :, 1]
+    e *= e
+    d += e
+    e = np.subtract(xs[:, None, 2], c[None, :, 2], out=e)
+    e *= e
+    d += e
+    return d
+
+
+def _several_nearest(xs: np.ndarray, c: np.ndarray, n: int):
+    d = _exact_sq(xs, c)
+    j = np.argsort(d, axis=1, kind="stable")[:, :n + 1]
+    near = np.take_along_axis(d, j, axis=1)
+    return j[:, :n], near[:, :n], (np.diff(near, axis=1) == 0).any(1)
+
+
+def _one_nearest(xs: np.ndarray, c: np.ndarray, n: int = 1):
+    """The nearest centre by a float32 product, checked: a row whose runner-up is within the
+    product's rounding bound of the best gets every exact distance; the others get the exact
+    distance of their one centre. The float32 error of ``|c|² - 2 x·c`` is below 1e-6 of
+    ``|x|² + |c|²``; the bound used is ten times that."""
+    c32 = c.astype(np.float32)
+    d = xs.astype(np.float32) @ (-2.0 * c32.T)
+    d += (c32 * c32).sum(1)[None, :]
+    j = d.argmin(1)
+    rows = np.arange(len(xs))
+    best = d[rows, j]
+    d[rows, j] = np.inf
+    tol = 1e-5 * ((xs * xs).sum(1) + float((c * c).sum(1).max())) + 1e-4
+    unsure = d.min(1) <= best + tol
+    diff = xs - c[j]
+    diff *= diff
+    dist = diff[:, 0] + diff[:, 1]
+    dist += diff[:, 2]
+    tied = np.zeros(len(xs), np.bool_)
+    if unsure.any():
+        u = np.flatnonzero(unsure)
+        e = _exact_sq(xs[u], c)
+        ju = e.argmin(1)
+        bu = e[np.arange(len(u)), ju]
+        j[u], dist[u], tied[u] = ju, bu, (e == bu[:, None]).sum(1) > 1
+    return j, dist, tied
 
 def nearest_fast(x: np.ndarray, x32: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Nearest centre for the fitting loop: float32 matrix product (or a k-d

@@ -6,7 +6,7 @@ import pytest
 from kmq_core.colorspace import rgb_to_space
 from kmq_core.histogram import color_histogram
 from kmq_core.nearest import (assign_histogram, nearest, nearest_fast, remember_assignment, sqdist, two_nearest)
-from kmq_core.tuning import EXACT_PRODUCT_PAIRS
+from kmq_core.tuning import DIRECT_PAIRS, EXACT_PRODUCT_PAIRS
 
 
 def _brute(x, c):
@@ -70,6 +70,41 @@ def test_ties_and_duplicates():
     assert np.array_equal(dd, np.repeat([25.0, 0.0, 0.0], 1000))
     assert set(i2[1000:2000].tolist()) <= {1, 2} and set(i2[:1000].tolist()) <= {0, 1, 2}
 
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_direct_search_answers_as_the_tree_does_ties_included(n):
+    """Searches up to DIRECT_PAIRS skip the k-d tree (and scipy.spatial's import); they must give
+    the tree's answer bit for bit, or every output would change: integer colours in RGB (exact
+    ties) and a duplicated centre, where the tree is asked for the tied rows."""
+    from scipy.spatial import cKDTree
+
+    rng = np.random.default_rng(7 + n)
+    x = rng.integers(0, 256, (40_000, 3)).astype(np.float64)
+    c = rng.integers(0, 256, (64, 3)).astype(np.float64)
+    assert EXACT_PRODUCT_PAIRS < len(x) * len(c) <= DIRECT_PAIRS  # the direct search, not the product
+    c[5] = c[4]
+    x[:50] = c[4]  # exactly on the duplicated centre
+    x[50] = (c[0] + c[1]) / 2 if ((c[0] + c[1]) % 2 == 0).all() else x[50]
+    d, i = cKDTree(c).query(x, k=n)
+    idx, d2 = nearest(x, c, n=n)
+    assert np.array_equal(idx, i) and np.array_equal(d2, d * d)
+    perceptual = rgb_to_space(rng.integers(0, 256, (50_000, 3)).astype(np.uint8), "perceptual").astype(np.float64)
+    pal = perceptual[:48]
+    d, i = cKDTree(pal).query(perceptual, k=n)
+    idx, d2 = nearest(perceptual, pal, n=n)
+    assert np.array_equal(idx, i) and np.array_equal(d2, d * d)
+
+
+def test_a_web_sized_search_does_not_import_scipy_spatial():
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from kmq_core.nearest import nearest\n"
+            "x = np.random.default_rng(0).uniform(0, 100, (200_000, 3)); c = x[:64] + 0.5\n"
+            "nearest(x, c); nearest(x, c, n=2); print('scipy.spatial' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
 
 def test_fast_search_and_two_nearest_bounds():
     rng = np.random.default_rng(5)
