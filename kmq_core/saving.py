@@ -231,10 +231,21 @@ def encode_indexed_png(labels: np.ndarray, colors: np.ndarray, alpha: np.ndarray
     img = Image.fromarray(np.ascontiguousarray(labels, dtype=np.uint8), "P")
     img.putpalette(colors.ravel().tobytes(), rawmode="RGB")
     # Pillow packs 1, 2 or 4 bits per index by itself when the palette is that short
-    params: dict = {"compress_level": compress_level, **(tags or {})}  # issue 17: colour tag, metadata
+    # a large image is deflated once, by oxipng's libdeflate: Pillow only stores it (oxipng's
+    # output does not depend on how its input was compressed); zlib runs only if oxipng cannot
+    # do better than stored data
+    once = optimize and OXIPNG_FULL < labels.size <= OXIPNG_MAX
+    params: dict = {"compress_level": 0 if once else compress_level, **(tags or {})}  # issue 17: colour tag, metadata
     if trns is not None:
         params["transparency"] = trns.tobytes()
     buf = io.BytesIO()
     img.save(buf, "PNG", **params)
     png = buf.getvalue()
-    return optimize_png(png, labels.size, keep_palette) if optimize else png
+    if not optimize:
+        return png
+    out = optimize_png(png, labels.size, keep_palette)
+    if once and out is png:
+        buf = io.BytesIO()
+        img.save(buf, "PNG", **{**params, "compress_level": compress_level})
+        return buf.getvalue()
+    return out
