@@ -40,6 +40,8 @@ from .errors import KmqError
 
 #: the deficiencies kmq simulates, in the order the front ends list them
 DEFICIENCIES: tuple[str, ...] = ("protanopia", "deuteranopia", "tritanopia")
+#: what a front end offers to show: normal vision (colours as they are), then each deficiency
+VISIONS: tuple[str, ...] = ("normal", *DEFICIENCIES)
 #: the severity of the matrices below (1.0: dichromacy, the cone type missing)
 SEVERITY = 1.0
 #: Machado et al. (2009), severity 1.0: linear RGB in -> linear RGB as seen (rows: R, G, B)
@@ -65,10 +67,10 @@ _LINEAR = srgb_to_linear(np.arange(256) / 255.0).astype(np.float32)
 
 
 def check_deficiency(name: str) -> str:
-    """``name`` lower-cased if it is one of :data:`DEFICIENCIES`, else a KmqError naming them."""
+    """``name`` lower-cased if it is one of :data:`VISIONS`, else a KmqError naming them."""
     key = str(name).strip().lower()
-    if key not in MACHADO_2009:
-        raise KmqError(f"unknown colour-vision deficiency {name!r}: use one of {', '.join(DEFICIENCIES)}")
+    if key not in VISIONS:
+        raise KmqError(f"unknown colour-vision deficiency {name!r}: use one of {', '.join(VISIONS)}")
     return key
 
 
@@ -81,7 +83,7 @@ def simulate(pixels, deficiency: str) -> np.ndarray:
         sRGB colours: a palette (N×3), an image (H×W×3) or an image with
         alpha (H×W×4; alpha is kept as it is).
     deficiency : str
-        'protanopia', 'deuteranopia' or 'tritanopia'.
+        'protanopia', 'deuteranopia' or 'tritanopia'; 'normal' returns a copy.
 
     Returns
     -------
@@ -97,10 +99,13 @@ def simulate(pixels, deficiency: str) -> np.ndarray:
     >>> simulate(np.array([[255, 255, 255], [0, 0, 0]], np.uint8), "deuteranopia").tolist()
     [[255, 255, 255], [0, 0, 0]]
     """
-    m = MACHADO_2009[check_deficiency(deficiency)].astype(np.float32)
+    deficiency = check_deficiency(deficiency)
     pixels = np.asarray(pixels)
     if pixels.dtype != np.uint8 or pixels.ndim == 0 or pixels.shape[-1] not in (3, 4):
         raise KmqError(f"expected 8-bit colours with 3 or 4 channels, got {pixels.dtype} of shape {pixels.shape}")
+    if deficiency == "normal":
+        return pixels.copy()
+    m = MACHADO_2009[deficiency].astype(np.float32)
     flat = pixels.reshape(-1, pixels.shape[-1])
     out = np.empty_like(flat)
     for s in range(0, len(flat), _BLOCK):
@@ -131,7 +136,7 @@ def confusable_pairs(colors, deficiency: str, threshold: float = CONFUSABLE_DE) 
     colors : (N, 3) uint8 array
         A palette.
     deficiency : str
-        One of :data:`DEFICIENCIES`.
+        One of :data:`VISIONS` ('normal': the pairs close for everyone).
     threshold : float
         CIEDE2000 below which a pair is flagged (default 3).
 

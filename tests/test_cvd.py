@@ -115,7 +115,7 @@ def test_large_images_are_done_in_blocks(monkeypatch):
 
 
 def test_bad_input_is_one_clear_error():
-    with pytest.raises(KmqError, match="unknown colour-vision deficiency 'achromatopsia'.*protanopia"):
+    with pytest.raises(KmqError, match="unknown colour-vision deficiency 'achromatopsia'.*normal, protanopia"):
         cvd.simulate(np.zeros((2, 3), np.uint8), "achromatopsia")
     assert cvd.check_deficiency(" Deuteranopia ") == "deuteranopia"
     with pytest.raises(KmqError, match="8-bit"):
@@ -126,3 +126,11 @@ def test_bad_input_is_one_clear_error():
         cvd.confusable_pairs(np.zeros((2, 4), np.uint8), "protanopia")
     with pytest.raises(KmqError, match="0-255"):
         cvd.confusable_pairs(np.array([[0, 0, 300]]), "protanopia")
+
+
+def test_normal_vision_is_the_colours_as_they_are():
+    pal = np.array([[214, 39, 40], [0, 150, 0], [2, 150, 0]], np.uint8)
+    seen = cvd.simulate(pal, "normal")
+    assert np.array_equal(seen, pal) and seen is not pal
+    assert [(p.i, p.j) for p in cvd.confusable_pairs(pal, "normal")] == [(1, 2)]  # only the two greens
+    assert cvd.VISIONS == ("normal", "protanopia", "deuteranopia", "tritanopia")
