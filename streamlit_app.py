@@ -201,6 +201,22 @@ def cvd_preview(png: bytes, vision: str) -> bytes:
     return checks.simulated_png(png, vision)
 
 
+# the palette checks compare every pair (32,640 at k = 256): once per palette, not on every rerun
+@st.cache_data(max_entries=16, show_spinner=False)
+def contrast_view(hexes: tuple[str, ...]) -> str:
+    return checks.contrast_html(checks.palette_of(hexes))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def vision_counts(hexes: tuple[str, ...]) -> dict[str, int]:
+    return checks.flag_counts(checks.palette_of(hexes))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def vision_view(hexes: tuple[str, ...], vision: str) -> str:
+    return checks.vision_html(checks.palette_of(hexes), vision)
+
+
 def text_colour(rgb) -> str:
     """Black or white text on a swatch, whichever reads better (WCAG relative luminance)."""
     c = [v / 255 for v in rgb]
@@ -459,13 +475,13 @@ with downloads_box:
 with contrast_box:
     st.caption("The WCAG 2.2 contrast ratio of every pair of swatches (numbered in the palette's order; hover a "
                "cell for the colours): body text needs 4.5:1 (AA) or 7:1 (AAA), large text 3:1.")
-    st.html(checks.contrast_html(shown))
+    st.html(contrast_view(tuple(shown.hex)))
 
 with vision_slot:
     vision = st.segmented_control("Colour vision", checks.VISIONS, key="vision", default="normal", required=True,
                                   format_func=checks.vision_label, help=checks.VISION_HELP)
     if vision == "normal":
-        counts = checks.flag_counts(shown)
+        counts = vision_counts(tuple(shown.hex))
         st.caption("Pairs of swatches that look alike with colour-blindness: "
                    + ", ".join(f"{d} {n}" for d, n in counts.items())
                    + ". Choose one to see the result and the palette as they see it.")
@@ -473,7 +489,7 @@ with vision_slot:
         img_col, pal_col = st.columns([3, 2], gap="medium")
         img_col.image(cvd_preview(c.previews.after, vision), output_format="PNG",
                       caption=f"The result as seen with {vision} (Machado et al. 2009)")
-        pal_col.html(checks.vision_html(shown, vision))
+        pal_col.html(vision_view(tuple(shown.hex), vision))
 
 # ---- on demand, below: the k curve and the k-means animation ------------------------------------------
 st.divider()

@@ -15,18 +15,21 @@ import numpy as np
 from PIL import Image
 
 from kmq_core import Palette
+from kmq_core.palette import parse_hex_list
 from kmq_core.cvd import CONFUSABLE_DE, DEFICIENCIES, VISIONS, confusable_pairs, simulate
 from kmq_core.wcag import LEVELS, contrast_matrix, contrast_pairs, contrast_ratio
 
 from . import views
 
-__all__ = ["VISIONS", "DEFICIENCIES", "vision_label", "contrast_html", "vision_html", "flag_counts",
+__all__ = ["VISIONS", "DEFICIENCIES", "palette_of", "vision_label", "contrast_html", "vision_html", "flag_counts",
            "simulated_png"]
 
 #: the matrix is drawn up to this many colours (it must fit beside the palette); the pairs list always
 MATRIX_MAX = 16
 #: text samples of the pairs that pass AA for body text, at most
 PAIRS_SHOWN = 12
+#: flagged pairs listed, at most (the closest; a large palette has hundreds of near neighbours)
+FLAGGED_SHOWN = 20
 _VISION_LABELS = {"normal": "Normal", "protanopia": "Protanopia", "deuteranopia": "Deuteranopia",
                   "tritanopia": "Tritanopia"}
 VISION_HELP = ("How the result and the palette look to people without one kind of cone: protanopia (red), "
@@ -54,6 +57,11 @@ CSS = """
 .kmq-vision .pair span { height: 16px; }
 .kmq-vision ul { margin: 2px 0; padding-left: 18px; }
 """
+
+
+def palette_of(hexes: tuple[str, ...]) -> Palette:
+    """The palette of hex codes (what the page caches its checks by)."""
+    return Palette(parse_hex_list(",".join(hexes)))
 
 
 def vision_label(vision: str) -> str:
@@ -146,9 +154,13 @@ def vision_html(p: Palette, vision: str) -> str:
         items = "".join(
             f"<li>{_swatch(seen[q.i], str(q.i + 1))} {_swatch(seen[q.j], str(q.j + 1))} "
             f"{p.hex[q.i]} and {p.hex[q.j]}: ΔE2000 {q.delta_e:.1f} "
-            f"({q.delta_e_normal:.1f} in normal vision)</li>" for q in flagged)
+            f"({q.delta_e_normal:.1f} in normal vision)</li>" for q in flagged[:FLAGGED_SHOWN])
+        if len(flagged) > FLAGGED_SHOWN:
+            items += f'<li class="more">and {len(flagged) - FLAGGED_SHOWN} more</li>'
+        both = sum(q.delta_e_normal < CONFUSABLE_DE for q in flagged) if vision != "normal" else 0
+        also = f", {both} of them in normal vision too" if both else ""
         pairs = (f'<div class="flagged"><b>{len(flagged)} pair{"s" if len(flagged) != 1 else ""} look alike '
-                 f"{who}</b> (ΔE2000 below {CONFUSABLE_DE:g}):<ul>{items}</ul></div>")
+                 f"{who}</b> (ΔE2000 below {CONFUSABLE_DE:g}{also}):<ul>{items}</ul></div>")
     else:
         pairs = f'<div class="flagged">No two swatches look alike {who} (every pair ΔE2000 {CONFUSABLE_DE:g} or more).</div>'
     return (f'<div class="kmq-vision" data-vision="{vision}"><div>Palette: each colour over how it looks '

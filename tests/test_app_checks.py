@@ -134,3 +134,17 @@ def test_large_palettes_list_pairs_without_the_matrix():
     assert body.count('class="kmq-chip"') == checks.PAIRS_SHOWN and f"and {n_body - checks.PAIRS_SHOWN} more" in body
     counts = checks.flag_counts(big)
     assert counts == {d: len(confusable_pairs(big.colors, d)) for d in ("protanopia", "deuteranopia", "tritanopia")}
+
+
+def test_long_flag_lists_are_cut_to_the_closest():
+    greys = Palette(np.repeat(np.arange(0, 120, 2, dtype=np.uint8)[:, None], 3, axis=1))  # 60 near greys
+    flagged = confusable_pairs(greys.colors, "protanopia")
+    assert len(flagged) > checks.FLAGGED_SHOWN
+    body = checks.vision_html(greys, "protanopia")
+    assert body.count("<li>") == checks.FLAGGED_SHOWN
+    both = sum(q.delta_e_normal < 3 for q in flagged)
+    assert 0 < both and f"(ΔE2000 below 3, {both} of them in normal vision too)" in body
+    assert f'<li class="more">and {len(flagged) - checks.FLAGGED_SHOWN} more</li>' in body
+    first = flagged[0]
+    assert f"{greys.hex[first.i]} and {greys.hex[first.j]}: ΔE2000 {first.delta_e:.1f}" in body
+    assert checks.palette_of(tuple(greys.hex)) == greys
