@@ -208,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="also the WCAG 2.2 contrast ratio of every pair and the pairs that pass AA/AAA")
     show.add_argument("--cvd", action="store_true",
                       help="also the palette as seen with protanopia, deuteranopia and tritanopia, and the pairs "
-                           "that become hard to tell apart (ΔE2000 below 3)")
+                           "that look alike (simulated colours within ΔE2000 3)")
 
     try:
         from .batch import add_arguments as _batch_args  # noqa: F401
