@@ -145,12 +145,19 @@ def confusable_pairs(colors, deficiency: str, threshold: float = CONFUSABLE_DE) 
     list of ConfusablePair
         Closest first. A pair already closer than ``threshold`` in normal
         vision is flagged too (it is confusable for everyone).
+
+    Raises
+    ------
+    KmqError
+        An unknown deficiency, or more than :data:`kmq_core.wcag.MAX_PAIR_COLORS` colours.
     """
     from .metrics import delta_e2000
+    from .wcag import check_pair_count
 
     colors = np.asarray(colors)
     if colors.ndim != 2 or colors.shape[1] != 3:
         raise KmqError(f"a palette needs n×3 colours, got shape {colors.shape}")
+    check_pair_count(len(colors))  # the pairs grow with N²: a 65,535-colour file would need 2·10⁹
     if colors.dtype != np.uint8:
         if colors.size and (colors.min() < 0 or colors.max() > 255):
             raise KmqError("palette colours must be 0-255")

@@ -42,6 +42,9 @@ from .errors import KmqError
 
 #: the WCAG 2.2 thresholds, weakest first: level name -> minimum contrast ratio
 LEVELS: dict[str, float] = {"AA large": 3.0, "AA": 4.5, "AAA large": 4.5, "AAA": 7.0}
+#: the largest palette whose pairs are compared (523,776 pairs; an N×N matrix grows with N², and a
+#: palette file may hold 65,535 colours: that would be 34 GB)
+MAX_PAIR_COLORS = 1024
 #: the luminance weights of the sRGB (Rec. 709) primaries
 _WEIGHTS = np.array([0.2126, 0.7152, 0.0722])
 
@@ -95,9 +98,23 @@ def contrast_ratio(a, b) -> np.ndarray:
     return (np.maximum(la, lb) + 0.05) / (np.minimum(la, lb) + 0.05)
 
 
+def check_pair_count(n: int) -> None:
+    """Refuse to compare the pairs of more than :data:`MAX_PAIR_COLORS` colours (one clear KmqError)."""
+    if n > MAX_PAIR_COLORS:
+        raise KmqError(f"the palette has {n} colours; pairs are compared for up to {MAX_PAIR_COLORS}")
+
+
 def contrast_matrix(colors) -> np.ndarray:
-    """The contrast ratio of every pair of ``colors`` (N×3): an N×N symmetric matrix, 1 on the diagonal."""
-    lum = relative_luminance(_rgb(colors).reshape(-1, 3))
+    """The contrast ratio of every pair of ``colors`` (N×3): an N×N symmetric matrix, 1 on the diagonal.
+
+    Raises
+    ------
+    KmqError
+        Above :data:`MAX_PAIR_COLORS` colours, or colours that are not 0..255 RGB.
+    """
+    rgb = _rgb(colors).reshape(-1, 3)
+    check_pair_count(len(rgb))
+    lum = relative_luminance(rgb)
     hi = np.maximum(lum[:, None], lum[None, :])
     lo = np.minimum(lum[:, None], lum[None, :])
     return (hi + 0.05) / (lo + 0.05)

@@ -481,3 +481,12 @@ def test_palette_show_help_names_the_checks():
     code, out, _ = run("palette", "show", "--help")
     assert code == 0 and out.startswith("usage: kmq palette show")
     assert "--contrast" in out and "WCAG 2.2" in out and "--cvd" in out and "deuteranopia" in out
+
+
+def test_palette_show_checks_refuse_huge_palettes_in_one_line(tmp_path):
+    f = tmp_path / "huge.gpl"
+    f.write_text("GIMP Palette\nName: huge\n#\n" + "".join(f"{i % 256} {i // 256} 0\tc{i}\n" for i in range(2000)))
+    assert run("palette", "show", f)[0] == 0  # listing it is fine
+    for flag in ("--contrast", "--cvd"):
+        code, out, err = run("palette", "show", f, flag)
+        assert code == 1 and err == "kmq: error: the palette has 2000 colours; pairs are compared for up to 1024\n"

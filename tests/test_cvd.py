@@ -134,3 +134,8 @@ def test_normal_vision_is_the_colours_as_they_are():
     assert np.array_equal(seen, pal) and seen is not pal
     assert [(p.i, p.j) for p in cvd.confusable_pairs(pal, "normal")] == [(1, 2)]  # only the two greens
     assert cvd.VISIONS == ("normal", "protanopia", "deuteranopia", "tritanopia")
+
+
+def test_pairs_of_huge_palettes_are_refused_not_computed():
+    with pytest.raises(KmqError, match="65535 colours; pairs are compared for up to 1024"):
+        cvd.confusable_pairs(np.zeros((65535, 3), np.uint8), "deuteranopia")

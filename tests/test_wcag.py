@@ -85,3 +85,10 @@ def test_bad_input_is_one_clear_error():
         wcag.relative_luminance([300, 0, 0])
     with pytest.raises(KmqError, match="unknown WCAG level"):
         wcag.contrast_pairs(np.zeros((2, 3), np.uint8), "A")
+
+
+def test_pairs_of_huge_palettes_are_refused_not_computed():
+    rng = np.random.default_rng(0)
+    assert wcag.contrast_matrix(rng.integers(0, 256, (wcag.MAX_PAIR_COLORS, 3))).shape == (1024, 1024)
+    with pytest.raises(KmqError, match="1025 colours; pairs are compared for up to 1024"):
+        wcag.contrast_pairs(rng.integers(0, 256, (1025, 3)))
