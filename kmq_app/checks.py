@@ -54,8 +54,9 @@ CSS = """
 .kmq-vision .strip { display: flex; flex-wrap: wrap; gap: 3px; margin: 4px 0 6px; }
 .kmq-vision .pair { display: flex; flex-direction: column; border-radius: 4px; overflow: hidden;
   border: 1px solid rgba(0,0,0,.2); width: 30px; }
-.kmq-vision .pair span { height: 16px; }
+.kmq-vision .pair span { height: 16px; font: 9px/16px ui-monospace, monospace; text-align: center; }
 .kmq-vision ul { margin: 2px 0; padding-left: 18px; }
+.kmq-vision li { font-size: 13px; margin: 1px 0; }
 """
 
 
@@ -146,8 +147,8 @@ def vision_html(p: Palette, vision: str) -> str:
     seen = simulate(p.colors, vision)
     strip = "".join(
         f'<div class="pair" title="{p.hex[i]} looks like #{s[0]:02x}{s[1]:02x}{s[2]:02x}">'
-        f'<span style="background:{p.hex[i]}"></span><span style="background:#{s[0]:02x}{s[1]:02x}{s[2]:02x}">'
-        f"</span></div>" for i, s in enumerate(seen))
+        f'<span style="background:{p.hex[i]};color:{_ink(p.colors[i])}">{i + 1}</span>'
+        f'<span style="background:#{s[0]:02x}{s[1]:02x}{s[2]:02x}"></span></div>' for i, s in enumerate(seen))
     flagged = confusable_pairs(p.colors, vision)
     who = "everyone" if vision == "normal" else f"with {vision}"
     if flagged:
