@@ -20,7 +20,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from kmq_app import labels, viewer, views
+from kmq_app import checks, labels, viewer, views
 from kmq_app.files import download_name, safe_stem
 from kmq_app.jobs import Cancelled, Job, Jobs
 from kmq_app.work import Computed, Options, animation_work, quantize_work, steps_work, sweep_work
@@ -195,6 +195,28 @@ def k_from_slider() -> None:
     st.session_state["k"] = st.session_state["k_slide"]
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def cvd_preview(png: bytes, vision: str) -> bytes:
+    """The result's preview as seen with a colour-vision deficiency (kmq_core.cvd)."""
+    return checks.simulated_png(png, vision)
+
+
+# the palette checks compare every pair (32,640 at k = 256): once per palette, not on every rerun
+@st.cache_data(max_entries=16, show_spinner=False)
+def contrast_view(hexes: tuple[str, ...]) -> str:
+    return checks.contrast_html(checks.palette_of(hexes))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def vision_counts(hexes: tuple[str, ...]) -> dict[str, int]:
+    return checks.flag_counts(checks.palette_of(hexes))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def vision_view(hexes: tuple[str, ...], vision: str) -> str:
+    return checks.vision_html(checks.palette_of(hexes), vision)
+
+
 def text_colour(rgb) -> str:
     """Black or white text on a swatch, whichever reads better (WCAG relative luminance)."""
     c = [v / 255 for v in rgb]
@@ -204,7 +226,7 @@ def text_colour(rgb) -> str:
 
 # ---- the page --------------------------------------------------------------------------------------
 st.set_page_config(page_title="kmq: the colours of an image", layout="wide")
-st.html(f"<style>{views.PAGE_CSS}</style>")
+st.html(f"<style>{views.PAGE_CSS}{checks.CSS}</style>")
 
 head, up = st.columns([3, 2], vertical_alignment="center", gap="medium")
 with head:
@@ -222,10 +244,12 @@ with left:
     progress_slot = st.empty()
     viewer_slot = st.container(key="viewer_box")
     figures_slot = st.container(key="figures")
+    vision_slot = st.container(key="vision_box")
 with right:
     k_box = st.container(key="k_box")
     palette_box = st.container(key="palette_box")
     downloads_box = st.container(key="downloads")
+    contrast_box = st.expander("Contrast (WCAG)", expanded=False, key="contrast_box")
     options_box = st.expander("Options: colour matching, dithering, colour profile, locked colours",
                               expanded=False)
 
@@ -446,6 +470,26 @@ with downloads_box:
             if fmt not in FIRST_FORMATS:
                 st.download_button(label, palette_bytes(shown, fmt), download_name(name, k_used, suffix), mime,
                                    key=f"dl_palette_{fmt}", on_click="ignore")
+
+# ---- display: the palette checks (kmq_core.wcag, kmq_core.cvd) ------------------------------------------
+with contrast_box:
+    st.caption("The WCAG 2.2 contrast ratio of every pair of swatches (numbered in the palette's order; hover a "
+               "cell for the colours): body text needs 4.5:1 (AA) or 7:1 (AAA), large text 3:1.")
+    st.html(contrast_view(tuple(shown.hex)))
+
+with vision_slot:
+    vision = st.segmented_control("Colour vision", checks.VISIONS, key="vision", default="normal", required=True,
+                                  format_func=checks.vision_label, help=checks.VISION_HELP)
+    if vision == "normal":
+        counts = vision_counts(tuple(shown.hex))
+        st.caption("Pairs of swatches that look alike with colour-blindness: "
+                   + ", ".join(f"{d} {n}" for d, n in counts.items())
+                   + ". Choose one to see the result and the palette as they see it.")
+    else:
+        img_col, pal_col = st.columns([3, 2], gap="medium")
+        img_col.image(cvd_preview(c.previews.after, vision), output_format="PNG",
+                      caption=f"The result as seen with {vision} (Machado et al. 2009)")
+        pal_col.html(vision_view(tuple(shown.hex), vision))
 
 # ---- on demand, below: the k curve and the k-means animation ------------------------------------------
 st.divider()

@@ -3,7 +3,7 @@
     kmq quantize photo.jpg -k 16 -o photo-16.png --palette photo.ase
     kmq palette photo.jpg -k 8 -o colours.gpl -o colours.ase
     kmq palette convert colours.ase colours.gpl
-    kmq palette show colours.gpl
+    kmq palette show colours.gpl --contrast --cvd
     kmq batch in/ out/ -k 32 --shared-palette
     kmq gimp install
 
@@ -189,7 +189,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     pal = sub.add_parser("palette", help="extract a palette (or: palette convert IN OUT, palette show FILE)",
                          description="Extract the K best colours of an image into palette files. "
-                                     "Also: 'kmq palette convert IN OUT' and 'kmq palette show FILE'.")
+                                     "Also: 'kmq palette convert IN OUT' and "
+                                     "'kmq palette show FILE [--contrast] [--cvd]'.")
     pal.add_argument("input", metavar="INPUT", help="image file")
     _add_fit_options(pal)
     pal.add_argument("-o", "--output", action="append", default=[], metavar="FILE",
@@ -206,9 +207,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     conv.add_argument("src", metavar="IN")
     conv.add_argument("dst", metavar="OUT")
     conv.add_argument("-f", "--force", action="store_true", help="overwrite OUT if it exists")
-    show = sub.add_parser("palette-show", help=argparse.SUPPRESS)
+    show = sub.add_parser("palette-show", help=argparse.SUPPRESS, prog="kmq palette show")
     show.add_argument("file", metavar="FILE")
     show.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    show.add_argument("--contrast", action="store_true",
+                      help="also the WCAG 2.2 contrast ratio of every pair and the pairs that pass AA/AAA")
+    show.add_argument("--cvd", action="store_true",
+                      help="also the palette as seen with protanopia, deuteranopia and tritanopia, and the pairs "
+                           "that look alike (simulated colours within ΔE2000 3)")
 
     b = sub.add_parser("batch", help="process a folder tree (in parallel, resumable, optionally on Dask)",
                        description="Quantize every image below IN_DIR into OUT_DIR, mirroring the folders.")
@@ -690,6 +696,14 @@ def cmd_palette_show(args) -> int:
     pal = read_palette(args.file)
     color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty() and os.environ.get("NO_COLOR") is None)
     print(render(pal, color=color))
+    if args.contrast:
+        from .formats.terminal import render_contrast
+
+        print("\n" + render_contrast(pal, color=color))
+    if args.cvd:
+        from .formats.terminal import render_cvd
+
+        print("\n" + render_cvd(pal, color=color))
     return 0
 
 

@@ -9,8 +9,9 @@ box and slider (the image never shows an old k unmarked), the before/after,
 side-by-side and 1:1 views (the 1:1 pixels checked against the file), dithering's
 two palettes, the quality MIN-MAX mode (its k the core's, the warning below MIN,
 the range kept in the URL) and the colour-profile control (converted or kept, down
-to the PNG's chunks), a 12-megapixel upload with its progress bar, and cancelling
-long searches. Screenshots of each state and the measured times go to
+to the PNG's chunks), the WCAG contrast matrix and the colour-vision views (every cell
+and flagged pair the core's, the simulated image holding only simulated palette colours),
+a 12-megapixel upload with its progress bar, and cancelling long searches. Screenshots of each state and the measured times go to
 ``$KMQ_ARTIFACTS`` (default ``/tmp/kmq-artifacts``); the times are reported,
 never asserted.
 
@@ -885,3 +886,102 @@ def test_animated_upload_plays_and_downloads_as_gif(page, app_url, artifacts, tm
             px = np.asarray(im.convert("RGB")).reshape(-1, 3)
             seen |= {"#%02x%02x%02x" % tuple(c) for c in np.unique(px, axis=0)}
     assert seen <= shown
+
+
+# ---- the palette checks: WCAG contrast and colour vision (issue 27) ------------------------------------
+def _vision(page, label: str) -> None:
+    """Choose a colour vision and wait until the page shows it."""
+    page.locator(".st-key-vision button").filter(has_text=label).click()
+    page.locator(f".kmq-vision[data-vision={label.lower()}]").wait_for(state="visible", timeout=WAIT_MS)
+    _settle(page)
+
+
+def test_contrast_matrix_and_colour_vision_views(page, app_url, artifacts, tmp_path):
+    from playwright.sync_api import expect
+
+    from kmq_core.cvd import confusable_pairs, simulate
+    from kmq_core.wcag import contrast_matrix
+
+    # coffee with a red and a green of the same lightness pasted in (a deuteranope's confusion pair:
+    # ΔE2000 0.4 apart for them, 72.7 for everyone else), big enough to be palette colours
+    img = np.asarray(Image.fromarray(data.coffee()))
+    px = img.copy()
+    px[40:160, 40:160] = (214, 39, 40)
+    px[40:160, 200:320] = (0, 150, 0)
+    photo = tmp_path / "coffee-red-green.png"
+    Image.fromarray(px).save(photo)
+    page.goto(app_url)
+    _wait_for_result(page, "china.jpg: 640×427 pixels, k = 16")
+    before = _shown(page)
+    _upload(page, photo)
+    _wait_for_result(page, "coffee-red-green.png: 600×400 pixels, k = 16", before)
+    shown = _shown_hex(page)
+    colors = np.array([parse_hex(h) for h in shown], np.uint8)
+    assert {"#d62728", "#009600"} <= set(shown)
+
+    # normal vision: one line counting the pairs each deficiency merges, the core's counts
+    counts = {d: len(confusable_pairs(colors, d)) for d in ("protanopia", "deuteranopia", "tritanopia")}
+    assert counts["deuteranopia"] >= 1
+    expect(page.locator(".st-key-vision_box").get_by_text(
+        "Pairs of swatches that look alike with colour-blindness: "
+        + ", ".join(f"{d} {n}" for d, n in counts.items()))).to_be_visible()
+
+    # the contrast matrix: opened beside the palette, every cell the core's ratio (cut to what fits), level
+    # coloured; the first screen still holds the palette and the two downloads
+    page.get_by_text("Contrast (WCAG)", exact=True).click()
+    table = page.locator(".kmq-contrast table")
+    table.wait_for(state="visible", timeout=WAIT_MS)
+    cells = page.evaluate("() => [...document.querySelectorAll('.kmq-contrast td.lv')].map(td => ({"
+                          "text: td.innerText, level: td.dataset.level, title: td.title}))")
+    m = contrast_matrix(colors)
+    n = len(shown)
+    assert len(cells) == n * (n - 1)
+    expected = []
+    for i in range(n):
+        for j in range(n):
+            if i != j:
+                r = m[i, j]
+                level = "AAA" if r >= 7 else "AA" if r >= 4.5 else "AA large" if r >= 3 else "fail"
+                text = f"{np.floor(r * 10) / 10:.1f}" if r < 10 else f"{int(np.floor(r))}"
+                expected.append({"text": text, "level": level, "title": f"{shown[i]} and {shown[j]}: {r:.2f}:1, "
+                                 + (level if level != "fail" else "below 3:1, not for text")})
+    assert cells == expected
+    n_body = int((m[np.triu_indices(n, 1)] >= 4.5).sum())
+    expect(page.locator(".kmq-count")).to_contain_text(f"{n_body} of {n * (n - 1) // 2} pairs can carry body text")
+    # the 16-colour matrix fits the column: no scrolling sideways
+    assert page.evaluate("() => { const s = document.querySelector('.kmq-contrast .scroll');"
+                         " return s.scrollWidth <= s.clientWidth; }")
+    for label in ("Download PNG", "Download .ase"):
+        assert _in_view(page.get_by_role("button", name=label, exact=True).bounding_box(), page.viewport_size)
+    page.locator(".st-key-contrast_box").screenshot(path=str(artifacts.local / "app-1440-contrast.png"))
+    artifacts("app-1440-contrast.png")
+
+    # each deficiency: the result as seen (only the simulated palette's colours), the palette strip, the flags
+    for label in ("Deuteranopia", "Protanopia", "Tritanopia"):
+        _vision(page, label)
+        name = label.lower()
+        seen = simulate(colors, name)
+        strip = page.evaluate("() => [...document.querySelectorAll('.kmq-vision .pair')].map(p => p.title)")
+        assert strip == [f"{h} looks like #{s[0]:02x}{s[1]:02x}{s[2]:02x}" for h, s in zip(shown, seen)]
+        flagged = confusable_pairs(colors, name)
+        items = page.locator(".kmq-vision li")
+        assert items.count() == len(flagged)
+        for k, q in enumerate(flagged):
+            assert f"{shown[q.i]} and {shown[q.j]}: ΔE2000 {q.delta_e:.1f}" in items.nth(k).inner_text()
+        if name == "deuteranopia":
+            assert any({shown[q.i], shown[q.j]} == {"#d62728", "#009600"} for q in flagged)
+        img = page.locator(".st-key-vision_box [data-testid=stImage] img")
+        src = img.get_attribute("src")
+        payload = page.request.get(src if src.startswith("http") else app_url + src).body()
+        with Image.open(io.BytesIO(payload)) as im:
+            got = np.asarray(im.convert("RGB"))
+        used = {tuple(c) for c in got.reshape(-1, 3)}
+        assert used <= {tuple(c) for c in seen}, len(used - {tuple(c) for c in seen})
+        assert got.shape[:2] == (400, 600)
+        page.locator(".st-key-vision_box").scroll_into_view_if_needed()
+        _shot(page, artifacts, f"app-1440-vision-{name}.png", full=True)
+
+    # back to normal vision: the simulated view goes, the counts come back
+    page.locator(".st-key-vision button").filter(has_text="Normal").click()
+    expect(page.locator(".kmq-vision")).to_have_count(0, timeout=WAIT_MS)
+    expect(page.locator(".st-key-vision_box").get_by_text("Pairs of swatches that look alike")).to_be_visible()

@@ -435,3 +435,80 @@ def test_palette_command_and_quantize_give_the_same_colours(tmp_path, k):
     # ... and applying that file back gives the same colours again
     assert run("quantize", src, "--palette-in", gpl, "-o", q2)[0] == 0
     assert _png_palette(q2) <= swatches
+
+
+BRAND_GPL = ("GIMP Palette\nName: brand\n#\n214  39  40\tred\n  0 150   0\tgreen\n255 255 255\twhite\n"
+             "  0   0   0\tblack\n119 119 119\tgrey\n")
+
+
+def test_palette_show_contrast_prints_the_matrix_and_the_passing_pairs(tmp_path):
+    f = tmp_path / "brand.gpl"
+    f.write_text(BRAND_GPL)
+    code, out, err = run("palette", "show", f, "--contrast")
+    assert code == 0, err
+    assert "\x1b" not in out  # not a terminal: plain text
+    lines = out.splitlines()
+    assert lines[:6] == ["brand: 5 colours", "1  #d62728  red", "2  #009600  green", "3  #ffffff  white",
+                         "4  #000000  black", "5  #777777  grey"]
+    start = lines.index("Contrast (WCAG 2.2): body text AA 4.5:1, AAA 7:1; large text AA 3:1, AAA 4.5:1")
+    matrix = [row.split() for row in lines[start + 2:start + 7]]
+    assert matrix[2] == ["3", "5.02", "3.92", "-", "21.00", "4.48"]  # white: #777 is 4.48, black 21
+    assert all(matrix[i][j + 1] == matrix[j][i + 1] for i in range(5) for j in range(5))
+    assert lines[start + 7] == "7 of 10 pairs pass for large text, 4 for body text:"
+    pairs = lines[start + 8:]
+    assert pairs[0].split() == ["3", "#ffffff", "4", "#000000", "21.00:1", "body", "AAA", "large", "AAA"]
+    assert "  3 #ffffff  5 #777777   4.48:1  body -    large AA" in pairs  # 4.48 is not AA for body text
+    assert not any("#d62728  2 #009600" in p for p in pairs)  # red on green: 1.28, no text at all
+    assert "Colour vision" not in out
+
+
+def test_palette_show_cvd_flags_red_and_green_for_deuteranopes(tmp_path):
+    f = tmp_path / "brand.gpl"
+    f.write_text(BRAND_GPL)
+    code, out, err = run("palette", "show", f, "--cvd", "--color", "always")
+    assert code == 0, err
+    assert "Contrast" not in out
+    sections = out.split("\n\n")[1].rstrip("\n").split("\n")
+    assert sections[0].startswith("Colour vision (Machado et al. 2009, severity 1.0)")
+    blocks = {}
+    for line in sections[1:]:
+        if not line.startswith(" "):
+            name = line.rstrip(":")
+            blocks[name] = []
+        else:
+            blocks[name].append(line)
+    assert list(blocks) == ["protanopia", "deuteranopia", "tritanopia"]
+    deut = blocks["deuteranopia"]
+    assert deut[0].endswith("#d62728 -> #8b7c1f") and "\x1b[48;2;214;39;40m" in deut[0]
+    assert "\x1b[48;2;139;124;31m" in deut[0]  # the simulated swatch beside the real one
+    assert [line for line in deut if "flagged" in line] == [
+        "  flagged: 1 #d62728 and 2 #009600: ΔE2000 0.4 (72.7 in normal vision)"]
+    assert blocks["protanopia"][-1] == blocks["tritanopia"][-1] == "  no pairs merge"
+    assert not any("#000000 and" in line or "and 4 #000000" in line for line in out.splitlines())
+
+
+def test_palette_show_large_palettes_list_pairs_without_the_matrix(tmp_path):
+    greys = "".join(f"{v} {v} {v}\tg{v}\n" for v in range(0, 256, 15))  # 18 greys
+    f = tmp_path / "greys.gpl"
+    f.write_text("GIMP Palette\nName: greys\n#\n" + greys)
+    code, out, err = run("palette", "show", f, "--contrast", "--cvd")
+    assert code == 0, err
+    assert "(the matrix is shown for up to 16 colours; the pairs follow)" in out
+    assert "pairs pass for large text" in out
+    # neighbouring greys are within ΔE2000 3 of each other for everyone
+    assert out.count("flagged: 1 #000000 and 2 #0f0f0f") == 3
+
+
+def test_palette_show_help_names_the_checks():
+    code, out, _ = run("palette", "show", "--help")
+    assert code == 0 and out.startswith("usage: kmq palette show")
+    assert "--contrast" in out and "WCAG 2.2" in out and "--cvd" in out and "deuteranopia" in out
+
+
+def test_palette_show_checks_refuse_huge_palettes_in_one_line(tmp_path):
+    f = tmp_path / "huge.gpl"
+    f.write_text("GIMP Palette\nName: huge\n#\n" + "".join(f"{i % 256} {i // 256} 0\tc{i}\n" for i in range(2000)))
+    assert run("palette", "show", f)[0] == 0  # listing it is fine
+    for flag in ("--contrast", "--cvd"):
+        code, out, err = run("palette", "show", f, flag)
+        assert code == 1 and err == "kmq: error: the palette has 2000 colours; pairs are compared for up to 1024\n"

@@ -20,7 +20,51 @@ def test_layout():
     assert obj == {
         "format": "kmq-palette", "version": 1, "name": "Sunset",
         "colors": [{"hex": "#ff0000", "name": "red", "share": 0.75}, {"hex": "#0080ff", "name": "sky", "share": 0.25}],
+        "contrast": {"standard": "WCAG 2.2", "levels": {"AA large": 3.0, "AA": 4.5, "AAA large": 4.5, "AAA": 7.0},
+                     "pairs": [{"a": 0, "b": 1, "ratio": 1.0532, "passes": []}]},
     }
+    assert json.loads(json_.write(P, contrast=False)) == {k: v for k, v in obj.items() if k != "contrast"}
+
+
+def test_contrast_of_every_pair():
+    grey = Palette(np.array([[255, 255, 255], [119, 119, 119], [0, 0, 0], [118, 118, 118]], np.uint8))
+    text = json_.write(grey).decode()
+    block = json.loads(text)["contrast"]
+    assert [(q["a"], q["b"]) for q in block["pairs"]] == [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]
+    by_pair = {(q["a"], q["b"]): q for q in block["pairs"]}
+    assert by_pair[0, 2] == {"a": 0, "b": 2, "ratio": 21.0, "passes": ["AA large", "AA", "AAA large", "AAA"]}
+    assert by_pair[0, 1] == {"a": 0, "b": 1, "ratio": 4.4780, "passes": ["AA large"]}  # #777 on white fails AA
+    assert by_pair[0, 3]["ratio"] == 4.5422 and "AA" in by_pair[0, 3]["passes"]
+    for q in block["pairs"]:  # the written ratio and the passes agree for any reader comparing them
+        assert q["passes"] == [name for name, need in block["levels"].items() if q["ratio"] >= need]
+    assert text.count("\n") == 1 + 1 + 4 + 1 + 1 + 1 + 6 + 1 + 1  # one colour, one pair per line
+
+
+def test_ratios_are_cut_not_rounded():
+    """A ratio just under 4.5 must not be written as 4.5 (a reader would call it AA)."""
+    from kmq_core import wcag
+
+    colors = np.array([[c, c, c] for c in range(256)], np.uint8)
+    m = wcag.contrast_matrix(colors)
+    i, j = np.unravel_index(np.argmin(np.where(m < 4.5, 4.5 - m, np.inf)), m.shape)
+    assert 4.5 - m[i, j] < 1e-2
+    close = Palette(colors[[i, j]])
+    pair = json.loads(json_.write(close))["contrast"]["pairs"][0]
+    assert pair["ratio"] < 4.5 and "AA" not in pair["passes"]
+
+
+def test_readers_ignore_the_contrast_block():
+    q = json_.read(json_.write(P))
+    assert q == P and np.array_equal(q.weights, P.weights)
+    obj = json.loads(json_.write(P))
+    obj["contrast"]["pairs"] = "anything"  # derived data: never read back, never an error
+    assert json_.from_obj(obj) == P
+
+
+def test_large_palettes_have_no_contrast_block():
+    rng = np.random.default_rng(1)
+    assert "contrast" in json.loads(json_.write(Palette(rng.integers(0, 256, (256, 3)))))
+    assert "contrast" not in json.loads(json_.write(Palette(rng.integers(0, 256, (257, 3)))))
 
 
 @settings(max_examples=60, deadline=None)

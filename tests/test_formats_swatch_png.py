@@ -67,3 +67,14 @@ def test_fuzz_random_bytes(data):
 @given(st.data())
 def test_fuzz_mutated_files(data):
     only_kmq_error(swatch_png.read, data.draw(mutated(swatch_png.write(P))))
+
+
+def test_the_embedded_palette_has_no_contrast_block():
+    """The JSON export's contrast block is derived data; the swatch image carries the palette only."""
+    import json
+
+    from kmq_core.formats import json_
+
+    p = Palette(np.array([[0, 0, 0], [255, 255, 255], [200, 30, 30]], np.uint8))
+    text = swatch_png._embedded_text(swatch_png.write(p))
+    assert "contrast" not in json.loads(text) and text == json_.write(p, contrast=False).decode()

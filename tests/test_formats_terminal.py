@@ -28,3 +28,22 @@ def test_hostile_names_cannot_drive_the_terminal():
     out = render(p, color=False)
     assert "\x1b" not in out and "\x07" not in out
     assert len(out.splitlines()) == 2
+
+
+def test_contrast_and_cvd_text_for_one_colour_and_without_colour():
+    from kmq_core.formats.terminal import render_contrast, render_cvd
+
+    one = Palette(np.array([[10, 20, 30]], np.uint8))
+    assert render_contrast(one, color=False).splitlines()[1:] == ["0 of 0 pairs pass for large text, 0 for body text:"]
+    cvd = render_cvd(one, color=False).splitlines()
+    assert cvd.count("  no pairs merge") == 3 and len(cvd) == 1 + 3 * 3
+    text = render_contrast(P, color=False) + render_cvd(P, color=False)
+    assert "\x1b" not in text
+
+
+def test_contrast_sample_is_dark_text_on_the_light_colour():
+    from kmq_core.formats.terminal import render_contrast
+
+    p = Palette(np.array([[255, 255, 255], [0, 0, 0]], np.uint8))
+    line = render_contrast(p, color=True).splitlines()[-1]
+    assert "\x1b[38;2;0;0;0;48;2;255;255;255m Text " in line and "21.00:1  body AAA  large AAA" in line

@@ -8,6 +8,20 @@
 ``share`` is the fraction of pixels (the palette weights). The reader also
 accepts a bare list of hex strings or ``colors`` entries that are hex strings.
 Uses the standard library's ``json``; only the shape checks are kmq's.
+
+For palettes of up to :data:`CONTRAST_MAX_COLORS` colours the writer adds
+the WCAG 2.2 contrast of every pair (:mod:`kmq_core.wcag`), for a web
+developer choosing text and background colours::
+
+    "contrast": {"standard": "WCAG 2.2",
+                 "levels": {"AA large": 3.0, "AA": 4.5, "AAA large": 4.5, "AAA": 7.0},
+                 "pairs": [{"a": 0, "b": 1, "ratio": 5.0206, "passes": ["AA large", "AA", "AAA large"]}, ...]}
+
+``a`` and ``b`` index ``colors``; ``ratio`` is cut (not rounded) to four
+decimals, so that comparing it with a level's threshold gives what
+``passes`` says (4.49996 is written 4.4999, never 4.5). The block is derived
+from the colours: it is additive (``version`` stays 1, and readers that do
+not know it, kmq's own included, ignore it) and :func:`read` does not read it.
 """
 
 from __future__ import annotations
@@ -24,11 +38,25 @@ EXTENSIONS = ("json",)
 MIME = "application/json"
 HOLDS_NAMES = True
 FORMAT_ID = "kmq-palette"
+#: the contrast block is written for palettes up to this size (kmq's largest k: 32,640 pairs)
+CONTRAST_MAX_COLORS = 256
 
 
-def to_dict(p: Palette) -> dict:
-    """The palette as plain JSON-ready data."""
-    return {
+def contrast_dict(p: Palette) -> dict:
+    """The WCAG 2.2 contrast block: every pair ``a < b`` in palette order (see the module docstring)."""
+    from ..wcag import LEVELS, contrast_matrix, levels_passed
+
+    m = contrast_matrix(p.colors)
+    pairs = [{"a": a, "b": b, "ratio": math.floor(float(m[a, b]) * 1e4) / 1e4,
+              "passes": list(levels_passed(float(m[a, b])))}
+             for a in range(len(p)) for b in range(a + 1, len(p))]
+    return {"standard": "WCAG 2.2", "levels": dict(LEVELS), "pairs": pairs}
+
+
+def to_dict(p: Palette, contrast: bool = True) -> dict:
+    """The palette as plain JSON-ready data; with ``contrast`` (and at most
+    :data:`CONTRAST_MAX_COLORS` colours) its pairs' WCAG contrast too."""
+    d = {
         "format": FORMAT_ID,
         "version": 1,
         "name": p.name,
@@ -37,20 +65,29 @@ def to_dict(p: Palette) -> dict:
             for h, n, w in zip(p.hex, p.names, p.weights)
         ],
     }
+    if contrast and len(p) <= CONTRAST_MAX_COLORS:
+        d["contrast"] = contrast_dict(p)
+    return d
 
 
-def write(p: Palette) -> bytes:
-    """The palette as UTF-8 JSON, one colour per line."""
+def write(p: Palette, contrast: bool = True) -> bytes:
+    """The palette as UTF-8 JSON, one colour (and one contrast pair) per line."""
     if len(p) == 0:
         raise KmqError(f"{WHAT}: cannot write an empty palette")
     try:
-        d = to_dict(p)
+        d = to_dict(p, contrast)
         colors = d.pop("colors")
+        block = d.pop("contrast", None)
         head = json.dumps(d, ensure_ascii=False, allow_nan=False)[:-1]
         rows = ",\n    ".join(json.dumps(c, ensure_ascii=False, allow_nan=False) for c in colors)
     except ValueError:
         raise KmqError(f"{WHAT}: palette weights must be finite numbers") from None
-    return encode_utf8(f'{head},\n  "colors": [\n    {rows}\n  ]\n}}\n', WHAT)
+    tail = ""
+    if block is not None:
+        pairs = ",\n      ".join(json.dumps(q) for q in block.pop("pairs"))
+        tail = (f',\n  "contrast": {json.dumps(block)[:-1]},\n    "pairs": [' + (f"\n      {pairs}\n    " if pairs else "")
+                + "]}")
+    return encode_utf8(f'{head},\n  "colors": [\n    {rows}\n  ]{tail}\n}}\n', WHAT)
 
 
 def _reject_constant(name: str):

@@ -90,7 +90,8 @@ def write(p: Palette) -> bytes:
     """The swatch PNG with the palette embedded as JSON."""
     im = render(p)
     info = PngImagePlugin.PngInfo()
-    info.add_itxt(CHUNK, json_.write(p).decode("utf-8"), zip=True)
+    # the palette only: the contrast block is derived from it and would grow the image by megabytes
+    info.add_itxt(CHUNK, json_.write(p, contrast=False).decode("utf-8"), zip=True)
     info.add_text("Software", "kmq")
     out = io.BytesIO()
     im.save(out, "PNG", pnginfo=info, optimize=True)
