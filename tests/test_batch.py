@@ -576,3 +576,60 @@ def test_manifest_keys_of_earlier_runs_stay_valid():
     assert options_key(s1, None) == "3857e0aee0199b2cf122"
     assert options_key(s2, pal) == "ddafc645b90c267027d0"
     assert options_key(dict(s2, dither="fs"), None) == "4ce3a5833ca453071ec1"  # the size counts for Bayer only
+
+
+# ---- animations (issue 26): every frame, per file and in the shared palette -------------------
+def _gif(path: Path, frames: list[np.ndarray], duration: int = 80) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ims = [Image.fromarray(f) for f in frames]
+    ims[0].save(path, save_all=True, append_images=ims[1:], duration=duration, loop=0)
+    return path
+
+
+def _flat(rgb, h=40, w=48) -> np.ndarray:
+    return np.tile(np.array(rgb, np.uint8), (h, w, 1))
+
+
+def _apng_frames(path: Path) -> list[np.ndarray]:
+    with Image.open(path) as im:
+        assert im.format == "PNG" and getattr(im, "n_frames", 1) > 1
+        out = []
+        for i in range(im.n_frames):
+            im.seek(i)
+            out.append(np.asarray(im.convert("RGB")))
+        return out
+
+
+def test_batch_quantizes_every_frame_of_an_animation(tmp_path):
+    """An animated GIF becomes an APNG of all its frames (not its first frame alone)."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    frames = [_flat((200, 30, 30)), _flat((30, 160, 40)), _flat((40, 50, 210))]
+    _gif(src / "clip.gif", frames)
+    summary = run_batch(src, out, k=4, jobs=1)
+    assert statuses(summary) == {"clip.gif": "done"}
+    row = summary.rows[0]
+    assert row["frames"] == 3 and row["colors_used"] == 3
+    got = _apng_frames(out / "clip.gif.png")
+    assert len(got) == 3
+    for g, f in zip(got, frames):
+        assert np.abs(g.astype(int) - f.astype(int)).max() <= 2
+
+
+def test_batch_shared_palette_spans_two_gifs_and_all_their_frames(tmp_path):
+    """--shared-palette across two GIFs: a colour only in the second GIF's last frame is in the
+    palette, and both outputs use that one palette on every frame."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    orange = (250, 140, 10)
+    _gif(src / "one.gif", [_flat((20, 40, 200)), _flat((20, 180, 60))])
+    _gif(src / "two.gif", [_flat((20, 40, 200)), _flat((230, 230, 230)), _flat(orange)])
+    summary = run_batch(src, out, k=4, shared_palette=True, jobs=1)
+    assert statuses(summary) == {"one.gif": "done", "two.gif": "done"}
+    pal = summary.palette.colors.astype(int)
+    assert np.abs(pal - np.array(orange)).sum(1).min() <= 6  # the last frame's colour has an entry
+    assert [r["frames"] for r in summary.rows] == [2, 3]
+    for name, n in (("one.gif.png", 2), ("two.gif.png", 3)):
+        frames = _apng_frames(out / name)
+        assert len(frames) == n
+        used = {tuple(c) for f in frames for c in f.reshape(-1, 3)}
+        assert used <= {tuple(c) for c in pal}
+    assert np.abs(_apng_frames(out / "two.gif.png")[2].astype(int) - np.array(orange)).max() <= 6

@@ -54,6 +54,9 @@ class _Report:
         if row and row.get("status") == "failed":
             self.bar.clear()
             sys.stderr.write(f"kmq: error: {os.path.join(self.in_dir, row['input'])}: {row['error']}\n")
+        for warning in (row or {}).get("warnings") or ():  # a damaged APNG read as its default image
+            self.bar.clear()
+            sys.stderr.write(f"kmq: warning: {os.path.join(self.in_dir, row['input'])}: {warning}\n")
         self.bar.update(done, total, label="reading colours" if stage == "palette" else "quantizing")
 
 

@@ -15,8 +15,8 @@ from .manifest import _extra_options
 
 #: default summary files (in OUT_DIR), ``.json`` and ``.csv``
 SUMMARY_STEM = "kmq-summary"
-SUMMARY_FIELDS = ("input", "output", "status", "colors_used", "psnr", "delta_e2000", "input_bytes", "png_bytes",
-                  "seconds", "error")
+SUMMARY_FIELDS = ("input", "output", "status", "frames", "colors_used", "psnr", "delta_e2000", "input_bytes",
+                  "png_bytes", "seconds", "error")
 
 
 @dataclass
@@ -28,7 +28,8 @@ class BatchSummary:
     rows : list of dict
         One per input, sorted by input path: ``input``, ``output`` (both
         relative), ``status`` (``'done'``, ``'skipped'`` - already up to date -
-        or ``'failed'``), ``colors_used``, ``psnr``, ``delta_e2000``,
+        or ``'failed'``), ``frames`` (1 for a still image; an animation is
+        written as an APNG, without ``psnr`` and ``delta_e2000``), ``colors_used``, ``psnr``, ``delta_e2000``,
         ``input_bytes``, ``png_bytes``, ``seconds``, ``error``.
     palette : Palette or None
         The shared palette, when there was one.

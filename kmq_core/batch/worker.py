@@ -19,8 +19,31 @@ from .manifest import file_stat
 from .plan import output_name
 
 
+def _is_animation(path: str, max_pixels: int | None) -> bool:
+    """A GIF, APNG or WebP of several frames (other extensions are never opened twice)."""
+    if Path(path).suffix.lower() not in (".gif", ".png", ".apng", ".webp"):
+        return False
+    from ..animation import probe
+
+    return probe(path, max_pixels=max_pixels).n_frames > 1
+
+
 def image_votes(path: str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> ImageVotes:
-    """Worker, pass 1: load an image and return its :class:`ImageVotes` (raises KmqError)."""
+    """Worker, pass 1: load an image and return its :class:`ImageVotes` (raises KmqError).
+
+    An animation votes once, with all its frames together: as many votes as a still image.
+    """
+    if _is_animation(path, max_pixels):
+        from ..animation import DamagedAnimationError, merge_histograms, read_frames
+
+        hist = None
+        try:
+            for frame in read_frames(path, max_pixels=max_pixels):
+                hist = merge_histograms(hist, color_histogram(frame.pixels))
+        except DamagedAnimationError:  # its default image stands for it, as when it is quantized
+            if hist is None:
+                raise
+        return votes_from_histogram(hist)
     from ..loading import load_image
 
     return votes_from_histogram(color_histogram(load_image(path, max_pixels=max_pixels).pixels))
@@ -52,23 +75,29 @@ def process_file(task: dict) -> dict:
         except OSError as e:
             raise KmqError(f"cannot read {src}: {e.strerror or e}") from None
         palette = None if task.get("palette") is None else np.array(task["palette"], np.uint8).reshape(-1, 3)
-        res = quantize(src, s["k"], space=s["space"], dither=s["dither"], seed=s["seed"], lock=s["lock"],
-                       palette=palette, max_pixels=s["max_pixels"],
-                       bayer_size=s.get("bayer_size", DEFAULT_BAYER_SIZE))
+        kw = dict(space=s["space"], dither=s["dither"], seed=s["seed"], lock=s["lock"], palette=palette,
+                  max_pixels=s["max_pixels"], bayer_size=s.get("bayer_size", DEFAULT_BAYER_SIZE))
+        if _is_animation(str(src), s["max_pixels"]):
+            # every frame, one palette, written as an APNG (the output's name ends in .png)
+            from ..animation import quantize_animation
+
+            res = quantize_animation(src, s["k"], **kw)
+            used = int(len(np.unique(np.concatenate([np.unique(lab) for lab in res.labels]))))
+            figures = {"colors_used": used, "psnr": None, "delta_e2000": None, "input_bytes": res.input_bytes,
+                       "frames": res.n_frames}
+            if res.warnings:
+                figures["warnings"] = list(res.warnings)
+        else:
+            res = quantize(src, s["k"], **kw)
+            figures = {"colors_used": res.colors_used, "psnr": _round(res.psnr, 3),
+                       "delta_e2000": _round(res.delta_e, 4), "input_bytes": res.input_bytes, "frames": 1}
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise KmqError(f"cannot create the folder {out.parent}: {e.strerror or e}") from None
         res.save(out, force=task["replace"], inputs=[src])
-        row.update({
-            "colors_used": res.colors_used,
-            "psnr": _round(res.psnr, 3),
-            "delta_e2000": _round(res.delta_e, 4),
-            "input_bytes": res.input_bytes,
-            "png_bytes": res.png_bytes,
-            "in_stat": in_stat,
-            "out_stat": file_stat(out),
-        })
+        row.update(figures)
+        row.update({"png_bytes": out.stat().st_size, "in_stat": in_stat, "out_stat": file_stat(out)})
     except KmqError as e:  # the library says force=True; this command's user types --force
         row.update(status="failed", error=f"{e.path} already exists: use --force to overwrite it"
                    if isinstance(e, OutputExistsError) else str(e))
