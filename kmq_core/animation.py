@@ -128,6 +128,8 @@ class AnimationResult:
     notes: list[str] = field(default_factory=list)
     input_bytes: int | None = None
     warnings: list[str] = field(default_factory=list)
+    #: each frame's mean ΔE2000 against the source, when measured (:func:`frame_delta_e`)
+    frame_delta_e: list[float] | None = None
 
     @property
     def n_frames(self) -> int:
@@ -621,6 +623,26 @@ def fit_animation_palette(source, k: int = DEFAULT_K, *, space: str = DEFAULT_SP
         return _fit_shared(opened, k, check_space(space), int(seed), locked, read_kw)[0]
     except DamagedAnimationError:  # as quantize_animation: the default image alone
         return _fit_shared(opened, k, check_space(space), int(seed), locked, {**read_kw, "first_only": True})[0]
+
+
+def frame_delta_e(source, result: AnimationResult, **read_kw) -> list[float]:
+    """Each frame's mean CIEDE2000 against the source's frame (visible pixels), read afresh
+    frame by frame (``read_kw`` as for :func:`read_frames`)."""
+    from .metrics import label_errors
+
+    out = []
+    try:
+        for i, fr in enumerate(read_frames(source, **read_kw)):
+            if i >= result.n_frames:
+                break
+            colors = np.zeros((256, 3), np.uint8)  # the transparent index may lie past the palette
+            pal = result.frame_palette_at(i).colors
+            colors[:len(pal)] = pal
+            out.append(label_errors(fr.pixels, result.labels[i], colors)[1])
+    except DamagedAnimationError:  # the result holds the default image alone, as the source is read
+        if not out:
+            raise
+    return out
 
 
 def hold_still(prev_pixels: np.ndarray, prev_labels: np.ndarray, pixels: np.ndarray, labels: np.ndarray,

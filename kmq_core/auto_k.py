@@ -117,17 +117,26 @@ def smallest_k_for_delta_e(
 
     # a mean ΔE below 1e-9 is an exact result (the figure is a float sum)
     target = max(target, 1e-9)
-    if at(hi).delta_e > target:
-        return hi, at(hi)  # the target is out of reach in this range
-    if at(lo).delta_e <= target:
-        return lo, at(lo)
-    while hi - lo > 1:  # ΔE(lo) > target >= ΔE(hi)
+    k = _bisect(lo, hi, lambda k: at(k).delta_e <= target)
+    return k, at(k)
+
+
+def _bisect(lo: int, hi: int, meets: Callable[[int], bool]) -> int:
+    """Where ``meets`` turns true between ``lo`` and ``hi``: ``hi`` when even it does not meet
+    the target, ``lo`` when it already does; else a k that meets it while ``k - 1`` does not.
+    Tries ``hi`` first, then ``lo``, then halves the interval (``meets(lo)`` false, ``meets(hi)``
+    true) until ``hi = lo + 1``."""
+    if not meets(hi):
+        return hi  # the target is out of reach in this range
+    if meets(lo):
+        return lo
+    while hi - lo > 1:
         mid = (lo + hi) // 2
-        if at(mid).delta_e <= target:
+        if meets(mid):
             hi = mid
         else:
             lo = mid
-    return hi, at(hi)
+    return hi
 
 
 #: quality points per unit of mean ΔE2000 (quality = 100 - 10·ΔE)
@@ -196,5 +205,79 @@ def smallest_k_for_quality(
     return k, result
 
 
-__all__ = ["smallest_k_for_delta_e", "smallest_k_for_quality", "delta_e_for_quality", "quality_for_delta_e",
-           "max_steps", "DEFAULT_K_MIN", "QUALITY_PER_DELTA_E"]
+def smallest_k_for_quality_animation(
+    source,
+    quality,
+    *,
+    k_min: int = DEFAULT_K_MIN,
+    k_max: int = K_MAX,
+    on_step: Callable[[int, object], None] | None = None,
+    **options,
+):
+    """``--quality MIN-MAX`` for an animation: the fewest colours whose *worst* frame reaches MAX.
+
+    A clip is judged by its worst frame: a colour that only a late frame shows (a title, a
+    flash) must reach the target as well as the rest.
+
+    Parameters
+    ----------
+    source : path, bytes or binary file object
+        A GIF, APNG or WebP.
+    quality : str or (int, int)
+        ``'MIN-MAX'`` on kmq's 0-100 scale, as for :func:`smallest_k_for_quality`.
+    k_min, k_max : int
+        The range of k searched.
+    on_step : callable, optional
+        ``on_step(k, result)`` after each quantization tried.
+    **options
+        As for :func:`kmq_core.animation.quantize_animation` (``space``, ``dither``, ``seed``, ``lock``,
+        ``frame_palette``, ``max_pixels``, ``max_frames``, ``lossy``, ``strength``, ``bayer_size``, ...).
+
+    Returns
+    -------
+    k : int
+    result : AnimationResult
+        The quantization at that k; ``result.frame_delta_e`` holds each frame's mean ΔE2000.
+
+    Raises
+    ------
+    QualityTooLowError
+        When the worst frame at ``k_max`` stays below MIN (``.result``, ``.quality``).
+    """
+    from .animation import frame_delta_e, quantize_animation
+
+    q_min, q_max = check_quality(quality)
+    lo, hi = check_k(k_min), check_k(k_max)
+    if lo > hi:
+        raise KmqError(f"k_min ({lo}) is larger than k_max ({hi})")
+    n_locked = len(as_lock(options.get("lock")))
+    check_lock_fits(n_locked, hi)
+    lo = max(lo, n_locked)
+    if hasattr(source, "read"):  # read once: every k reads the frames again
+        source = source.read()
+    target = max(delta_e_for_quality(q_max), 1e-9)
+    tried: dict = {}
+
+    def worst(k: int) -> float:
+        if k not in tried:
+            res = quantize_animation(source, k, **options)
+            read_kw = {key: options[key] for key in ("max_pixels", "max_frames", "profile") if key in options}
+            res.frame_delta_e = frame_delta_e(source, res, **read_kw)
+            tried[k] = res
+            if on_step is not None:
+                on_step(k, res)
+        return max(tried[k].frame_delta_e)
+
+    k = _bisect(lo, hi, lambda k: worst(k) <= target)
+    res = tried[k]
+    reached = quality_for_delta_e(worst(k))
+    if reached < q_min:
+        i = int(max(range(res.n_frames), key=lambda j: res.frame_delta_e[j]))
+        raise QualityTooLowError(
+            f"quality {reached:.0f} (frame {i + 1}: mean ΔE2000 {worst(k):.2f}) at k={k} is below the minimum "
+            f"{q_min} (mean ΔE2000 {delta_e_for_quality(q_min):.2f})", result=res, quality=reached)
+    return k, res
+
+
+__all__ = ["smallest_k_for_delta_e", "smallest_k_for_quality", "smallest_k_for_quality_animation",
+           "delta_e_for_quality", "quality_for_delta_e", "max_steps", "DEFAULT_K_MIN", "QUALITY_PER_DELTA_E"]

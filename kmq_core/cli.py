@@ -462,14 +462,26 @@ def _quantize_animation(src: str, out: str, settings: dict, data: bytes | None) 
     import numpy as np
 
     from .animation import output_format, quantize_animation
+    from .auto_k import quality_for_delta_e, smallest_k_for_quality_animation
     from .formats import read_palette
 
     o: opt.QuantizeOptions = settings["options"]
-    if o.quality:
-        raise KmqError("--quality works on still images; give the number of colours (-k) for an animation")
     palette = read_palette(settings["palette_in"]) if settings["palette_in"] else None
-    res = quantize_animation(_stdin_file(data) if data is not None else src, o.k, palette=palette,
-                             frame_palette=o.frame_palette, max_frames=o.max_frames, **o.quantize_kwargs())
+    source = data if data is not None else src
+    anim_kw = dict(frame_palette=o.frame_palette, max_frames=o.max_frames, **o.quantize_kwargs())
+    warnings: list[str] = []
+    if o.quality and palette is None:
+        # the fewest colours whose worst frame reaches MAX (kmq_core.auto_k)
+        try:
+            _, res = smallest_k_for_quality_animation(source, o.quality, k_max=o.k, **anim_kw)
+        except QualityTooLowError as e:
+            if not settings["write_below_min"]:
+                return {"input": src, "output": None, "skipped": "quality", "error": str(e),
+                        "quality": round(e.quality, 1), "k": e.result.k, "exit_status": EXIT_QUALITY_TOO_LOW}
+            res = e.result
+            warnings.append(f"{e}; written anyway (--write-below-min)")
+    else:
+        res = quantize_animation(_stdin_file(data) if data is not None else src, o.k, palette=palette, **anim_kw)
     if out == STDIO:
         fmt = "GIF" if (data or b"")[:3] == b"GIF" else "PNG"
     else:
@@ -480,6 +492,9 @@ def _quantize_animation(src: str, out: str, settings: dict, data: bytes | None) 
     used = len(np.unique(np.concatenate([np.unique(lab) for lab in res.labels])))
     info = {"input": src, "output": out, "frames": res.n_frames, "frame_palette": res.frame_palette,
             "colors_used": int(used), "input_bytes": res.input_bytes, "png_bytes": len(blob)}
+    if res.frame_delta_e is not None:  # --quality: the worst frame's
+        info.update(k=res.k, quality=round(quality_for_delta_e(max(res.frame_delta_e)), 1),
+                    worst_frame_delta_e=round(max(res.frame_delta_e), 3))
     if settings["skip_if_larger"] and res.input_bytes is not None and len(blob) >= res.input_bytes:
         info.update(output=None, skipped="larger", exit_status=EXIT_TOO_LARGE,
                     error=f"the {'GIF' if fmt == 'GIF' else 'APNG'} ({len(blob):,} bytes) would not be smaller "
@@ -488,8 +503,8 @@ def _quantize_animation(src: str, out: str, settings: dict, data: bytes | None) 
     _write_outputs(blob, res.palette, src, out, settings, info)
     if res.notes:  # as a still image's notes: in the JSON, not on stderr
         info["notes"] = list(res.notes)
-    if res.warnings:  # a damaged APNG read as its default image: one line on stderr
-        info["warnings"] = list(res.warnings)
+    if res.warnings or warnings:  # a damaged APNG read as its default image: one line on stderr
+        info["warnings"] = list(res.warnings) + warnings
     info["exit_status"] = EXIT_OK
     return info
 

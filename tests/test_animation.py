@@ -511,3 +511,45 @@ def test_damaged_and_oversized_files_in_parallel(tmp_path):
                                      "read: APNG missing frame data): using its default image, as the APNG "
                                      "specification asks"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["broken-k8.png", "extents-k8.gif"]
+
+
+# ---------------------------------------------------------------- --quality on animations (issue 26)
+def _late_colour_clip() -> bytes:
+    """Two frames of blue and green; the third adds an orange patch that frame 1 lacks."""
+    blue, green, orange = (30, 60, 200), (40, 170, 60), (250, 140, 20)
+    f1 = np.tile(np.array(blue, np.uint8), (32, 40, 1))
+    f1[:, 20:] = green
+    f2 = f1.copy()
+    f2[:, 16:20] = green  # a different frame (Pillow merges equal ones)
+    f3 = f1.copy()
+    f3[8:24, 8:32] = orange
+    return _gif([f1, f2, f3], duration=100)
+
+
+def test_quality_on_an_animation_is_reached_by_its_worst_frame(tmp_path):
+    from kmq_core.auto_k import smallest_k_for_quality_animation
+
+    clip = _late_colour_clip()
+    k, res = smallest_k_for_quality_animation(clip, "90-100", k_max=16)
+    # frame 1 alone would be exact at k = 2; the orange of frame 3 needs a third colour
+    assert k == 3
+    assert len(res.frame_delta_e) == 3 and max(res.frame_delta_e) <= 1.0
+    src = tmp_path / "late.gif"
+    src.write_bytes(clip)
+    r = subprocess.run([*KMQ, "quantize", "--quality", "90-100", str(src), "-o", str(tmp_path / "q.gif"), "--json"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    frames = _decoded((tmp_path / "q.gif").read_bytes())[0]
+    assert len(frames) == 3
+    assert len({tuple(c) for c in frames[2].reshape(-1, frames[2].shape[-1])[:, :3]}) == 3
+
+
+def test_quality_below_min_on_an_animation_exits_99_and_writes_nothing(tmp_path):
+    ramp = np.repeat(np.linspace(0, 255, 64).astype(np.uint8)[None, :, None], 24, axis=0).repeat(3, axis=2)
+    src = tmp_path / "ramp.gif"
+    src.write_bytes(_gif([np.zeros_like(ramp), ramp], duration=100))
+    r = subprocess.run([*KMQ, "quantize", "-k", "4", "--quality", "95-100", str(src), "-o", str(tmp_path / "r.gif")],
+                       capture_output=True, text=True)
+    assert r.returncode == 99, r.stderr
+    assert "frame 2" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "r.gif").exists()
