@@ -73,6 +73,21 @@ def test_kmq_quantize(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clear.png", "out.png"]
 
 
+
+def test_kmq_palette(tmp_path):
+    """The palette of what kmq quantize writes: its one entry (black, used by no visible pixel),
+    in every format asked for; no error."""
+    from kmq_core.formats import read_palette
+
+    src = tmp_path / "clear.png"
+    src.write_bytes(png_of(clear_rgba()))
+    outs = [tmp_path / "clear.gpl", tmp_path / "clear.ase", tmp_path / "clear.json"]
+    r = subprocess.run([*KMQ, "palette", src, "-k", "8", *[a for o in outs for a in ("-o", o)]],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    for o in outs:
+        assert read_palette(o).hex == ["#000000"], o
+
 @pytest.mark.parametrize("shared", [False, True])
 def test_kmq_batch(tmp_path, shared):
     (tmp_path / "in").mkdir()
