@@ -145,7 +145,7 @@ def rgb_to_space(rgb: np.ndarray, space: str) -> np.ndarray:
     """
     space = check_space(space)
     if space in ("oklab", "perceptual") and isinstance(rgb, np.ndarray) and rgb.dtype == np.uint8 and rgb.size >= 3 * 4096:
-        from .oklab_kernel import oklab_u8  # compiled: one pass, both cores
+        from .kernels import oklab_u8  # compiled: one pass, both cores
 
         return oklab_u8(rgb, _OK_M1, _OK_M2, PERCEPTUAL_CHROMA if space == "perceptual" else 1.0)
     x = np.asarray(rgb, dtype=np.float32).reshape(-1, 3)

@@ -56,7 +56,7 @@ def masking_exponent(k: int) -> float:
 
 def _lightness(rgb: np.ndarray) -> np.ndarray:
     """CIELAB L* (0..100) of an h×w×3|4 uint8 band, float32."""
-    from .oklab_kernel import lightness_u8
+    from .kernels import lightness_u8
 
     return lightness_u8(rgb)
 
@@ -120,7 +120,7 @@ def masking_weights(pixels: np.ndarray, k: int, rows: slice | None = None) -> np
     -------
     (h, W) float32 array, ``(c / (c + σ))**p``.
     """
-    from .oklab_kernel import masking_from_moments
+    from .kernels import masking_from_moments
 
     m, m2 = _moments(pixels, rows)
     return masking_from_moments(m, m2, np.float32(MASK_C), np.float32(masking_exponent(k)),
@@ -169,7 +169,7 @@ def edge_map(pixels: np.ndarray, rows: slice | None = None) -> np.ndarray:
     rows = rows or slice(0, h)
     y0, y1 = rows.start or 0, min(h, rows.stop if rows.stop is not None else h)
     a0, a1 = max(0, y0 - _MARGIN), min(h, y1 + _MARGIN)
-    from .oklab_kernel import contrast_u8
+    from .scan import contrast_u8  # numba: only dithering asks for edge maps
 
     p = cv2.copyMakeBorder(_visible_rgb(pixels[a0:a1]), 1, 1, 1, 1, cv2.BORDER_REPLICATE)
     noise = np.empty((a1 - a0, w), np.uint8)

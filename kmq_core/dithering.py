@@ -40,7 +40,8 @@ working space (Oklab×100): 1 allows a pixel in a smooth area 1 unit (about a
 tenth of a just-noticeable difference) more error, in texture up to
 ``LOSSY_CAP`` (4 squared units, 2 units).
 
-The loops themselves are in :mod:`kmq_core.scan` (numba).
+The dithering loops are in :mod:`kmq_core.scan` (numba, imported only when dithering);
+the rate-aware choice, which the default path runs, in :mod:`kmq_core.kernels` (C).
 """
 
 from __future__ import annotations
@@ -157,7 +158,7 @@ def refine_labels(
     -------
     (H, W) uint8 array of labels.
     """
-    from .scan import diffuse_band, neighbour_table, ordered_band, rate_aware_band
+    from .kernels import rate_aware_band
 
     colors = np.asarray(colors, np.uint8).reshape(-1, 3)
     h, w = guess.shape
@@ -166,11 +167,15 @@ def refine_labels(
         out[:] = guess
         return out
     pal = rgb_to_space(colors, space).astype(np.float32)
-    order, dist = neighbour_table(pal)
-    spacing = dist[:, 1].copy() if len(pal) > 1 else np.zeros(1, np.float32)
-    # no dithering where the palette's steps are too fine to show as contours
-    span = max(DITHER_STEP_FULL - DITHER_STEP_NONE, 1e-6)
-    step_gain = np.clip((spacing - DITHER_STEP_NONE) / span, 0.0, 1.0).astype(np.float32) if DITHER_STEP_FULL > 0 else None
+    if dither != "none":  # the dithering loops (numba) and their neighbour tables: only when dithering
+        from .scan import diffuse_band, neighbour_table, ordered_band
+
+        order, dist = neighbour_table(pal)
+        spacing = dist[:, 1].copy() if len(pal) > 1 else np.zeros(1, np.float32)
+        # no dithering where the palette's steps are too fine to show as contours
+        span = max(DITHER_STEP_FULL - DITHER_STEP_NONE, 1e-6)
+        step_gain = (np.clip((spacing - DITHER_STEP_NONE) / span, 0.0, 1.0).astype(np.float32)
+                     if DITHER_STEP_FULL > 0 else None)
     err = np.zeros((2, w + 2, 3), np.float32)
     above = np.full(w, -1, np.int16)
     k = len(colors) if k is None else k

@@ -40,7 +40,7 @@ import numpy as np
 
 from .colorspace import rgb_to_space
 from .histogram import ColorHistogram, unpack_rgb
-from .tuning import (COLOR_CHUNK, DIRECT_PAIRS, EXACT_PRODUCT_PAIRS, FAST_PRODUCT_PAIRS, KDTREE_PARALLEL_MIN,
+from .tuning import (COLOR_CHUNK, DIRECT_BLOCK, DIRECT_PAIRS, EXACT_PRODUCT_PAIRS, FAST_PRODUCT_PAIRS, KDTREE_PARALLEL_MIN,
                      TWO_NEAREST_BLOCK)
 
 
@@ -82,7 +82,7 @@ def _nearest_direct(x: np.ndarray, c: np.ndarray, n: int) -> tuple[np.ndarray, n
     among them by its own order, so the caller asks it for those rows."""
     shape = (len(x), n) if n > 1 else (len(x),)
     idx, dist, tied = np.empty(shape, np.intp), np.empty(shape), np.zeros(len(x), np.bool_)
-    step = max(1, TWO_NEAREST_BLOCK // max(len(c), 1))
+    step = max(1, DIRECT_BLOCK // max(len(c), 1))
     search = _one_nearest if n == 1 else _several_nearest
     for s in range(0, len(x), step):
         idx[s:s + step], dist[s:s + step], tied[s:s + step] = search(x[s:s + step], c, n)

@@ -1,12 +1,14 @@
-"""Per-pixel passes that depend on the pixels before them, compiled with numba.
+"""Per-pixel passes of dithering that depend on the pixels before them, compiled with numba.
 
-Error diffusion, the rate-aware choice of labels and the dither map's run
-lengths each visit the pixels in order, every step using what the previous
-ones decided. numpy cannot vectorise that and a Python loop takes minutes on
-a photo, so these loops are compiled with numba (``cache=True``: compiled
-once per machine, then loaded from numba's cache). Pillow's C
-Floyd–Steinberg has no strength map, no serpentine scan and no error limit,
-and no library offers the other two passes, hence this module.
+Error diffusion and the dither map's run lengths each visit the pixels in
+order, every step using what the previous ones decided. numpy cannot
+vectorise that and a Python loop takes minutes on a photo, so these loops are
+compiled with numba (``cache=True``: compiled once per machine, then loaded
+from numba's cache). Pillow's C Floyd–Steinberg has no strength map, no
+serpentine scan and no error limit, and no library offers the run lengths,
+hence this module. Only ``--dither`` (and the edge map it needs,
+:func:`contrast_u8`) loads it: the default path's loops are in C
+(:mod:`kmq_core.kernels`), so a plain ``kmq quantize`` never imports numba.
 
 Every function works on one band of rows at a time and carries its state
 (the diffused error, the last row of labels) in arrays the caller keeps, so
@@ -21,7 +23,7 @@ farther than ``d(target, guess) + best``, no farther colour can win.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 
 def neighbour_table(palette: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -166,63 +168,6 @@ def ordered_band(x, guess, strength, visible, pal, order, dist, spacing, matrix,
     return out
 
 
-#: squared working-space distance below which a pixel counts as exactly a palette colour
-#: (float round-off between the image's and the palette's conversions; one 8-bit level is ~0.1)
-EXACT_SQ = 1e-4
-
-
-@njit(cache=True, nogil=True)
-def rate_aware_band(x, labels, nearest, weight, free, pal, lam, cap, above, out):
-    """Prefer the label of the left or upper neighbour when the eye cannot tell.
-
-    Where ``free``, a pixel takes its left neighbour's label (else the upper
-    one's) when that colour's squared error is within ``min(lam / weight,
-    cap)`` of the nearest colour's: runs and repeated rows, which deflate
-    stores in a fraction of the bytes, at a cost below the masking
-    threshold that ``weight`` (:func:`kmq_core.contrast.masking_weights`)
-    stands for. ``above`` is the previous band's last row of labels (−1: none).
-    A pixel whose colour the palette holds exactly keeps it (pixel art, flat
-    graphics and shared sprite palettes stay lossless).
-    Elsewhere ``labels`` (e.g. dithered) are kept as they are.
-    """
-    h, w = labels.shape
-    for yy in range(h):
-        for xx in range(w):
-            best = labels[yy, xx]
-            if free[yy, xx]:
-                nb = nearest[yy, xx]
-                d0 = x[yy, xx, 0] - pal[nb, 0]
-                d1 = x[yy, xx, 1] - pal[nb, 1]
-                d2 = x[yy, xx, 2] - pal[nb, 2]
-                e0 = d0 * d0 + d1 * d1 + d2 * d2
-                if e0 <= EXACT_SQ:  # a colour the palette has exactly stays exact
-                    out[yy, xx] = best
-                    continue
-                tol = lam / max(weight[yy, xx], 1e-3)
-                if tol > cap:
-                    tol = cap
-                lim = e0 + tol
-                chosen = False
-                if xx > 0:
-                    c = out[yy, xx - 1]
-                    d0 = x[yy, xx, 0] - pal[c, 0]
-                    d1 = x[yy, xx, 1] - pal[c, 1]
-                    d2 = x[yy, xx, 2] - pal[c, 2]
-                    if d0 * d0 + d1 * d1 + d2 * d2 <= lim:
-                        best = c
-                        chosen = True
-                if not chosen:
-                    c = out[yy - 1, xx] if yy > 0 else above[xx]
-                    if c >= 0:
-                        d0 = x[yy, xx, 0] - pal[c, 0]
-                        d1 = x[yy, xx, 1] - pal[c, 1]
-                        d2 = x[yy, xx, 2] - pal[c, 2]
-                        if d0 * d0 + d1 * d1 + d2 * d2 <= lim:
-                            best = c
-            out[yy, xx] = best
-    return out
-
-
 @njit(cache=True, nogil=True)
 def flat_runs(labels, edges, above, below, out):
     """Scale the edge map by how uniform the undithered labels are around each pixel.
@@ -254,3 +199,34 @@ def flat_runs(labels, edges, above, below, out):
                 out[y, i] = edges[y, i] * f
             start = end
     return out
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def contrast_u8(p, noise, edges):
+    """Second differences of a (h+2)×(w+2)×3 uint8 band with a 1-pixel border:
+    libimagequant-style noise (1 = flat) and edge (1 = no edge) maps, uint8."""
+    h, w = noise.shape
+    for y in prange(h):
+        for x in range(w):
+            hz = 0
+            vt = 0
+            for c in range(3):
+                cc = 2 * np.int32(p[y + 1, x + 1, c])
+                a = abs(np.int32(p[y + 1, x, c]) + np.int32(p[y + 1, x + 2, c]) - cc)
+                b = abs(np.int32(p[y, x + 1, c]) + np.int32(p[y + 2, x + 1, c]) - cc)
+                if a > hz:
+                    hz = a
+                if b > vt:
+                    vt = b
+            fh = hz / 255.0
+            fv = vt / 255.0
+            e = max(fh, fv)
+            z = e - 0.5 * abs(fh - fv)
+            z = 1.0 - max(z, min(fh, fv))
+            if z < 0.0:
+                z = 0.0
+            z = z * z
+            z = z * z
+            noise[y, x] = np.uint8(z * 255.0 + 0.5)
+            e = 1.0 - min(e, 1.0)
+            edges[y, x] = np.uint8(e * 255.0 + 0.5)

@@ -39,6 +39,8 @@ EXACT_PRODUCT_PAIRS = 1 << 21
 #: exact search by every distance (float64, in blocks) up to this many pairs: as quick as the k-d
 #: tree there, without importing scipy.spatial (0.3 s, more than the search on a web image)
 DIRECT_PAIRS = 1 << 26
+#: point×centre pairs per block of that search (its float32 products and float64 checks: ~12 MB)
+DIRECT_BLOCK = 1 << 20
 #: the fitting loop's float32 matrix product up to this many pairs (else the
 #: exact search)
 FAST_PRODUCT_PAIRS = 1 << 22

@@ -1,0 +1,94 @@
+"""The per-pixel loops of the default path, compiled (``kmq_core/_kernels.c``), with their inputs checked.
+
+sRGB → Oklab (:func:`oklab_u8`) and → CIELAB L* (:func:`lightness_u8`) for whole
+images, the last step of the masking weights (:func:`masking_from_moments`) and
+the rate-aware label choice (:func:`rate_aware_band`) run on every pixel of every
+image. They are written in C because numpy would need several float64
+temporaries per pixel and cannot express the rate-aware choice (each pixel
+depends on the labels chosen before it), and because numba, which compiled them
+before, costs a command about 0.5 s and 120 MB to import and load (issue 25).
+The C follows numba's arithmetic operation for operation, so the results are
+the same bits (tests/test_kernels.py checks them against numpy references). The
+dithering loops, which only ``--dither`` runs, are still compiled by numba
+(:mod:`kmq_core.scan`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _kernels
+
+#: 8-bit sRGB → linear light, the table every kernel decodes with
+LINEAR = np.where(np.arange(256) / 255.0 <= 0.04045, np.arange(256) / 255.0 / 12.92,
+                  ((np.arange(256) / 255.0 + 0.055) / 1.055) ** 2.4)
+LINEAR.setflags(write=False)
+
+
+def _out(out: np.ndarray, dtype, shape) -> np.ndarray:
+    if out.dtype != dtype or out.shape != tuple(shape) or not out.flags.c_contiguous or not out.flags.writeable:
+        raise ValueError(f"out must be a writable C-contiguous {np.dtype(dtype).name} array of shape {tuple(shape)}")
+    return out
+
+
+def oklab_u8(rgb: np.ndarray, m1: np.ndarray, m2: np.ndarray, chroma: float = 1.0) -> np.ndarray:
+    """N×3 uint8 sRGB → N×3 float32 Oklab×100 (a and b times ``chroma``), via the matrices ``m1``, ``m2``."""
+    rgb = np.ascontiguousarray(rgb, np.uint8).reshape(-1, 3)
+    out = np.empty((len(rgb), 3), np.float32)
+    _kernels.oklab_u8(rgb, LINEAR, np.ascontiguousarray(m1, np.float64).reshape(9),
+                      np.ascontiguousarray(m2, np.float64).reshape(9), float(chroma), out)
+    return out
+
+
+def lightness_u8(rgb: np.ndarray) -> np.ndarray:
+    """h×w×3|4 uint8 sRGB → h×w float32 CIELAB L* (D65, 0..100)."""
+    rgb = np.ascontiguousarray(rgb, np.uint8)
+    out = np.empty(rgb.shape[:2], np.float32)
+    _kernels.lightness_u8(rgb, int(rgb.shape[2]), LINEAR, out)
+    return out
+
+
+def masking_from_moments(m: np.ndarray, m2: np.ndarray, c: float, p: float, out: np.ndarray) -> np.ndarray:
+    """``(c / (c + sqrt(max(m2 − m², 0))))**p`` elementwise into ``out`` (float32 maps of one shape)."""
+    m = np.ascontiguousarray(m, np.float32)
+    m2 = np.ascontiguousarray(m2, np.float32)
+    if m.shape != m2.shape:
+        raise ValueError("m and m2 differ in shape")
+    _kernels.masking_from_moments(m, m2, float(np.float32(c)), float(np.float32(p)), _out(out, np.float32, m.shape))
+    return out
+
+
+def rate_aware_band(x, labels, nearest, weight, free, pal, lam, cap, above, out) -> np.ndarray:
+    """Prefer the label of the left or upper neighbour when the eye cannot tell.
+
+    Where ``free``, a pixel takes its left neighbour's label (else the upper
+    one's) when that colour's squared error is within ``min(lam / weight,
+    cap)`` of the nearest colour's: runs and repeated rows, which deflate
+    stores in a fraction of the bytes, at a cost below the masking threshold
+    that ``weight`` (:func:`kmq_core.contrast.masking_weights`) stands for.
+    ``above`` is the previous band's last row of labels (−1: none). A pixel
+    whose colour the palette holds exactly keeps it (pixel art, flat graphics
+    and shared sprite palettes stay lossless). Elsewhere ``labels`` (e.g.
+    dithered) are kept as they are.
+
+    Parameters
+    ----------
+    x : (h, w, 3) float32, the band's pixels in the working space.
+    labels : (h, w) uint8, the labels so far (kept where not ``free``).
+    nearest : (h, w) uint8, each pixel's nearest palette colour.
+    weight : (h, w) float32, the masking weights.
+    free : (h, w) bool, where the choice may move a label.
+    pal : (n, 3) float32, the palette in the working space.
+    lam, cap : float, the tolerance and its cap (squared working-space units).
+    above : (w,) int16.
+    out : (h, w) uint8, written.
+    """
+    h, w = labels.shape
+    args = (np.ascontiguousarray(x, np.float32), np.ascontiguousarray(labels, np.uint8),
+            np.ascontiguousarray(nearest, np.uint8), np.ascontiguousarray(weight, np.float32),
+            np.ascontiguousarray(free, np.bool_), np.ascontiguousarray(pal, np.float32))
+    if args[0].shape != (h, w, 3) or any(a.shape != (h, w) for a in args[2:5]) or len(above) != w:
+        raise ValueError("rate_aware_band: the band's arrays differ in shape")
+    _kernels.rate_aware_band(*args, float(np.float32(lam)), float(np.float32(cap)),
+                             np.ascontiguousarray(above, np.int16), _out(out, np.uint8, (h, w)), h, w)
+    return out
