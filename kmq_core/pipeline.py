@@ -308,7 +308,8 @@ def quantize(
         k of the image's colours chosen for it (:mod:`kmq_core.moods`).
     importance : H×W array (uint8 0-255 or float 0-1) or a greyscale image, optional
         How much each pixel counts in the fit: white fully, black not at all
-        (:mod:`kmq_core.importance`); the same size as the image.
+        (:mod:`kmq_core.importance`); the same size as the image. It weighs
+        the fit only: with ``palette`` given it is checked and has no effect.
 
     Returns
     -------

@@ -445,11 +445,14 @@ def test_palette_and_quantize_take_a_mood(tmp_path, photo):
     (["quantize", "{photo}", "--importance", "{tmp}/black.png", "-o", "{tmp}/o.png"], "black.png is black everywhere", 1),
     (["palette", "{photo}", "--importance", "{tmp}/nothere.png"], "no such importance mask", 1),
     (["quantize", "{photo}", "--importance", "{tmp}/p.gpl", "-o", "{tmp}/o.png"], "cannot read the importance mask", 1),
+    (["quantize", "{tmp}/anim.gif", "--mood", "bright", "-o", "{tmp}/o.png"], "--mood works on still images", 1),
 ])
 def test_mood_and_mask_errors_are_one_line(tmp_path, photo, args, fragment, code):
     Image.new("L", (10, 10), 255).save(tmp_path / "small.png")
     Image.new("L", (320, 214), 0).save(tmp_path / "black.png")
     (tmp_path / "p.gpl").write_text("GIMP Palette\n0 0 0 black\n")
+    frames = [Image.new("RGB", (8, 8), c) for c in ("red", "blue")]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=100)
     rc, out, err = run(*[a.format(photo=photo, tmp=tmp_path) for a in args])
     assert rc == code, err
     assert err.count("\n") == 1 and err.startswith("kmq: error: ") and fragment in err, err
