@@ -888,6 +888,20 @@ def test_animated_upload_plays_and_downloads_as_gif(page, app_url, artifacts, tm
 
 
 # ---- moods and the emphasis region (issue 27) --------------------------------------------------------
+def _click_image_at(page, u: float, v: float) -> None:
+    """Click the viewer's image at fractions (u, v) of its size, once its size holds still (the
+    viewer fits the image to the window, and a hint that wraps to two lines makes it smaller)."""
+    image = page.locator(".kv-box").first
+    b = image.bounding_box()
+    for _ in range(50):
+        page.wait_for_timeout(100)
+        now = image.bounding_box()
+        if now == b:
+            break
+        b = now
+    image.click(position={"x": u * b["width"], "y": v * b["height"]})
+
+
 def test_mood_select_and_emphasis_region(page, app_url, artifacts, tmp_path):
     """A small red patch on CQ100's tiger: lost at k = 8, a swatch of its own once a region around it
     is marked by clicking two corners on the image; then the colourful mood of the same image."""
@@ -928,16 +942,11 @@ def test_mood_select_and_emphasis_region(page, app_url, artifacts, tmp_path):
     hint = page.locator(".kv-hint")
     expect(hint).to_have_text(re.compile("Click one corner"), timeout=WAIT_MS)
     _settle(page)
-    image = page.locator(".kv-box").first
-    b = image.bounding_box()
     before = _shown(page)
-    b = image.bounding_box()
-    image.click(position={"x": 285 / W * b["width"], "y": 185 / H * b["height"]})
+    _click_image_at(page, 285 / W, 185 / H)
     expect(hint).to_have_text(re.compile("opposite corner"), timeout=WAIT_MS)
     _settle(page)
-    image = page.locator(".kv-box").first
-    b = image.bounding_box()  # the page was drawn again after the first corner
-    image.click(position={"x": 340 / W * b["width"], "y": 240 / H * b["height"]})
+    _click_image_at(page, 340 / W, 240 / H)
     caption = page.get_by_text(re.compile(r"^Emphasis: x \d+–\d+, y \d+–\d+$"))
     expect(caption).to_be_visible(timeout=WAIT_MS)
     _wait_for_result(page, f"tiger-red.png: {W}×{H} pixels, k = 8", before)
