@@ -73,5 +73,5 @@ def hint(state: MutableMapping, image_id: str) -> str | None:
         return None
     first = state.get(CORNER)
     if first is not None and first[2] == image_id:
-        return "Now click the opposite corner of the region."
-    return "Click one corner of the region that matters most, then the opposite corner."
+        return "Now click the opposite corner."
+    return "Click one corner of the region that matters most."

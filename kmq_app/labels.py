@@ -33,7 +33,7 @@ PROFILE_WORDS = {
 #: how the number of colours is chosen (the app's k_mode; the URL keeps the short name)
 K_MODE_WORDS = {"k": "Number of colours", "target": "Largest ΔE", "quality": "Quality MIN-MAX"}
 #: mood (kmq_core.moods; the CLI's --mood) -> plain words; None: no mood
-MOOD_WORDS = {None: "none: the colours that reproduce the image best", "colorful": "colourful: the most chromatic",
+MOOD_WORDS = {None: "none: closest to the image", "colorful": "colourful: the most chromatic",
               "bright": "bright: light and vivid", "muted": "muted: greyish, middle lightness",
               "deep": "deep: rich and dark", "dark": "dark: the darkest"}
 #: palette order (kmq_core.palette_ops.SORT_KEYS, the CLI's --sort) -> plain words

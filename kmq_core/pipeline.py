@@ -362,14 +362,13 @@ def quantize(
         translucent = bool(((alpha > 0) & (alpha < 255)).any())
     k_fit = max(1, k - transparent) if palette is None else k
     hist = color_histogram(src.pixels, weights=weights)
-    masking = weights  # the rate-aware labels take the masking weights alone, not the importance
-    fit_hist = hist
+    fit_hist, fit_weights = hist, weights
     if palette is None and importance is not None:
         from .importance import importance_histogram
 
         # the fit weighs pixels by the mask; remapping serves every pixel (kmq_core.importance)
         fit_hist = importance_histogram(src.pixels, importance, weights)
-        weights = _times(weights, importance)  # for fit_rgba
+        fit_weights = _times(weights, importance)
     if palette is None and translucent and mood is not None:
         raise KmqError("moods need an image without translucent pixels (fully transparent ones are fine)")
     if palette is None and translucent:
@@ -377,7 +376,7 @@ def quantize(
 
         if len(hist) == 0:
             raise KmqError("the image is fully transparent: there are no colours to fit")
-        rgba, labels, counts = fit_rgba(src.pixels, k_fit, space=space, seed=seed, weights=weights, lock=lock)
+        rgba, labels, counts = fit_rgba(src.pixels, k_fit, space=space, seed=seed, weights=fit_weights, lock=lock)
         pal = Palette(rgba[:, :3], counts / max(counts.sum(), 1))
         entry_alpha = rgba[:, 3]
     else:
@@ -391,7 +390,7 @@ def quantize(
             pal = palette if isinstance(palette, Palette) else Palette(np.asarray(palette, np.uint8).reshape(-1, 3))
             k = len(pal)
         labels = remap(src.pixels, pal, space=space, dither=dither, histogram=hist, lossy=lossy, strength=strength,
-                       k=n_colors, bayer_size=bayer_size, weights=masking)  # checks the palette's size
+                       k=n_colors, bayer_size=bayer_size, weights=weights)  # checks the palette's size
         if palette is None and alpha is not None and count_alpha:
             entry_alpha = np.full(len(pal), 255, np.uint8)
         if palette is not None or dither != "none" or lossy > 0 or fit_hist is not hist or mood is not None:

@@ -412,7 +412,7 @@ def test_mood_select_offers_the_cores_moods_and_reaches_the_core(photo):
     at = upload(new_app().run(), "astronaut.png", photo)
     mood = at.selectbox(key="mood")
     assert mood.value == "none" and mood.options == [labels.mood_label(m) for m in (None, *MOODS)]
-    assert mood.options[0] == "none: the colours that reproduce the image best, default"
+    assert mood.options[0] == "none: closest to the image, default"
     at.number_input(key="k").set_value(5)
     for m in ("colorful", "dark"):
         at.selectbox(key="mood").set_value(m)

@@ -1045,7 +1045,7 @@ def test_mood_select_and_emphasis_region(page, app_url, artifacts, tmp_path):
     before = _shown(page)
     _click_image_at(page, 285 / W, 185 / H)
     expect(hint).to_have_text(re.compile("opposite corner"), timeout=WAIT_MS)
-    _settle(page)
+    _shot(page, artifacts, "app-1440-emphasis-marking.png")
     _click_image_at(page, 340 / W, 240 / H)
     caption = page.get_by_text(re.compile(r"^Emphasis: x \d+–\d+, y \d+–\d+$"))
     expect(caption).to_be_visible(timeout=WAIT_MS)

@@ -128,3 +128,16 @@ def test_region_mask():
     assert m.dtype == np.uint8 and m[1:3, 1:4].min() == 255 and m[0].max() == 51 and (m == 255).sum() == 6
     with pytest.raises(KmqError, match="empty"):
         region_mask((4, 6), (2, 2, 2, 3))
+
+
+def test_a_translucent_image_is_fitted_by_the_mask_too():
+    # top: two reds (one translucent), bottom: two blues; only the top counts
+    px = np.zeros((20, 20, 4), np.uint8)
+    px[:10, :10], px[:10, 10:] = (200, 0, 0, 128), (180, 30, 0, 255)
+    px[10:, :10], px[10:, 10:] = (0, 0, 200, 128), (0, 30, 180, 255)
+    mask = np.zeros((20, 20), np.uint8)
+    mask[:10] = 255
+    plain = quantize(px, 2)
+    weighed = quantize(px, 2, importance=mask)
+    assert {tuple(c) for c in plain.palette.colors} != {tuple(c) for c in weighed.palette.colors}
+    assert all(int(c[0]) > int(c[2]) for c in weighed.palette.colors)  # red entries only

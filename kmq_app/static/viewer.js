@@ -171,8 +171,9 @@ function render(v) {
   }
   for (const [z, b] of Object.entries(v.zoomButtons)) b.classList.toggle("on", Number(z) === v.z);
   v.root.querySelector(".kv-zooms").style.display = v.mode === "zoom" ? "" : "none";
-  v.pickButton.classList.toggle("on", v.picking);
-  v.pickButton.setAttribute("aria-pressed", String(v.picking));
+  const eyedropper = v.picking && !(d && d.marking);  // while marking the region, clicks are corners, not colours
+  v.pickButton.classList.toggle("on", eyedropper);
+  v.pickButton.setAttribute("aria-pressed", String(eyedropper));
   v.root.classList.toggle("picking", v.picking);
   v.root.dataset.mode = v.mode;
   v.stage.replaceChildren();
