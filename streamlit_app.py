@@ -20,7 +20,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from kmq_app import checks, labels, viewer, views
+from kmq_app import checks, emphasis, labels, viewer, views
 from kmq_app.files import download_name, safe_stem
 from kmq_app.jobs import Cancelled, Job, Jobs
 from kmq_app.work import Computed, Options, animation_work, quantize_work, steps_work, sweep_work
@@ -154,6 +154,12 @@ def eyedropper_pick() -> None:
     source = st.session_state.get("_shown_source")
     if not isinstance(pick, dict) or source is None:
         return
+    try:  # while marking the emphasis region, a click is one of its corners
+        if emphasis.click(st.session_state, float(pick["x"]), float(pick["y"]), source.shape[:2],
+                          st.session_state.get("_shown_image", "")):
+            return
+    except (KeyError, TypeError, ValueError):
+        return
     try:
         rgb = pick_color(source, float(pick["x"]), float(pick["y"]), int(pick.get("size", 1)))
     except (KmqError, KeyError, TypeError, ValueError):
@@ -277,6 +283,15 @@ with k_box:
             st.session_state["k_slide"] = k
         c_slide.select_slider("Colours (k), on a scale that is fine at small k", sorted({*K_STEPS, k}),
                               key="k_slide", on_change=k_from_slider, label_visibility="collapsed")
+    # issue 27: a mood (kmq_core.moods) and the region that matters most (kmq_core.importance)
+    moods = ("none", *SPEC["mood"].choices)  # 'none': the default (no mood); a select shows None as empty
+    from_url("mood", moods, "none")
+    c_mood, c_mark = st.columns([3, 2], vertical_alignment="bottom", gap="small")
+    mood = c_mood.selectbox("Mood", moods, key="mood", format_func=labels.mood_label, help=labels.MOOD_HELP)
+    to_url("mood", mood, "none")
+    c_mark.toggle("Mark emphasis", key=emphasis.MARKING, on_change=emphasis.started, args=(st.session_state,),
+                  help=labels.EMPHASIS_HELP)
+    emphasis_slot = st.empty()
 
 with options_box:
     from_url("space", SPEC["space"].choices, SPEC["space"].default)
@@ -309,20 +324,28 @@ if upload is None:
     info.caption(f"An example photo ({EXAMPLE_NAME}, shipped with scikit-learn): upload your own.")
 else:
     name, data, digest = upload.name, upload.getvalue(), digest_of(upload)
+image_id = f"{digest}:{name}"
+region = emphasis.region(st.session_state, image_id)
+if region is not None:
+    with emphasis_slot.container(horizontal=True, vertical_alignment="center", key="emphasis_row"):
+        st.caption(f"Emphasis: x {region[0]}–{region[2]}, y {region[1]}–{region[3]}")
+        st.button("Clear", key="emphasis_clear", on_click=emphasis.clear, args=(st.session_state,),
+                  icon=":material/close:", type="tertiary")
 
 if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
     st.error(f"{name} is {len(data) / 1e6:.1f} MB, more than the limit of {MAX_UPLOAD_MB} MB.")
     st.stop()
 try:  # every option checked once, by the core's own checks (the locked colours must fit in k)
     chosen = opt.QuantizeOptions(k=k or SPEC["k"].high, space=space, dither=dither, bayer_size=bayer_size, seed=seed,
-                                 lock=lock, max_pixels=MAX_PIXELS, profile=profile, quality=quality)
+                                 lock=lock, max_pixels=MAX_PIXELS, profile=profile, quality=quality, mood=mood)
 except KmqError as e:
     st.error(str(e))
     st.stop()
 lock_canonical = chosen.lock or ""
 
 # ---- the one job: kmq_core quantizes ---------------------------------------------------------------
-options = Options(k, target_de, space, dither, seed, lock_canonical, MAX_PIXELS, quality, profile, bayer_size)
+options = Options(k, target_de, space, dither, seed, lock_canonical, MAX_PIXELS, quality, profile, bayer_size,
+                  chosen.mood, region)
 key = ("quantize", digest, name, options)
 if stopped_notice(progress_slot, key, "main", f"Stopped before {name} was ready. Change an option, or compute "
                                             "it again."):
@@ -350,6 +373,7 @@ k_used = r.k
 h, w = r.shape
 result_id = hashlib.blake2b(repr(key).encode(), digest_size=8).hexdigest()
 st.session_state["_shown_source"] = r.source.pixels
+st.session_state["_shown_image"] = image_id
 
 # ---- display: the image ------------------------------------------------------------------------------
 with head:
@@ -374,7 +398,8 @@ with viewer_slot:
             st.info(f"Even k = {k_used} reaches quality {c.quality:.0f}, below {q_max} but above {q_min}.")
     for note in r.source.notes:
         st.info(note)
-    viewer.show(c, result_id, f"k = {k_used}", key="viewer", on_pick=eyedropper_pick, cached=cached)
+    viewer.show(c, result_id, f"k = {k_used}", key="viewer", on_pick=eyedropper_pick, cached=cached, region=region,
+                marking=emphasis.hint(st.session_state, image_id))
     if c.frames > 1:
         anim_key = ("animation", key, tuple(c.fitted.hex))
         st.markdown(f"**Animation**: {c.frames} frames, one palette for all of them (the one on the right). "

@@ -32,6 +32,10 @@ PROFILE_WORDS = {
 }
 #: how the number of colours is chosen (the app's k_mode; the URL keeps the short name)
 K_MODE_WORDS = {"k": "Number of colours", "target": "Largest ΔE", "quality": "Quality MIN-MAX"}
+#: mood (kmq_core.moods; the CLI's --mood) -> plain words; None: no mood
+MOOD_WORDS = {None: "none: closest to the image", "colorful": "colourful: the most chromatic",
+              "bright": "bright: light and vivid", "muted": "muted: greyish, middle lightness",
+              "deep": "deep: rich and dark", "dark": "dark: the darkest"}
 #: palette order (kmq_core.palette_ops.SORT_KEYS, the CLI's --sort) -> plain words
 ORDER_WORDS = {"share": "most used first", "hue": "by hue", "lightness": "dark to light",
                "strip": "in bands of lightness"}
@@ -65,6 +69,12 @@ def profile_label(profile: str) -> str:
 
 def k_mode_label(mode: str) -> str:
     return K_MODE_WORDS.get(mode, mode)
+
+
+def mood_label(mood: str | None) -> str:
+    """``'muted'`` -> ``'muted: greyish, middle lightness'``; None or ``'none'`` -> the default's words."""
+    key = None if mood in (None, "none") else mood
+    return MOOD_WORDS.get(key, str(key)) + (", default" if key == opt.SPECS["mood"].default else "")
 
 
 def order_label(order: str) -> str:
@@ -106,3 +116,11 @@ SEED_HELP = ("k-means starts from random colours; the same number gives the same
 LOCK_HELP = ("Colours that stay in the palette exactly (brand colours): hex codes separated by commas. "
              "Click a swatch to lock or unlock it, or pick one off the image with the eyedropper. "
              "Command line: `--lock '#RRGGBB,...'`.")
+MOOD_HELP = ("Without a mood the palette is the k colours that reproduce the image best. A mood picks k of the "
+             "image's own colours for a look, as Adobe Color's themes do: each covers at least 1 % of the image "
+             "(within ΔE2000 10), chosen by Oklab chroma and lightness (README \"Moods\"). Command line: "
+             "`kmq palette IMG --mood " + "|".join(opt.MOODS) + "`.")
+EMPHASIS_HELP = ("Mark the part of the image that matters most (a small subject): click two opposite corners on the "
+                 "image. The fit then counts the pixels inside fully and the rest a fifth, so the subject's colours "
+                 "get swatches of their own. Command line: `--importance MASK` (a greyscale image, white counts "
+                 "most).")

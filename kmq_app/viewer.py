@@ -50,8 +50,13 @@ def zoom_window(shape: tuple[int, ...], aim: dict | None) -> tuple[slice, slice,
     return slice(y0, y0 + ch), slice(x0, x0 + cw), z
 
 
-def show(c: Computed, result_id: str, tag_after: str, *, key: str, on_pick: Callable[[], None], cached: bool) -> Any:
-    """Mount the viewer for a result; returns the component's result (``.aim`` state, ``.pick`` trigger)."""
+def show(c: Computed, result_id: str, tag_after: str, *, key: str, on_pick: Callable[[], None], cached: bool,
+         region: tuple[int, int, int, int] | None = None, marking: str | None = None) -> Any:
+    """Mount the viewer for a result; returns the component's result (``.aim`` state, ``.pick`` trigger).
+
+    ``region``: the emphasis region (x0, y0, x1, y1) to outline; ``marking``: while the region is
+    being marked, what to tell the user (clicks on the image are then its corners, :mod:`kmq_app.emphasis`).
+    """
     r = c.result
     h, w = r.shape
     state = st.session_state.get(key)
@@ -72,6 +77,8 @@ def show(c: Computed, result_id: str, tag_after: str, *, key: str, on_pick: Call
         "before": c.previews.before_uri, "after": c.previews.after_uri,
         "tag_before": "Original", "tag_after": tag_after,
         "zoom": zoom,
+        "region": None if region is None else dict(zip(("x0", "y0", "x1", "y1"), map(int, region))),
+        "marking": marking,
         "timing": {"server": [[name, round(t, 4)] for name, t in c.times] if not cached else [], "cached": cached},
     }
     return _component(key=key, data=data, on_pick_change=on_pick, on_aim_change=lambda: None)

@@ -17,7 +17,8 @@ from kmq_core.animation import fit_animation_palette, probe, quantize_animation
 from kmq_core import options as opt
 from kmq_core.auto_k import (max_steps, quality_for_delta_e, smallest_k_for_delta_e,
                              smallest_k_for_quality)
-from kmq_core.errors import QualityTooLowError
+from kmq_core.errors import KmqError, QualityTooLowError
+from kmq_core.importance import region_mask
 from kmq_core.loading import LoadedImage
 from kmq_core.progression import lloyd_snapshots
 from kmq_core.sweep import SweepPoint, k_sweep
@@ -52,6 +53,11 @@ class Options:
     profile: str = opt.DEFAULT_PROFILE
     #: only dither='bayer' uses it (the app keeps the default otherwise, so a result is not redone)
     bayer_size: int = opt.DEFAULT_BAYER_SIZE
+    #: a mood (kmq_core.moods), or None for the colours that reproduce the image best
+    mood: str | None = None
+    #: the emphasis region (x0, y0, x1, y1) in image pixels: the fit counts it fully, the rest
+    #: kmq_core.importance.REGION_OUTSIDE (the CLI's --importance with that mask)
+    emphasis: tuple[int, int, int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -106,8 +112,14 @@ def quantize_work(data: bytes, name: str, o: Options) -> Callable[[Job], Compute
         _stage(job, "fit")
         opts = dict(space=o.space, dither=o.dither, seed=o.seed, lock=o.lock or None, max_pixels=o.max_pixels,
                     bayer_size=o.bayer_size)
+        if o.mood is not None:
+            opts["mood"] = o.mood
+        if o.emphasis is not None:
+            opts["importance"] = region_mask(src.pixels.shape[:2], o.emphasis)
         below_min = False
         frames = _frame_count(data, name, o)
+        if frames > 1 and (o.mood is not None or o.emphasis is not None):
+            raise KmqError("moods and the emphasis region work on still images; this one is an animation")
         if frames > 1 and o.target_de is None and o.quality is None:
             # an animation: the palette of all its frames (`kmq quantize` writes the same), shown on frame 1
             pal = fit_animation_palette(as_file(data, name), o.k, space=o.space, seed=o.seed, lock=o.lock or None,

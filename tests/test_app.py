@@ -403,3 +403,43 @@ def test_animated_upload_plays_before_and_after_in_the_shared_palette():
             im.seek(i)
             assert np.array_equal(np.asarray(im.convert("RGBA")), expected.frame_rgba(i))
     assert "Download GIF" in [b.label for b in at.get("download_button")]
+
+
+# ---- moods and the emphasis region (issue 27) ------------------------------------------------------
+def test_mood_select_offers_the_cores_moods_and_reaches_the_core(photo):
+    from kmq_core.options import MOODS
+
+    at = upload(new_app().run(), "astronaut.png", photo)
+    mood = at.selectbox(key="mood")
+    assert mood.value == "none" and mood.options == [labels.mood_label(m) for m in (None, *MOODS)]
+    assert mood.options[0] == "none: closest to the image, default"
+    at.number_input(key="k").set_value(5)
+    for m in ("colorful", "dark"):
+        at.selectbox(key="mood").set_value(m)
+        at.run()
+        assert_no_failure(at)
+        assert not at.error
+        assert at.code[0].value == ", ".join(quantize(photo, 5, mood=m).palette.hex)
+
+
+def test_emphasis_region_reaches_the_core_and_clears(photo):
+    from kmq_app import emphasis
+    from kmq_core.importance import region_mask
+
+    at = upload(new_app().run(), "astronaut.png", photo)
+    at.number_input(key="k").set_value(6).run()
+    plain = at.code[0].value
+    # two clicks on the image while marking (the viewer's trigger, as the browser test clicks it)
+    at.toggle(key=emphasis.MARKING).set_value(True).run()
+    image_id = at.session_state["_shown_image"]
+    for x, y in ((100.4, 20.2), (60.0, 70.9)):
+        assert emphasis.click(at.session_state, x, y, (160, 160), image_id)
+    at.run()
+    assert_no_failure(at)
+    assert at.toggle(key=emphasis.MARKING).value is False  # the second corner ends the marking
+    box = (60, 20, 101, 71)
+    assert any(c.value == "Emphasis: x 60–101, y 20–71" for c in at.caption)
+    weighed = quantize(photo, 6, importance=region_mask((160, 160), box)).palette.hex
+    assert at.code[0].value == ", ".join(weighed) != plain
+    at.button(key="emphasis_clear").click().run()
+    assert at.code[0].value == plain and not any(c.value.startswith("Emphasis:") for c in at.caption)

@@ -985,3 +985,98 @@ def test_contrast_matrix_and_colour_vision_views(page, app_url, artifacts, tmp_p
     page.locator(".st-key-vision button").filter(has_text="Normal").click()
     expect(page.locator(".kmq-vision")).to_have_count(0, timeout=WAIT_MS)
     expect(page.locator(".st-key-vision_box").get_by_text("Pairs of swatches that look alike")).to_be_visible()
+
+
+# ---- moods and the emphasis region (issue 27) --------------------------------------------------------
+def _click_image_at(page, u: float, v: float) -> None:
+    """Click the viewer's image at fractions (u, v) of its size, once its size holds still (the
+    viewer fits the image to the window, and a hint that wraps to two lines makes it smaller)."""
+    image = page.locator(".kv-box").first
+    b = image.bounding_box()
+    for _ in range(50):
+        page.wait_for_timeout(100)
+        now = image.bounding_box()
+        if now == b:
+            break
+        b = now
+    image.click(position={"x": u * b["width"], "y": v * b["height"]})
+
+
+def test_mood_select_and_emphasis_region(page, app_url, artifacts, tmp_path):
+    """A small red patch on CQ100's tiger: lost at k = 8, a swatch of its own once a region around it
+    is marked by clicking two corners on the image; then the colourful mood of the same image."""
+    from playwright.sync_api import expect
+
+    from kmq_core.importance import region_mask
+    from kmq_core.metrics import delta_e2000
+
+    tiger = ROOT.parent / "shared" / "data" / "cq100" / "siberian_tiger.png"
+    if not tiger.is_file():
+        missing(f"the CQ100 photos are not at {tiger.parent}")
+    px = np.asarray(Image.open(tiger).convert("RGB")).copy()
+    red = np.array([220, 20, 40], np.uint8)
+    px[200:224, 300:324] = red
+    H, W = px.shape[:2]  # a portrait photo, 512×768
+    photo = tmp_path / "tiger-red.png"
+    Image.fromarray(px).save(photo)
+
+    def red_error(hexes) -> float:
+        cols = np.array([parse_hex(h) for h in hexes], np.uint8)
+        return float(delta_e2000(cols, np.broadcast_to(red, cols.shape)).min())
+
+    page.goto(app_url)
+    _wait_for_result(page, "china.jpg: 640×427 pixels, k = 16")
+    before = _shown(page)
+    _upload(page, photo)
+    _wait_for_result(page, f"tiger-red.png: {W}×{H} pixels, k = 16", before)
+    before = _shown(page)
+    box = page.locator(".st-key-k input")
+    box.fill("8")
+    box.press("Enter")
+    _wait_for_result(page, f"tiger-red.png: {W}×{H} pixels, k = 8", before)
+    assert sorted(_shown_hex(page)) == sorted(quantize(px, 8).palette.hex)
+    assert red_error(_shown_hex(page)) > 15  # the patch has no colour of its own
+
+    # mark the region: the toggle, then two corners clicked on the image
+    page.get_by_text("Mark emphasis", exact=True).click()
+    hint = page.locator(".kv-hint")
+    expect(hint).to_have_text(re.compile("Click one corner"), timeout=WAIT_MS)
+    _settle(page)
+    before = _shown(page)
+    _click_image_at(page, 285 / W, 185 / H)
+    expect(hint).to_have_text(re.compile("opposite corner"), timeout=WAIT_MS)
+    _shot(page, artifacts, "app-1440-emphasis-marking.png")
+    _click_image_at(page, 340 / W, 240 / H)
+    caption = page.get_by_text(re.compile(r"^Emphasis: x \d+–\d+, y \d+–\d+$"))
+    expect(caption).to_be_visible(timeout=WAIT_MS)
+    _wait_for_result(page, f"tiger-red.png: {W}×{H} pixels, k = 8", before)
+    x0, x1, y0, y1 = map(int, re.findall(r"\d+", caption.inner_text()))
+    assert abs(x0 - 285) <= 3 and abs(x1 - 340) <= 3 and abs(y0 - 185) <= 3 and abs(y1 - 240) <= 3
+    weighed = quantize(px, 8, importance=region_mask(px.shape[:2], (x0, y0, x1, y1))).palette.hex
+    assert sorted(_shown_hex(page)) == sorted(weighed)
+    assert red_error(_shown_hex(page)) < 3  # the patch's red is a swatch now
+    region = page.locator(".kv-region")  # the region is outlined on the image
+    expect(region).to_have_count(1, timeout=WAIT_MS)
+    r, b = region.bounding_box(), page.locator(".kv-box").first.bounding_box()
+    assert abs(r["x"] - b["x"] - x0 / W * b["width"]) <= 2 and abs(r["width"] - (x1 - x0) / W * b["width"]) <= 3
+    expect(hint).not_to_have_text(re.compile("corner"))  # marking ended with the second corner
+    _shot(page, artifacts, "app-1440-emphasis.png")
+
+    # the colourful mood, with the region still marked
+    before = _shown(page)
+    choice = page.get_by_role("combobox", name="Mood")
+    choice.focus()
+    choice.press("ArrowDown")
+    page.get_by_role("option", name="colourful: the most chromatic").click()
+    _wait_for_result(page, f"tiger-red.png: {W}×{H} pixels, k = 8", before)
+    assert "mood=colorful" in page.url
+    want = quantize(px, 8, mood="colorful", importance=region_mask(px.shape[:2], (x0, y0, x1, y1))).palette.hex
+    assert sorted(_shown_hex(page)) == sorted(want)
+    _shot(page, artifacts, "app-1440-mood-colorful.png")
+
+    # clearing the region gives the plain colourful mood
+    before = _shown(page)
+    page.locator(".st-key-emphasis_clear button").click()
+    _wait_for_result(page, f"tiger-red.png: {W}×{H} pixels, k = 8", before)
+    expect(page.locator(".kv-region")).to_have_count(0, timeout=WAIT_MS)
+    assert sorted(_shown_hex(page)) == sorted(quantize(px, 8, mood="colorful").palette.hex)

@@ -7,7 +7,9 @@
 // here in the browser from the interaction that asked for it (or from opening the page) until its
 // images were decoded, with the server's stages in between.
 //
-// Python -> data: {id, w, h, pw, ph, before, after, tag_before, tag_after, zoom, timing}
+// Python -> data: {id, w, h, pw, ph, before, after, tag_before, tag_after, zoom, timing,
+//                  region {x0, y0, x1, y1} (the emphasis region, outlined), marking (hint text while
+//                  the region is marked: clicks are then its corners, sent as "pick")}
 // Python <- state "aim" {cx, cy, z, vw, vh}   (where the zoom view looks; persists)
 //           trigger "pick" {x, y, size}        (eyedropper: a point in full-size pixels)
 
@@ -169,14 +171,15 @@ function render(v) {
   }
   for (const [z, b] of Object.entries(v.zoomButtons)) b.classList.toggle("on", Number(z) === v.z);
   v.root.querySelector(".kv-zooms").style.display = v.mode === "zoom" ? "" : "none";
-  v.pickButton.classList.toggle("on", v.picking);
-  v.pickButton.setAttribute("aria-pressed", String(v.picking));
+  const eyedropper = v.picking && !(d && d.marking);  // while marking the region, clicks are corners, not colours
+  v.pickButton.classList.toggle("on", eyedropper);
+  v.pickButton.setAttribute("aria-pressed", String(eyedropper));
   v.root.classList.toggle("picking", v.picking);
   v.root.dataset.mode = v.mode;
   v.stage.replaceChildren();
   v.chip.style.display = "none";
   if (!d) return;
-  v.hint.textContent = v.picking ? "Click the image to lock the original colour under the pointer."
+  v.hint.textContent = d.marking ? d.marking : v.picking ? "Click the image to lock the original colour under the pointer."
     : v.mode === "result" || v.mode === "side" ? "Click the image to see it 1:1." : "";
   if (v.mode === "result") {
     const box = el("div", "kv-box", v.stage);
@@ -210,8 +213,17 @@ function render(v) {
   } else {
     renderZoom(v);
   }
+  if (d.region && v.mode !== "zoom") for (const box of v.boxes) outline(box, d);
   layout(v);
   if (v.mode !== "zoom") for (const box of v.boxes) wireBox(v, box);
+}
+
+// the emphasis region, drawn over the image in fractions of its size (so it follows every layout)
+function outline(box, d) {
+  const r = d.region, o = el("div", "kv-region", box);
+  Object.assign(o.style, { left: (100 * r.x0 / d.w) + "%", top: (100 * r.y0 / d.h) + "%",
+                           width: (100 * (r.x1 - r.x0) / d.w) + "%", height: (100 * (r.y1 - r.y0) / d.h) + "%" });
+  o.title = "Emphasis region: the fit counts these pixels most";
 }
 
 function tag(box, text, side) {
@@ -412,6 +424,8 @@ export default function (component) {
   const fresh = !v.data || v.data.id !== data.id;
   v.data = data;
   v.pending = null;
+  // marking the emphasis region: clicks are its corners, through the eyedropper's trigger
+  if (Boolean(data.marking) !== Boolean(v.marking)) { v.marking = Boolean(data.marking); v.picking = v.marking; }
   if (fresh) unmark(v);
   prepareCanvas(v);
   if (data.zoom && data.zoom.z) v.z = data.zoom.z;
