@@ -13,13 +13,16 @@ the core was reached.
 non-linear sRGB as GIMP hands out ``R'G'B'(A)``), optionally ``mask`` (H×W
 ``uint8``, the selection: 0 = not selected) and ``request`` (a 0-d unicode array
 holding JSON: ``k``, ``space``, ``dither``, ``seed``, ``lock``, ``bayer_size`` (optional),
-``palette_name``, ``palette_file``, ``quality``: ``'MIN-MAX'`` or ``''``). The plug-in writes it without numpy (plain
+``palette_name``, ``palette_file``, ``quality``: ``'MIN-MAX'`` or ``''``, ``preview``: 0 or the
+longest side of the dialog's preview, see :func:`preview`). The plug-in writes it without numpy (plain
 ``.npy`` members in a zip), so GIMP builds without numpy can use this path.
 
 ``OUT.npz`` holds ``image`` (same shape and dtype as ``pixels``; alpha copied
 unchanged), ``colors`` (n×3 ``uint8``), ``weights`` (n ``float64``) and
 ``result`` (JSON: palette ``name``, ``names``, ``hex``, ``palette_file``,
-``seconds``) on success; or ``error`` (one line) when the input is bad.
+``seconds``) on success; or ``error`` (one line) when the input is bad. For a preview
+request ``image`` is the ``uint8`` picture to show, and ``source`` (and ``mask``, when
+one was sent) the downscaled copy it was made from.
 Exit status: 0 success, 2 bad input (:class:`KmqError`), 1 anything else (a
 bug: the traceback goes to stderr).
 
@@ -59,7 +62,9 @@ from .options import QuantizeOptions
 #: Bayer dithering at a size other than the default, so an older core still serves it
 REQUEST_OPTIONS = ("k", "space", "dither", "seed", "lock", "bayer_size", "quality")
 #: what else a request carries: where the palette goes
-REQUEST_EXTRAS = {"palette_name": "", "palette_file": ""}
+REQUEST_EXTRAS = {"palette_name": "", "palette_file": "", "preview": 0}
+#: longest side, in pixels, of the copy the dialog's preview is computed on (small, so it stays quick)
+PREVIEW_SIDE = 320
 
 
 def request_options(request: dict) -> QuantizeOptions:
@@ -140,6 +145,65 @@ def process(pixels: np.ndarray, request: dict, mask: np.ndarray | None = None) -
             "seconds": time.perf_counter() - t0}
 
 
+def downscale(pixels: np.ndarray, mask: np.ndarray | None, max_side: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """A copy of ``pixels`` (and ``mask``) whose longest side is at most ``max_side``.
+
+    Each pixel of the copy is the area-weighted mean of the layer pixels it covers
+    (OpenCV's ``INTER_AREA``), colours weighted by alpha (premultiplied), so fully
+    transparent pixels lend no colour to their neighbours. Same dtype as ``pixels``.
+    An image already small enough is returned as is, so downscaling a copy again
+    changes nothing (the plug-in sends the copy back for later previews).
+    """
+    import cv2
+
+    h, w = pixels.shape[:2]
+    if max_side < 1:
+        raise KmqError(f"the preview size must be at least 1 pixel, got {max_side}")
+    if max(h, w) <= max_side:
+        return pixels, mask
+    s = max_side / max(h, w)
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    f = pixels.astype(np.float32) / (255.0 if pixels.dtype == np.uint8 else 1.0)
+    if f.shape[2] == 4:
+        a = f[..., 3:4]
+        small = cv2.resize(np.dstack([f[..., :3] * a, a]), size, interpolation=cv2.INTER_AREA)
+        sa = small[..., 3:4]
+        small[..., :3] = np.where(sa > 0, small[..., :3] / np.maximum(sa, 1e-12), 0.0)
+    else:
+        small = cv2.resize(f, size, interpolation=cv2.INTER_AREA)
+    small = np.clip(small, 0.0, 1.0)
+    small = _to_u8(small) if pixels.dtype == np.uint8 else small.astype(np.float32)
+    if mask is not None:
+        mask = np.clip(np.rint(cv2.resize(np.asarray(mask, np.float32), size, interpolation=cv2.INTER_AREA)),
+                       0, 255).astype(np.uint8)
+    return small, mask
+
+
+def preview(pixels: np.ndarray, request: dict, mask: np.ndarray | None = None) -> dict:
+    """What the plug-in's dialog shows: the request's result on a downscaled copy.
+
+    The copy's longest side is ``request["preview"]`` pixels at most (:data:`PREVIEW_SIDE`
+    if 0 or absent; :func:`downscale`), and it is quantized by :func:`process` exactly as
+    the layer would be (the palette file is never written). Returns ``image``: the
+    picture to show, ``uint8`` with the pixels' channels: the result where the (downscaled)
+    selection is full, blended with the original where it is partial, the original
+    outside it, as GIMP merges the filter through the selection; ``source`` and ``mask``:
+    the downscaled copy (send them back for the next preview to skip the downscaling);
+    ``palette`` and ``seconds`` as :func:`process`.
+    """
+    side = int(request.get("preview") or PREVIEW_SIDE)
+    small, smask = downscale(np.asarray(pixels), None if mask is None else np.asarray(mask), side)
+    r = process(small, {**request, "palette_file": "", "preview": side}, smask)
+    shown = r["image"] if small.dtype == np.uint8 else _to_u8(r["image"])
+    if smask is not None and not (smask == 255).all():
+        orig = small if small.dtype == np.uint8 else _to_u8(small)
+        m = smask.astype(np.float32)[..., None] / 255.0
+        blend = np.rint(shown.astype(np.float32) * m + orig.astype(np.float32) * (1 - m)).astype(np.uint8)
+        shown = np.dstack([blend[..., :3], orig[..., 3:]]) if orig.shape[2] == 4 else blend
+    return {"image": shown, "source": small, "mask": smask, "palette": r["palette"], "palette_file": "",
+            "seconds": r["seconds"]}
+
+
 def read_request(path: str | os.PathLike) -> tuple[np.ndarray, dict, np.ndarray | None]:
     try:
         with np.load(path, allow_pickle=False) as z:
@@ -176,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     src, dst = argv
     try:
         pixels, request, mask = read_request(src)
-        r = process(pixels, request, mask)
+        r = (preview if request.get("preview") else process)(pixels, request, mask)
     except KmqError as e:
         msg = str(e).splitlines()[0] if str(e) else "bad input"
         _write_npz(dst, error=np.array(msg))
@@ -185,8 +249,11 @@ def main(argv: list[str] | None = None) -> int:
     pal = r["palette"]
     result = {"name": pal.name, "names": list(pal.names), "hex": pal.hex,
               "palette_file": r["palette_file"], "seconds": r["seconds"]}
+    extra = {} if "source" not in r else {"source": r["source"]}
+    if r.get("mask") is not None:
+        extra["mask"] = r["mask"]
     _write_npz(dst, image=r["image"], colors=pal.colors, weights=pal.weights,
-               result=np.array(json.dumps(result)))
+               result=np.array(json.dumps(result)), **extra)
     return 0
 
 

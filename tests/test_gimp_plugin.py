@@ -277,7 +277,9 @@ def test_subprocess_path_selection_and_high_bit_depth(session):
 # ---------------------------------------------------------------- the dialog, cancel and undo (GUI)
 def test_dialog_cancel_ok_and_one_undo(tmp_path):
     """GIMP's GUI under Xvfb, driven with real X key events (xdotool): the plug-in's
-    dialog appears (screenshot), Escape cancels it without touching the image, Return
+    dialog appears with its preview (screenshot: the core's result on the downscaled copy
+    and its palette, found pixel for pixel), the Down key in k's field lowers k and the
+    preview follows (second screenshot), Escape cancels it without touching the image, Return
     runs it with the defaults, and ONE Ctrl+Z in the image window restores the layer.
     libgimp 3.0.4 has no PDB call that undoes (only undo-group/enable/freeze calls),
     so undo is checked the way a user does it."""
@@ -287,7 +289,8 @@ def test_dialog_cancel_ok_and_one_undo(tmp_path):
     from gimp_harness import prepare_gimp_work, read_xwd, run_in_root
 
     gimp_root()
-    a = cv2.resize(skimage.data.astronaut(), (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+    # larger than the preview's copy (PREVIEW_SIDE), not square: the preview is a downscaled copy
+    a = cv2.resize(skimage.data.astronaut(), (480, 360), interpolation=cv2.INTER_AREA)
 
     def setup(profile: Path) -> None:
         gimp_install.install(profile / "plug-ins", python=sys.executable)
@@ -310,9 +313,58 @@ def test_dialog_cancel_ok_and_one_undo(tmp_path):
     assert np.array_equal(np.load(out / "after_undo.npy"), before), "one Ctrl+Z must restore the layer"
     assert "duplicate mnemonic" not in r.stderr
 
+    from PIL import Image
+
     shot = read_xwd(out / "dialog.xwd")
     assert shot.shape[0] > 200 and shot.shape[1] > 200 and shot.reshape(-1, 3).std(axis=0).max() > 10
+    # the screenshots, to look at: $KMQ_ARTIFACTS (default /tmp/kmq-artifacts)
+    artifacts = Path(os.environ.get("KMQ_ARTIFACTS") or "/tmp/kmq-artifacts")
+    artifacts.mkdir(parents=True, exist_ok=True)
+    # the preview, at the default k and after k was lowered with the keyboard in the dialog
+    for name, k in (("dialog.xwd", kmq_core.DEFAULT_K), ("dialog_k12.xwd", 12)):
+        Image.fromarray(read_xwd(out / name)).save(artifacts / ("gimp-" + name.replace(".xwd", ".png")))
+        _check_preview(read_xwd(out / name), before, k, r.stderr, name)
     if os.environ.get("KMQ_SAVE_DIALOG_PNG"):  # refresh docs/gimp-dialog.png
-        from PIL import Image
-
         Image.fromarray(shot).save(os.environ["KMQ_SAVE_DIALOG_PNG"], optimize=True)
+
+
+def _load_plugin():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("kmq_quantize_plugin", gimp_install.PACKAGED_PLUGIN)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _find_exactly(shot: np.ndarray, picture: np.ndarray, mask: np.ndarray | None = None) -> tuple[int, int]:
+    """(x, y) where ``picture`` appears pixel for pixel in the screenshot (where ``mask``), or fail."""
+    res = cv2.matchTemplate(shot.astype(np.float32), picture.astype(np.float32), cv2.TM_SQDIFF,
+                            mask=None if mask is None else np.repeat(mask[..., None], 3, 2).astype(np.float32))
+    low, _, at, _ = cv2.minMaxLoc(res)
+    y, x = at[1], at[0]
+    window = shot[y:y + picture.shape[0], x:x + picture.shape[1]]
+    sel = np.ones(picture.shape[:2], bool) if mask is None else mask > 0
+    assert np.array_equal(window[sel], picture[sel]), f"not on screen (best match off by {low:.0f})"
+    return x, y
+
+
+def _check_preview(shot: np.ndarray, before: np.ndarray, k: int, log: str, name: str) -> None:
+    """The dialog shows the core's preview of the layer at k: its picture pixel for pixel, and the
+    palette as swatches under it, in the core's order."""
+    from kmq_core import gimp_bridge, options
+
+    plugin = _load_plugin()
+    defaults = {arg: (extra[1] if kind == "choice" else extra)
+                for kind, arg, _l, _h, extra in plugin.procedure_arguments(options)}
+    settings = {**defaults, "k": k}
+    expected = gimp_bridge.preview(before, plugin.preview_request(settings.get, None, options))
+    picture, colors = expected["image"], expected["palette"].colors
+    assert picture.shape[:2] == (240, 320) and len(np.unique(picture.reshape(-1, 3), axis=0)) <= k
+    line = re.search(rf"preview shown: k={k}, (\d+) colours (\S+),", log)
+    assert line and line.group(2).split(",") == list(expected["palette"].hex), (name, line and line.group(0))
+    x, y = _find_exactly(shot, picture)
+    data, sw, sh = plugin.swatch_pixels([tuple(map(int, c)) for c in colors], max(picture.shape[1], 200))
+    strip = np.frombuffer(data, np.uint8).reshape(sh, sw, 4)
+    sx, sy = _find_exactly(shot, np.ascontiguousarray(strip[..., :3]), (strip[..., 3] == 255).astype(np.uint8))
+    assert sy > y + picture.shape[0] and abs((sx + sw / 2) - (x + picture.shape[1] / 2)) <= 2, "swatches under it"

@@ -5,7 +5,8 @@
 # k-means quantizer and adds the palette to GIMP's Palettes. The image stays RGB
 # (or grayscale); it is not converted to indexed mode.
 #
-# All colour decisions are made by the kmq core (kmq_core.gimp_bridge.process).
+# All colour decisions are made by the kmq core (kmq_core.gimp_bridge.process, and
+# kmq_core.gimp_bridge.preview for the dialog's preview, which this file only displays).
 # This file only talks to GIMP and finds the core, in this order:
 #   1. import kmq_core in GIMP's own Python (the path recorded by `kmq gimp install`
 #      in kmq-quantize.json next to this file, or anything already on sys.path);
@@ -157,6 +158,52 @@ def check_args(k, space, dither, seed, lock, fg_bg=None, bayer_size=8, options=N
     return request
 
 
+# ---------------------------------------------------------------- the dialog's preview, without GIMP
+#: longest side, in pixels, of the copy of the layer the dialog's preview is computed on (by the
+#: core: kmq_core.gimp_bridge.preview downscales and quantizes it; the dialog only shows it)
+PREVIEW_SIDE = 320
+#: how long the settings must rest before the preview is recomputed (ms): dragging k runs it once
+PREVIEW_DELAY_MS = 250
+#: swatches: at most this many in a row, each at most this wide and this tall (px), 1 px apart
+SWATCH_COLUMNS, SWATCH_MAX_WIDTH, SWATCH_HEIGHT = 16, 32, 20
+
+
+def preview_request(get, fg_bg, options=None):
+    """The core's request for the dialog's preview: the filter's colour settings (the same
+    checks and the same messages) on a copy at most PREVIEW_SIDE pixels long, no palette file."""
+    request = check_args(get("k"), get("space"), get("dither"), get("seed"), get("lock"), fg_bg,
+                         get("bayer-size"), options=options)
+    request["quality"] = (get("quality") or "").strip()  # checked by the core
+    request["preview"] = PREVIEW_SIDE
+    return request
+
+
+def swatch_layout(n, width):
+    """(columns, rows, cell width, cell height) of the palette swatches under a preview ``width`` wide."""
+    cols = max(1, min(n, SWATCH_COLUMNS))
+    cell_w = max(6, min(SWATCH_MAX_WIDTH, width // cols))
+    rows = -(-n // cols)
+    return cols, rows, cell_w, max(6, min(SWATCH_HEIGHT, 96 // rows))  # at most ~96 px for 256 colours
+
+
+def swatch_pixels(colors, width):
+    """The palette as swatches: (RGBA bytes, width, height); cells 1 px apart (transparent).
+
+    Only lays the core's colours out, in the core's order: no colour is computed here."""
+    cols, rows, cw, ch = swatch_layout(len(colors), width)
+    w, h = cols * cw, rows * ch
+    clear = bytes(4)
+    out = bytearray()
+    for r in range(rows):
+        line = bytearray()
+        for c in range(cols):
+            i = r * cols + c
+            cell = bytes(colors[i][:3]) + b"\xff" if i < len(colors) else clear
+            line += cell * (cw - 1) + clear
+        out += bytes(line) * (ch - 1) + clear * w
+    return bytes(out), w, h
+
+
 def default_palette_name(image_name, k):
     base = os.path.splitext(os.path.basename(image_name or ""))[0].strip("[] ") or "Untitled"
     return "kmq %s k=%d" % (base, k)
@@ -224,9 +271,12 @@ def read_result(path):
         if "error.npy" in names:
             raise PluginError(npy_to_str(z.read("error.npy")))
         result = json.loads(npy_to_str(z.read("result.npy")))
-        _, _, result["image"] = parse_npy(z.read("image.npy"))
+        _, result["shape"], result["image"] = parse_npy(z.read("image.npy"))
         descr, shape, raw = parse_npy(z.read("colors.npy"))
         result["colors"] = [tuple(raw[i:i + 3]) for i in range(0, len(raw), 3)]
+        if "source.npy" in names:  # a preview: the downscaled copy it was made from
+            result["source_dtype"], result["source_shape"], result["source"] = parse_npy(z.read("source.npy"))
+            result["mask"] = parse_npy(z.read("mask.npy"))[2] if "mask.npy" in names else None
     return result
 
 
@@ -246,9 +296,15 @@ def load_config(directory=HERE):
 
 def _raw_result(r):
     pal = r["palette"]
-    return {"image": r["image"].tobytes(), "colors": [tuple(int(v) for v in c) for c in pal.colors],
-            "names": list(pal.names), "hex": pal.hex, "name": pal.name,
-            "palette_file": r["palette_file"], "seconds": r["seconds"]}
+    out = {"image": r["image"].tobytes(), "shape": tuple(r["image"].shape),
+           "colors": [tuple(int(v) for v in c) for c in pal.colors],
+           "names": list(pal.names), "hex": pal.hex, "name": pal.name,
+           "palette_file": r["palette_file"], "seconds": r["seconds"]}
+    if "source" in r:  # a preview
+        src = r["source"]
+        out.update(source=src.tobytes(), source_shape=tuple(src.shape), source_dtype=src.dtype.str,
+                   mask=None if r["mask"] is None else r["mask"].tobytes())
+    return out
 
 
 class ImportedCore:
@@ -267,7 +323,7 @@ class ImportedCore:
         arr = np.frombuffer(pixels, dtype=np.dtype(dtype)).reshape(shape)
         m = None if mask is None else np.frombuffer(mask, np.uint8).reshape(shape[:2])
         try:
-            r = self.bridge.process(arr, request, m)
+            r = (self.bridge.preview if request.get("preview") else self.bridge.process)(arr, request, m)
         except KmqError as e:
             raise PluginError(str(e)) from None
         return _raw_result(r)
@@ -502,7 +558,185 @@ def color_hex(g, color):
     return "#%02x%02x%02x" % (r, gr, b)
 
 
-def show_dialog(g, procedure, config):
+def fg_bg_colors(g, config):
+    """GIMP's foreground and background colours as hex codes when they are to be kept, else None."""
+    if not config.get_property("lock-fg-bg"):
+        return None
+    Gimp = g.Gimp
+    return color_hex(g, Gimp.context_get_foreground()), color_hex(g, Gimp.context_get_background())
+
+
+def read_layer(g, image, drawable):
+    """The pixels the filter works on: the selection's bounding box in the layer, with the selection
+    mask (None when nothing is selected). -> dict x, y, w, h, fmt, dtype, nch, pixels, mask."""
+    Gimp, Gegl = g.Gimp, g.Gegl
+    ok, x, y, w, h = drawable.mask_intersect()
+    if not ok or w <= 0 or h <= 0:
+        raise PluginError("The selection does not touch this layer: nothing to quantize")
+    prec = image.get_precision()
+    eight_bit = prec in (Gimp.Precision.U8_NON_LINEAR, Gimp.Precision.U8_PERCEPTUAL)
+    fmt, dtype, nch = pixel_format(eight_bit, drawable.has_alpha())
+    pixels = drawable.get_buffer().get(Gegl.Rectangle.new(x, y, w, h), 1.0, fmt, Gegl.AbyssPolicy.CLAMP)
+    mask = None
+    if not Gimp.Selection.is_empty(image):
+        _, offx, offy = drawable.get_offsets()
+        sel_rect = Gegl.Rectangle.new(x + offx, y + offy, w, h)
+        mask = image.get_selection().get_buffer().get(sel_rect, 1.0, "Y u8", Gegl.AbyssPolicy.NONE)
+    return {"x": x, "y": y, "w": w, "h": h, "fmt": fmt, "dtype": dtype, "nch": nch, "pixels": pixels,
+            "mask": mask}
+
+
+class DialogPreview:
+    """The dialog's preview: the core's result on a downscaled copy of the layer, and its palette.
+
+    Every change of the settings (re)starts a PREVIEW_DELAY_MS timer; when it fires, the core
+    runs in a worker thread (the dialog stays responsive). At most one run is in flight: a
+    change meanwhile is run once that one is done, with the settings as they are then. The
+    first run sends the layer and gets its downscaled copy back; later runs send the copy.
+    Nothing here touches the image: the filter itself reads the layer again when it runs.
+    """
+
+    def __init__(self, g, gtk, config, image, drawables):
+        import threading
+
+        from gi.repository import GdkPixbuf
+
+        self.g, self.Gtk, self.GdkPixbuf, self.threading = g, gtk, GdkPixbuf, threading
+        self.config = config
+        self.timer = None
+        self.busy = False
+        self.pending = None
+        self.last = None  # the request shown, or being computed
+        self.closed = False
+        self.source = None  # (pixels, shape, dtype, mask) sent to the core
+        self.fg_bg_both = None  # GIMP's foreground and background, for lock-fg-bg
+        self.core = None
+        self.problem = None  # a PluginError message that stops any preview (no layer, no kmq)
+
+        self.widget = gtk.Box(orientation=gtk.Orientation.VERTICAL, spacing=6)
+        self.picture = gtk.Image()
+        frame = gtk.Frame()
+        frame.set_shadow_type(gtk.ShadowType.IN)
+        frame.set_halign(gtk.Align.CENTER)
+        frame.add(self.picture)
+        self.picture.set_size_request(PREVIEW_SIDE // 2, PREVIEW_SIDE // 2)
+        self.swatches = gtk.Image()
+        self.swatches.set_halign(gtk.Align.CENTER)
+        self.label = gtk.Label(label="Preview: computing\u2026")
+        self.label.set_line_wrap(True)
+        self.label.set_max_width_chars(40)
+        self.label.set_xalign(0.5)
+        for w in (frame, self.swatches, self.label):
+            self.widget.pack_start(w, False, False, 0)
+
+        try:
+            drawable = the_layer(drawables)
+            layer = read_layer(g, image, drawable)
+            self.source = (layer["pixels"], (layer["h"], layer["w"], layer["nch"]), layer["dtype"], layer["mask"])
+            self.fg_bg_both = (color_hex(g, g.Gimp.context_get_foreground()),
+                               color_hex(g, g.Gimp.context_get_background()))
+            self.core = find_core()
+        except PluginError as e:
+            self.problem = str(e)
+            self.label.set_text("No preview: " + self.problem)
+        config.connect("notify", lambda *a: self.schedule())
+        self.schedule(0)
+
+    def schedule(self, delay=PREVIEW_DELAY_MS):
+        GLib = self.g.GLib
+        if self.closed or self.problem:
+            return
+        if self.timer is not None:
+            GLib.source_remove(self.timer)
+        self.timer = GLib.timeout_add(delay, self._fire)
+
+    def _fire(self):
+        self.timer = None
+        get = self.config.get_property
+        try:
+            request = preview_request(get, self.fg_bg_both if get("lock-fg-bg") else None)
+        except PluginError as e:  # e.g. half-typed locked colours: say so, keep the last picture
+            self.last = None
+            self._show_problem(str(e))
+            return False
+        if request == self.last:
+            return False  # e.g. only the palette's name changed
+        self.last = request
+        if self.busy:
+            self.pending = request
+        else:
+            self._start(request)
+        return False
+
+    def _start(self, request):
+        self.busy = True
+        self.label.set_text("Preview: computing\u2026")
+        self.threading.Thread(target=self._work, args=(request, self.source), daemon=True).start()
+
+    def _work(self, request, source):
+        pixels, shape, dtype, mask = source
+        res, err = None, None
+        t0 = time.time()
+        try:
+            res = self.core.process(pixels, shape, dtype, dict(request), mask)
+        except PluginError as e:
+            err = str(e)
+        except Exception as e:  # a bug: keep the dialog usable, say what happened
+            import traceback
+
+            traceback.print_exc()
+            err = "the preview failed (%s: %s)" % (type(e).__name__, e)
+        self.g.GLib.idle_add(self._done, request, res, err, time.time() - t0)
+
+    def _done(self, request, res, err, seconds):
+        self.busy = False
+        if self.closed:
+            return False
+        if res is not None and res.get("source") is not None:
+            self.source = (res["source"], res["source_shape"], res["source_dtype"], res["mask"])
+        if self.pending is not None:
+            request, self.pending = self.pending, None
+            self._start(request)
+            return False  # a newer result is on its way
+        if err is not None:
+            self._show_problem(err)
+        else:
+            self._show(request, res, seconds)
+        return False
+
+    def _show_problem(self, message):
+        self.picture.set_sensitive(False)
+        self.swatches.clear()
+        self.label.set_text("No preview: " + message)
+
+    def _show(self, request, res, seconds):
+        GdkPixbuf, GLib = self.GdkPixbuf, self.g.GLib
+        h, w, c = res["shape"]
+        pix = GdkPixbuf.Pixbuf.new_from_bytes(GLib.Bytes.new(res["image"]), GdkPixbuf.Colorspace.RGB, c == 4,
+                                              8, w, h, w * c)
+        if max(w, h) < PREVIEW_SIDE // 2:  # a tiny layer: enlarge it (nearest: the same colours)
+            f = (PREVIEW_SIDE // 2) // max(w, h)
+            pix = pix.scale_simple(w * f, h * f, GdkPixbuf.InterpType.NEAREST)
+        self.picture.set_from_pixbuf(pix)
+        self.picture.set_sensitive(True)
+        colors = res["colors"]
+        data, sw, sh = swatch_pixels(colors, max(pix.get_width(), 200))
+        self.swatches.set_from_pixbuf(GdkPixbuf.Pixbuf.new_from_bytes(
+            GLib.Bytes.new(data), GdkPixbuf.Colorspace.RGB, True, 8, sw, sh, sw * 4))
+        self.swatches.set_tooltip_text(" ".join(res["hex"]))
+        self.label.set_text("Preview (%d\u00d7%d copy): %d colour%s"
+                            % (w, h, len(colors), "" if len(colors) == 1 else "s"))
+        log("preview shown: k=%d, %d colours %s, %dx%d, %.2fs" % (request["k"], len(colors), ",".join(res["hex"]),
+                                                                w, h, seconds))
+
+    def close(self):
+        self.closed = True
+        if self.timer is not None:
+            self.g.GLib.source_remove(self.timer)
+            self.timer = None
+
+
+def show_dialog(g, procedure, config, image=None, drawables=()):
     import gi
 
     gi.require_version("GimpUi", "3.0")
@@ -523,7 +757,51 @@ def show_dialog(g, procedure, config):
     except Exception as e:  # cosmetic only: never let it stop the plug-in
         log("could not narrow the dialog's ranges: %s" % e)
     dialog.fill(None)
+    preview = None
+    try:  # the preview, left of the settings
+        from gi.repository import Gtk
+
+        preview = DialogPreview(g, Gtk, config, image, drawables)
+        # fill() packs the settings straight into the content area, which also holds the row of
+        # Help/Reset/Cancel/OK: move the settings (not that row: a default button taken out of its
+        # window stops being the default, and Return would no longer run the filter) into a
+        # column right of the preview
+        content = dialog.get_content_area()
+        keep = set()
+        for response in (Gtk.ResponseType.OK, Gtk.ResponseType.CANCEL, Gtk.ResponseType.HELP):
+            w = dialog.get_widget_for_response(response)
+            while w is not None and w.get_parent() is not None and w.get_parent() is not content:
+                w = w.get_parent()
+            if w is not None:
+                keep.add(w)
+        settings = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=content.get_spacing())
+        for child in content.get_children():
+            if child in keep or isinstance(child, Gtk.ButtonBox):
+                continue
+            expand, fill, padding, _ = content.query_child_packing(child)
+            content.remove(child)
+            settings.pack_start(child, expand, fill, padding)
+        row = Gtk.Box(orientation=Gtk.Orientation.HORIZONTAL, spacing=12)
+        row.pack_start(preview.widget, False, False, 0)
+        row.pack_start(settings, True, True, 0)
+        content.pack_start(row, True, True, 0)
+        content.reorder_child(row, 0)
+        settings.show()
+        row.show()
+        preview.widget.show_all()
+        dialog.set_default_response(Gtk.ResponseType.OK)
+        # the dialog opens with the keyboard in k's field (arrows change k, Return runs the filter)
+        spin = dialog.get_scale_entry("k", 1.0).get_spin_button()
+        spin.set_activates_default(True)
+        spin.grab_focus()
+    except Exception as e:  # the preview is a help: never let it stop the filter
+        import traceback
+
+        traceback.print_exc()
+        log("no preview: %s" % e)
     ok = dialog.run()
+    if preview is not None:
+        preview.close()
     dialog.destroy()
     return ok
 
@@ -531,7 +809,7 @@ def show_dialog(g, procedure, config):
 def run(g, procedure, run_mode, image, drawables, config, run_data):
     try:
         core_options()  # or the PluginError saying how to make kmq findable
-        if run_mode == g.Gimp.RunMode.INTERACTIVE and not show_dialog(g, procedure, config):
+        if run_mode == g.Gimp.RunMode.INTERACTIVE and not show_dialog(g, procedure, config, image, drawables):
             return procedure.new_return_values(g.Gimp.PDBStatusType.CANCEL, g.GLib.Error())
         return quantize_layer(g, procedure, image, drawables, config)
     except PluginError as e:
@@ -547,36 +825,27 @@ def run(g, procedure, run_mode, image, drawables, config, run_data):
 def quantize_layer(g, procedure, image, drawables, config):
     Gimp, Gegl = g.Gimp, g.Gegl
     drawable = the_layer(drawables)
-    fg_bg = None
-    if config.get_property("lock-fg-bg"):
-        fg_bg = (color_hex(g, Gimp.context_get_foreground()), color_hex(g, Gimp.context_get_background()))
-    request = layer_request(config.get_property, fg_bg, image_name(image))
+    request = layer_request(config.get_property, fg_bg_colors(g, config), image_name(image))
     add_palette = config.get_property("add-palette")
 
-    ok, x, y, w, h = drawable.mask_intersect()
-    if not ok or w <= 0 or h <= 0:
-        raise PluginError("The selection does not touch this layer: nothing to quantize")
-    prec = image.get_precision()
-    eight_bit = prec in (Gimp.Precision.U8_NON_LINEAR, Gimp.Precision.U8_PERCEPTUAL)
-    fmt, dtype, nch = pixel_format(eight_bit, drawable.has_alpha())
+    t0 = time.time()
+    layer = read_layer(g, image, drawable)  # or "the selection does not touch this layer"
+    x, y, w, h, fmt = layer["x"], layer["y"], layer["w"], layer["h"], layer["fmt"]
     rect = Gegl.Rectangle.new(x, y, w, h)
+    t_read = time.time() - t0
 
     Gimp.progress_init("K-means Quantize (k=%d)" % request["k"])
-    t0 = time.time()
+    t1 = time.time()
     core = find_core()
-    t_find = time.time() - t0
+    t_find = time.time() - t1
     log("core via %s (%s)" % (core.how, core.where))
-    pixels = drawable.get_buffer().get(rect, 1.0, fmt, Gegl.AbyssPolicy.CLAMP)
-    mask = None
-    if not Gimp.Selection.is_empty(image):
-        _, offx, offy = drawable.get_offsets()
-        sel_rect = Gegl.Rectangle.new(x + offx, y + offy, w, h)
-        mask = image.get_selection().get_buffer().get(sel_rect, 1.0, "Y u8", Gegl.AbyssPolicy.NONE)
     Gimp.progress_update(0.1)
-    t_read = time.time() - t0 - t_find
-    res = core.process(pixels, (h, w, nch), dtype, request, mask, pulse=Gimp.progress_pulse)
+    t1 = time.time()
+    res = core.process(layer["pixels"], (h, w, layer["nch"]), layer["dtype"], request, layer["mask"],
+                       pulse=Gimp.progress_pulse)
     Gimp.progress_update(0.9)
-    t_core = time.time() - t0 - t_find - t_read
+    t_core = time.time() - t1
+    t1 = time.time()
 
     image.undo_group_start()
     try:
@@ -601,7 +870,7 @@ def quantize_layer(g, procedure, image, drawables, config):
     log("done: %d colours, palette %r, file %r; %dx%d px: finding the core %.2fs, reading %.2fs, "
         "core %.2fs (k-means %.2fs), writing %.2fs"
         % (len(res["colors"]), gimp_name, res["palette_file"], w, h, t_find, t_read, t_core,
-           res["seconds"], time.time() - t0 - t_find - t_read - t_core))
+           res["seconds"], time.time() - t1))
     return with_results(g, procedure, gimp_name, len(res["colors"]), res["palette_file"])
 
 
