@@ -591,7 +591,7 @@ def test_preview_downscales_with_alpha_weights_and_the_selection():
     rgba = np.zeros(BIG.shape[:2] + (4,), np.uint8)
     rgba[:] = (10, 200, 30, 255)
     rgba[:, ::2] = (255, 0, 255, 0)  # transparent magenta every other column: lends no colour
-    small, _ = gimp_bridge.downscale(rgba, None, 100)
+    small, _, _ = gimp_bridge.downscale(rgba, None, 100)
     assert small.shape == (100, 88, 4)
     assert (small[..., :3] == (10, 200, 30)).all()
     assert (small[..., 3] > 100).all() and (small[..., 3] < 155).all()

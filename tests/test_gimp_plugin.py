@@ -103,7 +103,8 @@ def test_registered_under_filters_colors(session):
     assert reg["menu_label"].replace("_", "") == "K-means Quantize\u2026"
     assert reg["image_types"] == "RGB*, GRAY*"
     assert reg["arguments"] == ["run-mode", "image", "drawables", "k", "space", "dither", "bayer-size", "seed",
-                                "lock", "lock-fg-bg", "quality", "add-palette", "palette-name", "palette-file"]
+                                "lock", "lock-fg-bg", "quality", "add-palette", "palette-name", "palette-file",
+                                "mood", "emphasis", "emphasis-channel"]
     assert reg["return_values"] == ["palette-name", "colors", "palette-file"]
 
 
@@ -247,6 +248,49 @@ def test_errors_are_clear_execution_errors(session, scenario, words):
     for w in words:
         assert w in message, (w, message)
     assert "Traceback" not in session.log(scenario)
+
+
+# ---------------------------------------------------------------- moods and emphasis
+def test_mood(session):
+    session.ok("mood")
+    before = session.npy("rgb_before")
+    expected = kmq_core.quantize(before, 6, mood="muted")
+    assert np.array_equal(session.npy("mood_after"), expected.image)
+    assert not np.array_equal(expected.image, kmq_core.quantize(before, 6).image)  # the mood mattered
+
+
+def test_emphasis_from_the_layer_mask(session):
+    r = session.ok("emph_mask")
+    before, importance = session.npy("rgb_before"), session.npy("emph_mask")[..., 0]
+    assert set(np.unique(importance)) == {0, 128, 255}
+    expected = kmq_core.quantize(before, 4, importance=importance)
+    assert np.array_equal(session.npy("emph_mask_after"), expected.image)
+    assert [c for _, c in r["palette"]] == expected.palette.colors.tolist()
+    assert not np.array_equal(expected.image, kmq_core.quantize(before, 4).image)  # the emphasis mattered
+
+
+def test_emphasis_from_a_channel_on_a_moved_layer(session):
+    session.ok("emph_channel")
+    before, channel = session.npy("rgb_before"), session.npy("emph_channel")[..., 0]
+    offx, offy = 30, 20  # the layer's offsets: its pixel (x, y) is the image's (x + 30, y + 20)
+    importance = np.zeros((SIZE, SIZE), np.uint8)
+    importance[: SIZE - offy, : SIZE - offx] = channel[offy:, offx:]
+    assert importance.any() and not importance.all()
+    expected = kmq_core.quantize(before, 4, importance=importance, mood="bright")
+    assert np.array_equal(session.npy("emph_channel_after"), expected.image)
+    assert not np.array_equal(expected.image, kmq_core.quantize(before, 4, mood="bright").image)
+
+
+@pytest.mark.parametrize("scenario, words", [
+    ("err_emph_no_mask", ["no mask", "Add Layer Mask"]),
+    ("err_emph_no_channel", ["no channel is chosen", "Save to Channel"]),
+])
+def test_emphasis_errors(session, scenario, words):
+    r = session.results[scenario]
+    assert r["status"] == "execution-error", r
+    for w in words:
+        assert w in r["values"][0], (w, r["values"][0])
+    assert np.array_equal(session.npy("err_emph_after"), session.npy("rgb_before"))
 
 
 def test_errors_leave_the_layer_unchanged(session):

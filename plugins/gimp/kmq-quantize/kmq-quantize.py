@@ -129,14 +129,48 @@ def procedure_arguments(options):
     ]
 
 
-def check_args(k, space, dither, seed, lock, fg_bg=None, bayer_size=8, options=None):
+#: the "Emphasis" choices: what says which pixels count most in the fit (kmq's importance mask)
+EMPHASIS = (("none", "None"), ("layer-mask", "Layer mask"), ("channel", "Channel"))
+NO_MOOD = "none"
+
+
+def extra_arguments(options):
+    """The arguments registered after palette-file (appended: scripts passing arguments by
+    position keep working): the mood and the emphasis, when this kmq has them. Same shape as
+    :func:`procedure_arguments`; ``channel`` arguments have no default."""
+    spec = options.SPECS.get("mood")
+    if spec is None:  # an older kmq: no moods, no importance
+        return []
+    return [
+        ("choice", "mood", "_Mood", "Pick the palette's colours from the image for a mood; none: the colours "
+         "that best reproduce the image",
+         ([(NO_MOOD, "None (best reproduction)")] + [(c, spec.label_of(c)) for c in spec.choices], NO_MOOD)),
+        ("choice", "emphasis", "E_mphasis", "What counts most in the fit: white pixels of the layer's mask or "
+         "of a saved channel count fully, black ones not at all; the whole layer is still quantized",
+         (list(EMPHASIS), "none")),
+        ("channel", "emphasis-channel", "Emphasis c_hannel", "The saved channel used when Emphasis is Channel",
+         None),
+    ]
+
+
+def optional(get, name, default=None):
+    """``get(name)``, or ``default`` when the procedure has no such argument (an older kmq)."""
+    try:
+        value = get(name)
+    except (TypeError, AttributeError, KeyError):
+        return default
+    return default if value is None else value
+
+
+def check_args(k, space, dither, seed, lock, fg_bg=None, bayer_size=8, options=None, mood=None):
     """Validate the procedure's arguments with kmq's own checks; return the request for the core.
 
     ``fg_bg`` is None or the (foreground, background) hex codes to keep as well (a colour
     given twice is locked once). ``bayer_size`` (2, 4 or 8) is sent only with Bayer
     dithering at a size other than 8: the request is then exactly what it was before the
     option existed whenever the result is the same, so an older core still serves it.
-    ``options``: ``kmq_core.options`` (default: :func:`core_options`).
+    ``options``: ``kmq_core.options`` (default: :func:`core_options`). ``mood``: None or
+    ``"none"`` (sent only when set, like ``bayer_size``) or one of the core's moods.
     Raises PluginError with the core's message for the GIMP user.
     """
     options = core_options() if options is None else options
@@ -148,13 +182,16 @@ def check_args(k, space, dither, seed, lock, fg_bg=None, bayer_size=8, options=N
     try:
         both = options.lock_colours(lock) + options.lock_colours(",".join(fg_bg or ()))
         colors = list(dict.fromkeys(options.hex_code(c) for c in both))  # order kept, repeats dropped
+        more = {} if mood in (None, "", NO_MOOD) else {"mood": mood}
         o = options.QuantizeOptions(k=k, space=space, dither=dither, seed=seed, bayer_size=bayer_size,
-                                    lock=",".join(colors) or None, max_pixels=None)
+                                    lock=",".join(colors) or None, max_pixels=None, **more)
     except KmqError as e:
         raise PluginError(str(e)) from None
     request = {"k": o.k, "space": o.space, "dither": o.dither, "seed": o.seed, "lock": ",".join(o.lock_hex)}
     if o.dither == "bayer" and o.bayer_size != options.DEFAULT_BAYER_SIZE:
         request["bayer_size"] = o.bayer_size
+    if getattr(o, "mood", None) is not None:
+        request["mood"] = o.mood
     return request
 
 
@@ -172,7 +209,7 @@ def preview_request(get, fg_bg, options=None):
     """The core's request for the dialog's preview: the filter's colour settings (the same
     checks and the same messages) on a copy at most PREVIEW_SIDE pixels long, no palette file."""
     request = check_args(get("k"), get("space"), get("dither"), get("seed"), get("lock"), fg_bg,
-                         get("bayer-size"), options=options)
+                         get("bayer-size"), options=options, mood=optional(get, "mood"))
     request["quality"] = (get("quality") or "").strip()  # checked by the core
     request["preview"] = PREVIEW_SIDE
     return request
@@ -254,11 +291,13 @@ def npy_to_str(blob):
     return raw.decode("utf-32-le" if not descr.startswith(">") else "utf-32-be").rstrip("\0")
 
 
-def write_request(path, pixels, shape, dtype, request, mask=None):
+def write_request(path, pixels, shape, dtype, request, mask=None, importance=None):
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as z:
         z.writestr("pixels.npy", npy_bytes(pixels, dtype, shape))
         if mask is not None:
             z.writestr("mask.npy", npy_bytes(mask, "|u1", shape[:2]))
+        if importance is not None:
+            z.writestr("importance.npy", npy_bytes(importance, "|u1", shape[:2]))
         z.writestr("request.npy", npy_str(json.dumps(request)))
 
 
@@ -277,6 +316,7 @@ def read_result(path):
         if "source.npy" in names:  # a preview: the downscaled copy it was made from
             result["source_dtype"], result["source_shape"], result["source"] = parse_npy(z.read("source.npy"))
             result["mask"] = parse_npy(z.read("mask.npy"))[2] if "mask.npy" in names else None
+            result["importance"] = parse_npy(z.read("importance.npy"))[2] if "importance.npy" in names else None
     return result
 
 
@@ -303,7 +343,8 @@ def _raw_result(r):
     if "source" in r:  # a preview
         src = r["source"]
         out.update(source=src.tobytes(), source_shape=tuple(src.shape), source_dtype=src.dtype.str,
-                   mask=None if r["mask"] is None else r["mask"].tobytes())
+                   mask=None if r["mask"] is None else r["mask"].tobytes(),
+                   importance=None if r.get("importance") is None else r["importance"].tobytes())
     return out
 
 
@@ -316,14 +357,15 @@ class ImportedCore:
         self.bridge = bridge
         self.where = os.path.dirname(os.path.dirname(os.path.abspath(bridge.__file__)))
 
-    def process(self, pixels, shape, dtype, request, mask=None, pulse=None):
+    def process(self, pixels, shape, dtype, request, mask=None, pulse=None, importance=None):
         import numpy as np
         from kmq_core.errors import KmqError
 
         arr = np.frombuffer(pixels, dtype=np.dtype(dtype)).reshape(shape)
         m = None if mask is None else np.frombuffer(mask, np.uint8).reshape(shape[:2])
+        more = {} if importance is None else {"importance": np.frombuffer(importance, np.uint8).reshape(shape[:2])}
         try:
-            r = (self.bridge.preview if request.get("preview") else self.bridge.process)(arr, request, m)
+            r = (self.bridge.preview if request.get("preview") else self.bridge.process)(arr, request, m, **more)
         except KmqError as e:
             raise PluginError(str(e)) from None
         return _raw_result(r)
@@ -379,12 +421,12 @@ class SubprocessCore:
             raise PluginError("kmq in %s (set in %s) did not answer (exit status %s): %s. Update kmq there "
                               "and run `kmq gimp install` again" % (self.python, self.source, p.returncode, last[0]))
 
-    def process(self, pixels, shape, dtype, request, mask=None, pulse=None):
+    def process(self, pixels, shape, dtype, request, mask=None, pulse=None, importance=None):
         self._check_exists()
         tmp = tempfile.mkdtemp(prefix="kmq-gimp-")
         src, dst = os.path.join(tmp, "in.npz"), os.path.join(tmp, "out.npz")
         try:
-            write_request(src, pixels, shape, dtype, request, mask)
+            write_request(src, pixels, shape, dtype, request, mask, importance)
             flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)
             try:
                 proc = subprocess.Popen([self.python, "-m", "kmq_core.gimp_bridge", src, dst],
@@ -510,7 +552,7 @@ def the_layer(drawables):
 def layer_request(get, fg_bg, image_name, options=None):
     """The core's request from the procedure's settings (``get``: the config's get_property)."""
     request = check_args(get("k"), get("space"), get("dither"), get("seed"), get("lock"), fg_bg,
-                         get("bayer-size"), options=options)
+                         get("bayer-size"), options=options, mood=optional(get, "mood"))
     pal_name = (get("palette-name") or "").strip()
     gfile = get("palette-file")
     pal_path = gfile.get_path() if gfile is not None else None
@@ -586,6 +628,34 @@ def read_layer(g, image, drawable):
             "mask": mask}
 
 
+def read_emphasis(g, image, drawable, get, layer):
+    """The emphasis chosen in the settings over the pixels ``layer`` (read_layer's) covers: "Y u8"
+    bytes (H×W, white counts most), or None for none. PluginError when it cannot be had."""
+    kind = optional(get, "emphasis", "none")
+    if kind == "none":
+        return None
+    Gegl = g.Gegl
+    x, y, w, h = layer["x"], layer["y"], layer["w"], layer["h"]
+    if kind == "layer-mask":
+        mask = drawable.get_mask()
+        if mask is None:
+            raise PluginError("Emphasis is the layer mask, but this layer has no mask: add one "
+                              "(Layer > Mask > Add Layer Mask) or choose another emphasis")
+        return mask.get_buffer().get(Gegl.Rectangle.new(x, y, w, h), 1.0, "Y u8", Gegl.AbyssPolicy.NONE)
+    if kind == "channel":
+        channel = optional(get, "emphasis-channel")
+        if channel is None:
+            raise PluginError("Emphasis is a channel, but no channel is chosen: choose one under "
+                              "Emphasis channel (save a selection with Select > Save to Channel)")
+        if channel.get_image() != image:
+            raise PluginError("The emphasis channel %r belongs to another image: choose one of this image's "
+                              "channels" % channel.get_name())
+        _, offx, offy = drawable.get_offsets()  # a channel covers the image; the layer may be moved
+        return channel.get_buffer().get(Gegl.Rectangle.new(x + offx, y + offy, w, h), 1.0, "Y u8",
+                                        Gegl.AbyssPolicy.NONE)
+    raise PluginError("Emphasis must be none, layer-mask or channel, got %r" % kind)
+
+
 class DialogPreview:
     """The dialog's preview: the core's result on a downscaled copy of the layer, and its palette.
 
@@ -608,7 +678,9 @@ class DialogPreview:
         self.pending = None
         self.last = None  # the request shown, or being computed
         self.closed = False
-        self.source = None  # (pixels, shape, dtype, mask) sent to the core
+        self.source = None  # (pixels, shape, dtype, mask, importance) sent to the core
+        self.layer = None  # (image, drawable, read_layer's dict) for reading the emphasis again
+        self.emphasis = None  # (the emphasis settings the source's importance was read with)
         self.fg_bg_both = None  # GIMP's foreground and background, for lock-fg-bg
         self.core = None
         self.problem = None  # a PluginError message that stops any preview (no layer, no kmq)
@@ -632,7 +704,9 @@ class DialogPreview:
         try:
             drawable = the_layer(drawables)
             layer = read_layer(g, image, drawable)
-            self.source = (layer["pixels"], (layer["h"], layer["w"], layer["nch"]), layer["dtype"], layer["mask"])
+            self.source = (layer["pixels"], (layer["h"], layer["w"], layer["nch"]), layer["dtype"], layer["mask"],
+                           None)
+            self.layer = (image, drawable, layer)
             self.fg_bg_both = (color_hex(g, g.Gimp.context_get_foreground()),
                                color_hex(g, g.Gimp.context_get_background()))
             self.core = find_core()
@@ -659,6 +733,19 @@ class DialogPreview:
             self.last = None
             self._show_problem(str(e))
             return False
+        try:  # the emphasis: read from the image again whenever its settings change
+            emphasis = (optional(get, "emphasis", "none"), optional(get, "emphasis-channel"))
+            request["emphasis"] = emphasis[0] + ("" if emphasis[1] is None else ":%d" % emphasis[1].get_id())
+            if emphasis != self.emphasis:
+                image, drawable, layer = self.layer
+                importance = read_emphasis(self.g, image, drawable, get, layer)
+                pixels, shape, dtype, mask = (layer["pixels"], (layer["h"], layer["w"], layer["nch"]),
+                                              layer["dtype"], layer["mask"])
+                self.source, self.emphasis = (pixels, shape, dtype, mask, importance), emphasis
+        except PluginError as e:
+            self.last = None
+            self._show_problem(str(e))
+            return False
         if request == self.last:
             return False  # e.g. only the palette's name changed
         self.last = request
@@ -674,11 +761,12 @@ class DialogPreview:
         self.threading.Thread(target=self._work, args=(request, self.source), daemon=True).start()
 
     def _work(self, request, source):
-        pixels, shape, dtype, mask = source
+        pixels, shape, dtype, mask, importance = source
         res, err = None, None
         t0 = time.time()
+        sent = {k: v for k, v in request.items() if k != "emphasis"}  # "emphasis": the plug-in's own key
         try:
-            res = self.core.process(pixels, shape, dtype, dict(request), mask)
+            res = self.core.process(pixels, shape, dtype, sent, mask, importance=importance)
         except PluginError as e:
             err = str(e)
         except Exception as e:  # a bug: keep the dialog usable, say what happened
@@ -686,14 +774,16 @@ class DialogPreview:
 
             traceback.print_exc()
             err = "the preview failed (%s: %s)" % (type(e).__name__, e)
-        self.g.GLib.idle_add(self._done, request, res, err, time.time() - t0)
+        self.g.GLib.idle_add(self._done, request, source, res, err, time.time() - t0)
 
-    def _done(self, request, res, err, seconds):
+    def _done(self, request, source, res, err, seconds):
         self.busy = False
         if self.closed:
             return False
-        if res is not None and res.get("source") is not None:
-            self.source = (res["source"], res["source_shape"], res["source_dtype"], res["mask"])
+        if res is not None and res.get("source") is not None and source is self.source:
+            # later runs send the downscaled copy (unless the emphasis was read again meanwhile)
+            self.source = (res["source"], res["source_shape"], res["source_dtype"], res["mask"],
+                           res.get("importance"))
         if self.pending is not None:
             request, self.pending = self.pending, None
             self._start(request)
@@ -756,7 +846,19 @@ def show_dialog(g, procedure, config, image=None, drawables=()):
         dialog.get_widget("bayer-size", Gtk.SpinButton.__gtype__).set_range(min(sizes), max(sizes))
     except Exception as e:  # cosmetic only: never let it stop the plug-in
         log("could not narrow the dialog's ranges: %s" % e)
-    dialog.fill(None)
+    extra = [a[1] for a in extra_arguments(core_options())]
+    if extra:  # mood under k, the emphasis after the quality (registered last: see extra_arguments)
+        names = ["k", "mood", "space", "dither", "bayer-size", "seed", "lock", "lock-fg-bg", "quality",
+                 "emphasis", "emphasis-channel", "add-palette", "palette-name", "palette-file"]
+        dialog.fill(names)
+        try:  # the channel only matters for Emphasis: Channel
+            values = g.Gimp.ValueArray.new(1)
+            values.append(g.GObject.Value(g.GObject.TYPE_STRING, "channel"))
+            dialog.set_sensitive_if_in("emphasis-channel", None, "emphasis", values, True)
+        except Exception as e:  # cosmetic only
+            log("could not tie the emphasis channel to the emphasis: %s" % e)
+    else:
+        dialog.fill(None)
     preview = None
     try:  # the preview, left of the settings
         from gi.repository import Gtk
@@ -832,6 +934,7 @@ def quantize_layer(g, procedure, image, drawables, config):
     layer = read_layer(g, image, drawable)  # or "the selection does not touch this layer"
     x, y, w, h, fmt = layer["x"], layer["y"], layer["w"], layer["h"], layer["fmt"]
     rect = Gegl.Rectangle.new(x, y, w, h)
+    importance = read_emphasis(g, image, drawable, config.get_property, layer)
     t_read = time.time() - t0
 
     Gimp.progress_init("K-means Quantize (k=%d)" % request["k"])
@@ -842,7 +945,7 @@ def quantize_layer(g, procedure, image, drawables, config):
     Gimp.progress_update(0.1)
     t1 = time.time()
     res = core.process(layer["pixels"], (h, w, layer["nch"]), layer["dtype"], request, layer["mask"],
-                       pulse=Gimp.progress_pulse)
+                       pulse=Gimp.progress_pulse, importance=importance)
     Gimp.progress_update(0.9)
     t_core = time.time() - t1
     t1 = time.time()
@@ -927,7 +1030,7 @@ def _main():
             options = registered_options()
             if options is None:  # registered without arguments: running it says how to fix that
                 return p
-            for kind, arg, label, blurb, extra in procedure_arguments(options):
+            def add(kind, arg, label, blurb, extra):
                 if kind == "int":  # the full int range: see INT_MIN above
                     p.add_int_argument(arg, label, blurb, INT_MIN, INT_MAX, extra, rw)
                 elif kind == "choice":
@@ -937,11 +1040,18 @@ def _main():
                     p.add_choice_argument(arg, label, blurb, choice, extra[1], rw)
                 elif kind == "string":
                     p.add_string_argument(arg, label, blurb, extra, rw)
+                elif kind == "channel":
+                    p.add_channel_argument(arg, label, blurb, True, rw)
                 else:
                     p.add_boolean_argument(arg, label, blurb, extra, rw)
+
+            for argument in procedure_arguments(options):
+                add(*argument)
             p.add_file_argument("palette-file", "Export palette to _file",
                                 "Optional .gpl, .ase, .aco, .act, .css, .json, .txt, .png file",
                                 Gimp.FileChooserAction.SAVE, True, None, rw)
+            for argument in extra_arguments(options):  # after palette-file: positions kept
+                add(*argument)
             p.add_string_return_value("palette-name", "Palette name",
                                       "Name GIMP gave the new palette ('' if none)", "", rw)
             p.add_int_return_value("colors", "Colors", "Number of colours in the palette", 0, 256, 0, rw)
