@@ -55,6 +55,8 @@ def smallest_k_for_delta_e(
     profile: str = DEFAULT_PROFILE,
     count_alpha: bool = True,
     bayer_size: int = DEFAULT_BAYER_SIZE,
+    mood: str | None = None,
+    importance=None,
     on_step: Callable[[int, QuantizeResult], None] | None = None,
 ) -> tuple[int, QuantizeResult]:
     """The smallest k whose mean ΔE2000 is at most ``max_delta_e``, by bisection.
@@ -110,7 +112,8 @@ def smallest_k_for_delta_e(
     def at(k: int) -> QuantizeResult:
         if k not in tried:
             tried[k] = quantize(src, k, space=space, dither=dither, lossy=lossy, strength=strength, seed=seed,
-                                lock=lock, max_pixels=max_pixels, count_alpha=count_alpha, bayer_size=bayer_size)
+                                lock=lock, max_pixels=max_pixels, count_alpha=count_alpha, bayer_size=bayer_size,
+                                mood=mood, importance=importance)
             if on_step is not None:
                 on_step(k, tried[k])
         return tried[k]
@@ -171,7 +174,7 @@ def smallest_k_for_quality(
         The range of k searched (``k_max`` is pngquant's colour count).
     **options
         ``space``, ``dither``, ``lossy``, ``strength``, ``seed``, ``lock``, ``max_pixels``, ``profile``,
-        ``count_alpha``, ``bayer_size``, ``on_step``, as for :func:`smallest_k_for_delta_e`.
+        ``count_alpha``, ``bayer_size``, ``mood``, ``importance``, ``on_step``, as for :func:`smallest_k_for_delta_e`.
 
     Returns
     -------

@@ -100,6 +100,24 @@ def _add_fit_options(p: argparse.ArgumentParser, k_required: bool = False) -> No
             help=f"refuse larger images (default {opt.DEFAULT_MAX_PIXELS:,}; 'none' disables)", show_default=False)
 
 
+def _one_mood(text: str) -> str:
+    """--mood takes a mood; leaving it out is the default (no mood)."""
+    mood = opt.check_mood(text)
+    if mood is None:
+        raise KmqError(f"unknown mood {text!r}: choose one of {', '.join(opt.MOODS)}, or leave --mood out")
+    return mood
+
+
+def _add_mood_options(p: argparse.ArgumentParser) -> None:
+    """--mood and --importance, the same for 'kmq quantize' and 'kmq palette' (README "Moods", "Emphasis")."""
+    _option(p, "mood", "--mood", metavar="MOOD", type=_checked(_one_mood),
+            help=f"pick the palette's colours from the image for a mood: {', '.join(opt.MOODS)} "
+                 f"(default: the colours that best reproduce the image)", show_default=False)
+    p.add_argument("--importance", metavar="MASK",
+                   help="a greyscale image the size of the input: the fit weighs each pixel by it "
+                        "(white counts fully, black not at all)")
+
+
 def _add_dither_options(p: argparse.ArgumentParser) -> None:
     """--dither and --bayer-size, the same for 'kmq quantize' and 'kmq batch'."""
     _option(p, "dither", "--dither",
@@ -136,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_fit_options(q)
     q.set_defaults(k=None)  # so that a colour count given twice, or with --quality, is seen
     _add_dither_options(q)
+    _add_mood_options(q)
     q.add_argument("--nofs", dest="dither", action="store_const", const="none",
                    help="no dithering (pngquant's spelling)")
     _option(q, "strength", "--dither-strength", metavar="S")
@@ -186,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "Also: 'kmq palette convert IN OUT' and 'kmq palette show FILE'.")
     pal.add_argument("input", metavar="INPUT", help="image file")
     _add_fit_options(pal)
+    _add_mood_options(pal)
     pal.add_argument("-o", "--output", action="append", default=[], metavar="FILE",
                      help="palette file; the extension picks the format; repeatable (default: print it)")
     pal.add_argument("--name", help="palette name (default: the image's file name)")
@@ -370,7 +390,7 @@ def _quantize_one(src: str, out: str, settings: dict, data: bytes | None = None)
     status = EXIT_OK
     if o.quality and palette is None:
         try:
-            _, res = smallest_k_for_quality(source, o.quality, k_max=o.k, **opts)
+            _, res = smallest_k_for_quality(source, o.quality, k_max=o.k, importance=settings["importance"], **opts)
         except QualityTooLowError as e:
             if not settings["write_below_min"]:
                 return {"input": src, "output": None, "skipped": "quality", "error": str(e),
@@ -378,7 +398,7 @@ def _quantize_one(src: str, out: str, settings: dict, data: bytes | None = None)
             res = e.result
             warnings.append(f"{e}; written anyway (--write-below-min)")
     else:
-        res = quantize(source, o.k, palette=palette, **opts)
+        res = quantize(source, o.k, palette=palette, importance=settings["importance"], **opts)
     if settings.get("posterize"):  # kmq-pngquant's --posterize N
         from .posterize import posterize
 
@@ -455,6 +475,8 @@ def _quantize_animation(src: str, out: str, settings: dict, data: bytes | None) 
     o: opt.QuantizeOptions = settings["options"]
     if o.quality:
         raise KmqError("--quality works on still images; give the number of colours (-k) for an animation")
+    if o.mood or settings.get("importance"):
+        raise KmqError(f"{'--mood' if o.mood else '--importance'} works on still images, not animations")
     palette = read_palette(settings["palette_in"]) if settings["palette_in"] else None
     res = quantize_animation(_stdin_file(data) if data is not None else src, o.k, palette=palette,
                              frame_palette=o.frame_palette, max_frames=o.max_frames, **o.quantize_kwargs())
@@ -542,6 +564,11 @@ def cmd_quantize(args) -> int:
         raise KmqError("no input: give image files, folders or '-' for stdin")
     if args.write_below_min and not args.quality:
         raise KmqError("--write-below-min goes with --quality")
+    if (args.mood or args.importance) and args.palette_in:
+        raise KmqError(f"{'--mood' if args.mood else '--importance'} is for fitting a palette; --palette-in gives "
+                       "one: give one of them")
+    if args.importance and not Path(args.importance).is_file():
+        raise KmqError(f"no such importance mask: {args.importance}")
     if args.quality and args.palette_in:
         raise KmqError("--quality picks the number of colours; --palette-in fixes them: give one")
     if args.ext is not None and not args.ext.lower().endswith((".png", ".gif")):
@@ -565,7 +592,8 @@ def cmd_quantize(args) -> int:
     options = opt.QuantizeOptions(k=args.k or opt.K_MAX, space=args.space, dither=args.dither,
                                   bayer_size=args.bayer_size, strength=args.strength, lossy=args.lossy,
                                   seed=args.seed, lock=args.lock, max_pixels=args.max_pixels, profile=args.profile,
-                                  quality=args.quality, frame_palette=args.frame_palette, max_frames=args.max_frames)
+                                  quality=args.quality, frame_palette=args.frame_palette, max_frames=args.max_frames,
+                                  mood=args.mood)
     from .formats import format_for
 
     for pf in args.palette:
@@ -584,7 +612,7 @@ def cmd_quantize(args) -> int:
     # with the PNG on stdout, every word goes to stderr
     text_out = sys.stderr if png_to_stdout else sys.stdout
     # the colour options, then what the command does with the files
-    settings = {"options": options, "palette_in": args.palette_in, "force": args.force,
+    settings = {"options": options, "palette_in": args.palette_in, "importance": args.importance, "force": args.force,
                 "palettes": args.palette, "json": args.json,
                 "write_below_min": args.write_below_min, "skip_if_larger": args.skip_if_larger,
                 "strip": args.strip,
@@ -654,7 +682,10 @@ def cmd_palette(args) -> int:
     src = load_image(args.input, max_pixels=args.max_pixels, profile=args.profile)
     # the palette quantize fits (same weights, same k for transparency), so the
     # swatches a designer downloads are the colours of the quantized image
-    pal = quantize(src, args.k, space=args.space, seed=args.seed, lock=args.lock, dither="none", lossy=0).palette
+    if args.importance and not Path(args.importance).is_file():
+        raise KmqError(f"no such importance mask: {args.importance}")
+    pal = quantize(src, args.k, space=args.space, seed=args.seed, lock=args.lock, dither="none", lossy=0,
+                   mood=args.mood, importance=args.importance).palette
     pal = name_colors(sort_palette(pal, args.sort)).renamed(args.name or Path(args.input).stem)
     for f in args.output:
         write_palette(pal, f, force=args.force)

@@ -227,6 +227,28 @@ SORT_KEYS = ("share", "hue", "lightness", "strip")
 DEFAULT_SORT = "share"
 
 
+# ---- moods (kmq_core.moods) ---------------------------------------------------------------------
+#: palettes of the image's own colours chosen for a mood (Adobe Color's "Extract theme" moods);
+#: None (the default): the k colours that best reproduce the image
+MOODS = ("colorful", "bright", "muted", "deep", "dark")
+MOOD_LABELS = ("Colourful", "Bright", "Muted", "Deep", "Dark")
+
+
+def check_mood(mood: object) -> str | None:
+    """Return the mood as one of :data:`MOODS` (``'colourful'`` spelt either way), or None for
+    none (``None``, ``''``, ``'none'``); raise :class:`KmqError` for anything else."""
+    if mood is None:
+        return None
+    m = str(mood).strip().lower()
+    if m in ("", "none", "best"):
+        return None
+    if m == "colourful":
+        m = "colorful"
+    if m not in MOODS:
+        raise KmqError(f"unknown mood {mood!r}: choose one of {', '.join(MOODS)} (or none)")
+    return m
+
+
 # ---- seed, locked colours, limits ------------------------------------------------------------------
 def check_seed(seed: object) -> int:
     """Return ``seed`` as an int (any whole number: same seed, same result), or raise :class:`KmqError`."""
@@ -359,6 +381,9 @@ SPECS: dict[str, OptionSpec] = {s.name: s for s in (
     OptionSpec("seed", DEFAULT_SEED, check_seed, "Seed", "random seed: same seed, same result"),
     OptionSpec("lock", None, check_lock, "Lock colours",
                "colours that must stay in the palette unchanged, e.g. brand colours"),
+    OptionSpec("mood", None, check_mood, "Mood",
+               "pick the palette's colours from the image for a mood (default: the colours that best "
+               "reproduce the image)", choices=MOODS, choice_labels=MOOD_LABELS),
     OptionSpec("max_pixels", DEFAULT_MAX_PIXELS, check_max_pixels, "Pixel limit",
                "refuse larger images (decompression bombs)", low=0),
     OptionSpec("profile", DEFAULT_PROFILE, check_profile, "Colour profile",
@@ -399,6 +424,7 @@ class QuantizeOptions:
     lossy: float = DEFAULT_LOSSY
     seed: int = DEFAULT_SEED
     lock: str | None = None
+    mood: str | None = None
     max_pixels: int | None = DEFAULT_MAX_PIXELS
     profile: str = DEFAULT_PROFILE
     quality: tuple[int, int] | None = None
@@ -441,9 +467,12 @@ class QuantizeOptions:
 
     def quantize_kwargs(self) -> dict:
         """The keyword arguments of :func:`kmq_core.quantize` (all but ``k``) for these options."""
-        return dict(space=self.space, dither=self.dither, seed=self.seed, lock=self.lock,
-                    max_pixels=self.max_pixels, profile=self.profile, lossy=self.lossy,
-                    strength=self.strength, bayer_size=self.bayer_size)
+        out = dict(space=self.space, dither=self.dither, seed=self.seed, lock=self.lock,
+                   max_pixels=self.max_pixels, profile=self.profile, lossy=self.lossy,
+                   strength=self.strength, bayer_size=self.bayer_size)
+        if self.mood is not None:  # only when set: the animation functions take no mood
+            out["mood"] = self.mood
+        return out
 
     def pixel_fields(self) -> dict:
         """What decides the pixels of a result, for fingerprints.
@@ -457,6 +486,8 @@ class QuantizeOptions:
                      "lock": self.lock_hex}
         if self.dither == "bayer" and self.bayer_size != DEFAULT_BAYER_SIZE:
             out["bayer_size"] = self.bayer_size
+        if self.mood is not None:
+            out["mood"] = self.mood
         for name in ("strength", "lossy", "profile"):
             if getattr(self, name) != SPECS[name].default and (name != "strength" or self.dither != "none"):
                 out[name] = getattr(self, name)

@@ -20,9 +20,9 @@ from .loading import ImageSource, LoadedImage, load_image
 from .metrics import bits_per_pixel, histogram_errors, label_errors, psnr_from_mse
 from .nearest import assign_histogram
 from .options import (BAYER_SIZES, DEFAULT_BAYER_SIZE, DEFAULT_DITHER, DEFAULT_K, DEFAULT_LOSSY, DEFAULT_MAX_PIXELS,
-                      DEFAULT_PROFILE, DEFAULT_SEED, DEFAULT_SPACE, DEFAULT_STRENGTH, DITHERS, PROFILES, SPACES,
-                      check_bayer_size, check_dither, check_k, check_lossy, check_profile, check_space,
-                      check_strength)
+                      DEFAULT_PROFILE, DEFAULT_SEED, DEFAULT_SPACE, DEFAULT_STRENGTH, DITHERS, MOODS, PROFILES,
+                      SPACES, check_bayer_size, check_dither, check_k, check_lossy, check_mood, check_profile,
+                      check_space, check_strength)
 from .palette import Palette, order_by_share
 from .remapping import remap
 from .colour_management import profile_name
@@ -254,6 +254,8 @@ def quantize(
     strength: float = DEFAULT_STRENGTH,
     count_alpha: bool = True,
     bayer_size: int = DEFAULT_BAYER_SIZE,
+    mood: str | None = None,
+    importance=None,
 ) -> QuantizeResult:
     """Reduce an image to at most ``k`` colours.
 
@@ -301,6 +303,12 @@ def quantize(
         Side of the Bayer matrix for ``dither='bayer'`` (default
         {DEFAULT_BAYER_SIZE}; ignored otherwise): 8 has 64 levels, 4 and 2
         a coarser grid of 16 or 4 levels.
+    mood : {MOODS} or None
+        None (default): the k colours that best reproduce the image; a mood:
+        k of the image's colours chosen for it (:mod:`kmq_core.moods`).
+    importance : H×W array (uint8 0-255 or float 0-1) or a greyscale image, optional
+        How much each pixel counts in the fit: white fully, black not at all
+        (:mod:`kmq_core.importance`); the same size as the image.
 
     Returns
     -------
@@ -327,7 +335,13 @@ def quantize(
     lossy = check_lossy(lossy)
     strength = check_strength(strength)
     bayer_size = check_bayer_size(bayer_size)
+    mood = check_mood(mood)
     src = load_image(image, max_pixels=max_pixels, profile=profile)
+    if importance is not None:
+        from .importance import check_importance
+
+        importance = check_importance(importance, src.pixels.shape[:2],
+                                      src.pixels[..., 3] > 0 if src.has_alpha else None)
     t0 = time.perf_counter()
     if palette is None and src.has_alpha and not src.pixels[..., 3].any():
         # nothing visible to fit: every pixel is the one entry, transparent (0, 0, 0, 0), as pngquant writes it
@@ -347,6 +361,15 @@ def quantize(
         translucent = bool(((alpha > 0) & (alpha < 255)).any())
     k_fit = max(1, k - transparent) if palette is None else k
     hist = color_histogram(src.pixels, weights=weights)
+    fit_hist = hist
+    if palette is None and importance is not None:
+        from .importance import importance_histogram
+
+        # the fit weighs pixels by the mask; remapping serves every pixel (kmq_core.importance)
+        fit_hist = importance_histogram(src.pixels, importance, weights)
+        weights = _times(weights, importance)  # for fit_rgba
+    if palette is None and translucent and mood is not None:
+        raise KmqError("moods need an image without translucent pixels (fully transparent ones are fine)")
     if palette is None and translucent:
         from .alpha import fit_rgba
 
@@ -356,8 +379,12 @@ def quantize(
         pal = Palette(rgba[:, :3], counts / max(counts.sum(), 1))
         entry_alpha = rgba[:, 3]
     else:
-        if palette is None:
-            pal = fit_palette(None, k_fit, space=space, seed=seed, lock=lock, histogram=hist)
+        if palette is None and mood is not None:
+            from .moods import mood_palette
+
+            pal = mood_palette(fit_hist, k_fit, mood, space=space, seed=seed, lock=lock)
+        elif palette is None:
+            pal = fit_palette(None, k_fit, space=space, seed=seed, lock=lock, histogram=fit_hist)
         else:
             pal = palette if isinstance(palette, Palette) else Palette(np.asarray(palette, np.uint8).reshape(-1, 3))
             k = len(pal)
@@ -365,7 +392,7 @@ def quantize(
                        k=n_colors, bayer_size=bayer_size)  # checks the palette's size
         if palette is None and alpha is not None and count_alpha:
             entry_alpha = np.full(len(pal), 255, np.uint8)
-        if palette is not None or dither != "none" or lossy > 0:
+        if palette is not None or dither != "none" or lossy > 0 or fit_hist is not hist or mood is not None:
             # the shares of the colours as the result uses them; a fitted palette
             # is then ordered by them again (a given one keeps its order)
             share = label_counts(labels, alpha, len(pal)).astype(np.float64)
@@ -387,6 +414,15 @@ def quantize(
                           strength, entry_alpha, bayer_size)
 
 
+def _times(weights, importance: np.ndarray):
+    """The fitting weights (None, an H×W array or a function of row slices) times the importance."""
+    if weights is None:
+        return importance
+    if callable(weights):
+        return lambda rows: np.asarray(weights(rows), np.float32) * importance[rows]
+    return np.asarray(weights, np.float32) * importance
+
+
 # the documented defaults are the ones in options.py, whatever they become
 quantize.__doc__ = (quantize.__doc__ or "").replace("{DEFAULT_K}", str(DEFAULT_K)).replace(
     "{DEFAULT_SPACE}", DEFAULT_SPACE).replace("{SPACES}", "{" + ", ".join(repr(x) for x in SPACES) + "}").replace(
@@ -394,4 +430,5 @@ quantize.__doc__ = (quantize.__doc__ or "").replace("{DEFAULT_K}", str(DEFAULT_K
     "{DITHERS}", "{" + ", ".join(repr(x) for x in DITHERS) + "}").replace("{DEFAULT_DITHER}", DEFAULT_DITHER).replace(
     "{DEFAULT_LOSSY}", f"{DEFAULT_LOSSY:g}").replace(
     "{BAYER_SIZES}", "{" + ", ".join(str(x) for x in BAYER_SIZES) + "}").replace(
-    "{DEFAULT_BAYER_SIZE}", str(DEFAULT_BAYER_SIZE))
+    "{DEFAULT_BAYER_SIZE}", str(DEFAULT_BAYER_SIZE)).replace(
+    "{MOODS}", "{" + ", ".join(repr(x) for x in MOODS) + "}")

@@ -413,3 +413,44 @@ def test_palette_command_and_quantize_give_the_same_colours(tmp_path, k):
     # ... and applying that file back gives the same colours again
     assert run("quantize", src, "--palette-in", gpl, "-o", q2)[0] == 0
     assert _png_palette(q2) <= swatches
+
+
+# ---- moods and importance masks (issue 27) ---------------------------------------------------------
+def test_palette_and_quantize_take_a_mood(tmp_path, photo):
+    from kmq_core import quantize
+    from kmq_core.moods import oklab_lightness_chroma
+
+    code, out, err = run("palette", photo, "-k", "5", "--mood", "colourful", "-o", tmp_path / "c.gpl")
+    assert code == 0, err
+    colourful = read_palette(tmp_path / "c.gpl")
+    # the command's palette is the library's mood palette
+    assert set(colourful.hex) == set(quantize(photo, 5, mood="colorful").palette.hex)
+    assert run("palette", photo, "-k", "5", "--mood", "muted", "-o", tmp_path / "m.gpl")[0] == 0
+    muted = read_palette(tmp_path / "m.gpl")
+    assert oklab_lightness_chroma(muted.colors)[1].mean() < oklab_lightness_chroma(colourful.colors)[1].mean()
+    # quantize remaps the image to the mood's colours
+    code, out, err = run("quantize", photo, "-k", "5", "--mood", "colorful", "-o", tmp_path / "q.png")
+    assert code == 0, err
+    used = {tuple(c) for _, c in Image.open(tmp_path / "q.png").convert("RGB").getcolors()}
+    assert used <= {tuple(map(int, c)) for c in colourful.colors}
+    assert "--mood MOOD" in run("palette", "--help")[1] and "--importance MASK" in run("quantize", "--help")[1]
+
+
+@pytest.mark.parametrize("args,fragment,code", [
+    (["palette", "{photo}", "--mood", "happy"], "unknown mood 'happy'", 2),
+    (["palette", "{photo}", "--mood", "none"], "leave --mood out", 2),
+    (["quantize", "{photo}", "--mood", "dark", "--palette-in", "{tmp}/p.gpl"], "--palette-in gives one", 1),
+    (["palette", "{photo}", "--importance", "{tmp}/small.png"], "small.png is 10×10 pixels but the image is "
+                                                                 "320×214: the importance mask must be the same size", 1),
+    (["quantize", "{photo}", "--importance", "{tmp}/black.png", "-o", "{tmp}/o.png"], "black.png is black everywhere", 1),
+    (["palette", "{photo}", "--importance", "{tmp}/nothere.png"], "no such importance mask", 1),
+    (["quantize", "{photo}", "--importance", "{tmp}/p.gpl", "-o", "{tmp}/o.png"], "cannot read the importance mask", 1),
+])
+def test_mood_and_mask_errors_are_one_line(tmp_path, photo, args, fragment, code):
+    Image.new("L", (10, 10), 255).save(tmp_path / "small.png")
+    Image.new("L", (320, 214), 0).save(tmp_path / "black.png")
+    (tmp_path / "p.gpl").write_text("GIMP Palette\n0 0 0 black\n")
+    rc, out, err = run(*[a.format(photo=photo, tmp=tmp_path) for a in args])
+    assert rc == code, err
+    assert err.count("\n") == 1 and err.startswith("kmq: error: ") and fragment in err, err
+    assert not (tmp_path / "o.png").exists()
