@@ -539,7 +539,7 @@ BIG = skimage.data.astronaut()[:, 32:480].copy()  # 512x448: larger than the pre
 
 def _settings(**over):
     d = {arg: (extra[1] if kind == "choice" else extra) for kind, arg, _l, _h, extra in
-         plugin.procedure_arguments(options)}
+         plugin.procedure_arguments(options) + plugin.extra_arguments(options)}
     d.update(over)
     return d.get
 
@@ -619,3 +619,62 @@ def test_swatches_show_the_palette_in_order():
     for n in (1, 16, 17, 256):
         _, w, h = plugin.swatch_pixels([(0, 0, 0)] * n, 320)
         assert w <= 16 * plugin.SWATCH_MAX_WIDTH and h <= 100
+
+
+# ---------------------------------------------------------------- moods and emphasis
+def test_mood_and_emphasis_arguments_are_the_cores():
+    """Registered after palette-file (positions kept); the moods and their labels are the core's."""
+    extra = {name: (kind, x) for kind, name, _l, _h, x in plugin.extra_arguments(options)}
+    assert list(extra) == ["mood", "emphasis", "emphasis-channel"]
+    spec = options.SPECS["mood"]
+    choices, default = extra["mood"][1]
+    assert default == "none" and choices[0][0] == "none"
+    assert choices[1:] == [(c, spec.label_of(c)) for c in spec.choices]
+    assert extra["emphasis"][1] == (list(plugin.EMPHASIS), "none") and extra["emphasis-channel"][0] == "channel"
+
+
+def test_mood_is_sent_only_when_set():
+    assert "mood" not in plugin.check_args(6, "lab", "none", 0, "", mood="none")
+    assert "mood" not in plugin.check_args(6, "lab", "none", 0, "", mood=None)
+    assert plugin.check_args(6, "lab", "none", 0, "", mood="colourful")["mood"] == "colorful"
+    with pytest.raises(plugin.PluginError, match="unknown mood 'sad'"):
+        plugin.check_args(6, "lab", "none", 0, "", mood="sad")
+    get = _settings(k=5, mood="deep")
+    assert plugin.layer_request(get, None, "a.png")["mood"] == "deep"
+    assert plugin.preview_request(get, None)["mood"] == "deep"
+
+    def older(name):  # a procedure registered by an older kmq has no mood argument
+        if name == "mood":
+            raise TypeError("no property mood")
+        return _settings(k=5)(name)
+
+    assert "mood" not in plugin.layer_request(older, None, "a.png")
+
+
+def test_bridge_passes_mood_and_importance_both_ways(tmp_path):
+    importance = np.zeros(SMALL.shape[:2], np.uint8)
+    importance[40:, 20:50] = 255
+    req = plugin.check_args(4, "lab", "none", 0, "", mood="bright")
+    expected = kmq_core.quantize(SMALL, 4, space="lab", mood="bright", importance=importance, count_alpha=False)
+    assert not np.array_equal(expected.image, kmq_core.quantize(SMALL, 4, space="lab", mood="bright").image)
+    for core in (plugin.ImportedCore(gimp_bridge), plugin.SubprocessCore(sys.executable, "test")):
+        r = core.process(SMALL.tobytes(), SMALL.shape, "|u1", dict(req), importance=importance.tobytes())
+        assert np.array_equal(np.frombuffer(r["image"], np.uint8).reshape(SMALL.shape), expected.image)
+        assert r["colors"] == [tuple(map(int, c)) for c in expected.palette.colors]
+    with pytest.raises(KmqError, match="emphasis mask's shape"):
+        gimp_bridge.process(SMALL, {"k": 4}, None, importance[1:])
+
+
+def test_preview_downscales_the_importance_with_the_layer():
+    importance = np.zeros(BIG.shape[:2], np.uint8)
+    importance[300:, 100:300] = 255
+    req = plugin.preview_request(_settings(k=4, space="lab"), None)
+    r = gimp_bridge.preview(BIG, req, None, importance)
+    assert r["importance"].shape == r["source"].shape[:2] == (320, 280) and r["importance"].dtype == np.uint8
+    expected = kmq_core.quantize(r["source"], 4, space="lab", importance=r["importance"], count_alpha=False)
+    assert np.array_equal(r["image"], expected.image)
+    again = gimp_bridge.preview(r["source"], req, None, r["importance"])  # what later runs send
+    assert np.array_equal(again["image"], r["image"])
+    got = plugin.SubprocessCore(sys.executable, "test").process(BIG.tobytes(), BIG.shape, "|u1", dict(req),
+                                                                importance=importance.tobytes())
+    assert got["importance"] == r["importance"].tobytes() and got["image"] == r["image"].tobytes()

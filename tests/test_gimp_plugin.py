@@ -365,9 +365,11 @@ def test_dialog_cancel_ok_and_one_undo(tmp_path):
     artifacts = Path(os.environ.get("KMQ_ARTIFACTS") or "/tmp/kmq-artifacts")
     artifacts.mkdir(parents=True, exist_ok=True)
     # the preview, at the default k and after k was lowered with the keyboard in the dialog
+    # (the dialog opened with the mood "muted" and the layer's mask as the emphasis)
+    emphasis = np.load(out / "emphasis.npy")
     for name, k in (("dialog.xwd", kmq_core.DEFAULT_K), ("dialog_k12.xwd", 12)):
         Image.fromarray(read_xwd(out / name)).save(artifacts / ("gimp-" + name.replace(".xwd", ".png")))
-        _check_preview(read_xwd(out / name), before, k, r.stderr, name)
+        _check_preview(read_xwd(out / name), before, k, r.stderr, name, mood="muted", importance=emphasis)
     if os.environ.get("KMQ_SAVE_DIALOG_PNG"):  # refresh docs/gimp-dialog.png
         Image.fromarray(shot).save(os.environ["KMQ_SAVE_DIALOG_PNG"], optimize=True)
 
@@ -393,19 +395,22 @@ def _find_exactly(shot: np.ndarray, picture: np.ndarray, mask: np.ndarray | None
     return x, y
 
 
-def _check_preview(shot: np.ndarray, before: np.ndarray, k: int, log: str, name: str) -> None:
-    """The dialog shows the core's preview of the layer at k: its picture pixel for pixel, and the
-    palette as swatches under it, in the core's order."""
+def _check_preview(shot: np.ndarray, before: np.ndarray, k: int, log: str, name: str, mood: str,
+                   importance: np.ndarray) -> None:
+    """The dialog shows the core's preview of the layer at k (with that mood and emphasis): its
+    picture pixel for pixel, and the palette as swatches under it, in the core's order."""
     from kmq_core import gimp_bridge, options
 
     plugin = _load_plugin()
     defaults = {arg: (extra[1] if kind == "choice" else extra)
-                for kind, arg, _l, _h, extra in plugin.procedure_arguments(options)}
-    settings = {**defaults, "k": k}
-    expected = gimp_bridge.preview(before, plugin.preview_request(settings.get, None, options))
+                for kind, arg, _l, _h, extra in plugin.procedure_arguments(options) + plugin.extra_arguments(options)}
+    settings = {**defaults, "k": k, "mood": mood}
+    expected = gimp_bridge.preview(before, plugin.preview_request(settings.get, None, options), None, importance)
+    without = gimp_bridge.preview(before, plugin.preview_request({**settings, "mood": None}.get, None, options))
+    assert not np.array_equal(expected["image"], without["image"])  # the mood and emphasis matter
     picture, colors = expected["image"], expected["palette"].colors
     assert picture.shape[:2] == (240, 320) and len(np.unique(picture.reshape(-1, 3), axis=0)) <= k
-    line = re.search(rf"preview shown: k={k}, (\d+) colours (\S+),", log)
+    line = re.search(rf"preview shown: k={k}, (\d+) colours (\S+), .*, mood {mood}, emphasis layer-mask", log)
     assert line and line.group(2).split(",") == list(expected["palette"].hex), (name, line and line.group(0))
     x, y = _find_exactly(shot, picture)
     data, sw, sh = plugin.swatch_pixels([tuple(map(int, c)) for c in colors], max(picture.shape[1], 200))

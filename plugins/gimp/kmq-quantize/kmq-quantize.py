@@ -142,13 +142,13 @@ def extra_arguments(options):
     if spec is None:  # an older kmq: no moods, no importance
         return []
     return [
-        ("choice", "mood", "_Mood", "Pick the palette's colours from the image for a mood; none: the colours "
+        ("choice", "mood", "Mood", "Pick the palette's colours from the image for a mood; none: the colours "
          "that best reproduce the image",
          ([(NO_MOOD, "None (best reproduction)")] + [(c, spec.label_of(c)) for c in spec.choices], NO_MOOD)),
-        ("choice", "emphasis", "E_mphasis", "What counts most in the fit: white pixels of the layer's mask or "
+        ("choice", "emphasis", "Emphas_is", "What counts most in the fit: white pixels of the layer's mask or "
          "of a saved channel count fully, black ones not at all; the whole layer is still quantized",
          (list(EMPHASIS), "none")),
-        ("channel", "emphasis-channel", "Emphasis c_hannel", "The saved channel used when Emphasis is Channel",
+        ("channel", "emphasis-channel", "Emphasis channel", "The saved channel used when Emphasis is Channel",
          None),
     ]
 
@@ -816,8 +816,9 @@ class DialogPreview:
         self.swatches.set_tooltip_text(" ".join(res["hex"]))
         self.label.set_text("Preview (%d\u00d7%d copy): %d colour%s"
                             % (w, h, len(colors), "" if len(colors) == 1 else "s"))
-        log("preview shown: k=%d, %d colours %s, %dx%d, %.2fs" % (request["k"], len(colors), ",".join(res["hex"]),
-                                                                w, h, seconds))
+        log("preview shown: k=%d, %d colours %s, %dx%d, %.2fs, mood %s, emphasis %s"
+            % (request["k"], len(colors), ",".join(res["hex"]), w, h, seconds, request.get("mood", NO_MOOD),
+               request.get("emphasis", "none")))
 
     def close(self):
         self.closed = True
@@ -846,6 +847,7 @@ def show_dialog(g, procedure, config, image=None, drawables=()):
         dialog.get_widget("bayer-size", Gtk.SpinButton.__gtype__).set_range(min(sizes), max(sizes))
     except Exception as e:  # cosmetic only: never let it stop the plug-in
         log("could not narrow the dialog's ranges: %s" % e)
+    # (the mood and the channel have no mnemonic: every letter of theirs is taken, by the buttons too)
     extra = [a[1] for a in extra_arguments(core_options())]
     if extra:  # mood under k, the emphasis after the quality (registered last: see extra_arguments)
         names = ["k", "mood", "space", "dither", "bayer-size", "seed", "lock", "lock-fg-bg", "quality",
