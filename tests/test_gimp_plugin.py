@@ -318,6 +318,14 @@ def test_subprocess_path_selection_and_high_bit_depth(session):
     _check_u16(session, "sub_u16")
 
 
+def test_subprocess_path_mood_and_emphasis(session):
+    session.ok("sub_emph")
+    assert "core via subprocess" in session.log("sub_emph")
+    before, importance = session.npy("rgb_before"), session.npy("emph_mask")[..., 0]
+    expected = kmq_core.quantize(before, 4, mood="muted", importance=importance)
+    assert np.array_equal(session.npy("sub_emph_after"), expected.image)
+
+
 # ---------------------------------------------------------------- the dialog, cancel and undo (GUI)
 def test_dialog_cancel_ok_and_one_undo(tmp_path):
     """GIMP's GUI under Xvfb, driven with real X key events (xdotool): the plug-in's

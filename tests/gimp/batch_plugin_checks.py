@@ -241,6 +241,14 @@ img, layer = make_u16("sub_u16")
 run("sub_u16", img, k=8)
 dump("sub_u16_after", layer, "R'G'B'A u16", 4, np.uint16)
 
+img = load("a.png")   # the emphasis (a layer mask) and a mood through the subprocess
+layer = img.get_layers()[0]
+lmask = layer.create_mask(Gimp.AddMaskType.WHITE)
+layer.add_mask(lmask)
+paint(lmask, emph)
+run("sub_emph", img, k=4, emphasis="layer-mask", mood="muted")
+dump("sub_emph_after", layer, "R'G'B' u8", 3, np.uint8)
+
 img = load("a.png")
 layer = img.get_layers()[0]
 run("sub_err_ext", img, k=4, palette_file="pal.xyz")
