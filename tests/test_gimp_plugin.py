@@ -364,6 +364,8 @@ def test_dialog_cancel_ok_and_one_undo(tmp_path):
     assert not np.array_equal(after_ok, before)
     assert np.array_equal(np.load(out / "after_undo.npy"), before), "one Ctrl+Z must restore the layer"
     assert "duplicate mnemonic" not in r.stderr
+    for problem in ("could not narrow the dialog's ranges", "could not tie the emphasis", "no preview"):
+        assert problem not in r.stderr, problem
 
     from PIL import Image
 

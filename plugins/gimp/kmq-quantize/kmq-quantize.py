@@ -833,18 +833,18 @@ def show_dialog(g, procedure, config, image=None, drawables=()):
     gi.require_version("GimpUi", "3.0")
     from gi.repository import GimpUi
 
+    gi.require_version("Gtk", "3.0")
     GimpUi.init(PROC)
     dialog = GimpUi.ProcedureDialog.new(procedure, config, "K-means Quantize")
     # show only the valid ranges (the PDB declares wider ones, see INT_MIN above)
     try:
-        gi.require_version("Gtk", "3.0")
-        from gi.repository import Gtk
-
         spec = core_options().SPECS
         dialog.get_scale_entry("k", 1.0).set_bounds(spec["k"].low, spec["k"].high, False)
-        dialog.get_widget("seed", Gtk.SpinButton.__gtype__).set_range(SEED_MIN, SEED_MAX)
+        # (an int argument's widget is a GimpLabelSpin: GIMP 3.0.4 refuses to make a GtkSpinButton)
+        dialog.get_widget("seed", GimpUi.LabelSpin.__gtype__).get_spin_button().set_range(SEED_MIN, SEED_MAX)
         sizes = spec["bayer_size"].choices
-        dialog.get_widget("bayer-size", Gtk.SpinButton.__gtype__).set_range(min(sizes), max(sizes))
+        dialog.get_widget("bayer-size", GimpUi.LabelSpin.__gtype__).get_spin_button().set_range(min(sizes),
+                                                                                                max(sizes))
     except Exception as e:  # cosmetic only: never let it stop the plug-in
         log("could not narrow the dialog's ranges: %s" % e)
     # (the mood and the channel have no mnemonic: every letter of theirs is taken, by the buttons too)
