@@ -11,15 +11,20 @@ the core was reached.
 
 ``IN.npz`` holds ``pixels`` (H×W×C, C = 3 or 4, ``uint8`` or ``float32`` 0..1,
 non-linear sRGB as GIMP hands out ``R'G'B'(A)``), optionally ``mask`` (H×W
-``uint8``, the selection: 0 = not selected) and ``request`` (a 0-d unicode array
-holding JSON: ``k``, ``space``, ``dither``, ``seed``, ``lock``, ``bayer_size`` (optional),
-``palette_name``, ``palette_file``, ``quality``: ``'MIN-MAX'`` or ``''``). The plug-in writes it without numpy (plain
+``uint8``, the selection: 0 = not selected), optionally ``importance`` (H×W ``uint8``, the
+layer mask or channel chosen as the emphasis: white counts most, :mod:`kmq_core.importance`)
+and ``request`` (a 0-d unicode array
+holding JSON: ``k``, ``space``, ``dither``, ``seed``, ``lock``, ``bayer_size`` and ``mood`` (optional),
+``palette_name``, ``palette_file``, ``quality``: ``'MIN-MAX'`` or ``''``, ``preview``: 0 or the
+longest side of the dialog's preview, see :func:`preview`). The plug-in writes it without numpy (plain
 ``.npy`` members in a zip), so GIMP builds without numpy can use this path.
 
 ``OUT.npz`` holds ``image`` (same shape and dtype as ``pixels``; alpha copied
 unchanged), ``colors`` (n×3 ``uint8``), ``weights`` (n ``float64``) and
 ``result`` (JSON: palette ``name``, ``names``, ``hex``, ``palette_file``,
-``seconds``) on success; or ``error`` (one line) when the input is bad.
+``seconds``) on success; or ``error`` (one line) when the input is bad. For a preview
+request ``image`` is the ``uint8`` picture to show, and ``source`` (and ``mask``, when
+one was sent) the downscaled copy it was made from.
 Exit status: 0 success, 2 bad input (:class:`KmqError`), 1 anything else (a
 bug: the traceback goes to stderr).
 
@@ -57,9 +62,11 @@ from .options import QuantizeOptions
 #: the colour options a request may carry (kmq_core.options: the same checks and defaults as
 #: everywhere); the plug-in sends all of them but ``bayer_size``, which it sends only for
 #: Bayer dithering at a size other than the default, so an older core still serves it
-REQUEST_OPTIONS = ("k", "space", "dither", "seed", "lock", "bayer_size", "quality")
+REQUEST_OPTIONS = ("k", "space", "dither", "seed", "lock", "bayer_size", "quality", "mood")
 #: what else a request carries: where the palette goes
-REQUEST_EXTRAS = {"palette_name": "", "palette_file": ""}
+REQUEST_EXTRAS = {"palette_name": "", "palette_file": "", "preview": 0}
+#: longest side, in pixels, of the copy the dialog's preview is computed on (small, so it stays quick)
+PREVIEW_SIDE = 320
 
 
 def request_options(request: dict) -> QuantizeOptions:
@@ -75,8 +82,12 @@ def _to_u8(values: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(np.nan_to_num(values, nan=0.0) * 255.0), 0, 255).astype(np.uint8)
 
 
-def process(pixels: np.ndarray, request: dict, mask: np.ndarray | None = None) -> dict:
+def process(pixels: np.ndarray, request: dict, mask: np.ndarray | None = None,
+            importance: np.ndarray | None = None) -> dict:
     """Quantize GIMP pixels. See the module docstring for shapes and choices.
+
+    ``importance``: None, or H×W (``uint8`` 0-255 or float 0-1): how much each pixel
+    counts in the fit (the plug-in's "Emphasis"), as ``quantize(importance=...)``.
 
     Returns a dict with ``image`` (array like ``pixels``), ``palette``
     (:class:`~kmq_core.palette.Palette`, already named), ``palette_file`` (str or
@@ -112,6 +123,12 @@ def process(pixels: np.ndarray, request: dict, mask: np.ndarray | None = None) -
 
     t0 = time.perf_counter()
     opts = {**o.quantize_kwargs(), "count_alpha": False}  # max_pixels None: see request_options
+    if importance is not None:
+        importance = np.asarray(importance)
+        if importance.shape != pixels.shape[:2]:
+            raise KmqError(f"the emphasis mask's shape {importance.shape} does not match the pixels "
+                           f"{pixels.shape[:2]}")
+        opts["importance"] = importance
     if o.quality:
         # the fewest colours (up to k) reaching MAX; below MIN a KmqError, so the layer is left alone
         from .auto_k import smallest_k_for_quality
@@ -140,17 +157,85 @@ def process(pixels: np.ndarray, request: dict, mask: np.ndarray | None = None) -
             "seconds": time.perf_counter() - t0}
 
 
-def read_request(path: str | os.PathLike) -> tuple[np.ndarray, dict, np.ndarray | None]:
+def downscale(pixels: np.ndarray, mask: np.ndarray | None, max_side: int,
+              importance: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """A copy of ``pixels`` (and ``mask``, ``importance``) whose longest side is at most ``max_side``.
+
+    Each pixel of the copy is the area-weighted mean of the layer pixels it covers
+    (OpenCV's ``INTER_AREA``), colours weighted by alpha (premultiplied), so fully
+    transparent pixels lend no colour to their neighbours. Same dtype as ``pixels``.
+    An image already small enough is returned as is, so downscaling a copy again
+    changes nothing (the plug-in sends the copy back for later previews).
+    """
+    import cv2
+
+    h, w = pixels.shape[:2]
+    if max_side < 1:
+        raise KmqError(f"the preview size must be at least 1 pixel, got {max_side}")
+    if max(h, w) <= max_side:
+        return pixels, mask, importance
+    s = max_side / max(h, w)
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    f = pixels.astype(np.float32) / (255.0 if pixels.dtype == np.uint8 else 1.0)
+    if f.shape[2] == 4:
+        a = f[..., 3:4]
+        small = cv2.resize(np.dstack([f[..., :3] * a, a]), size, interpolation=cv2.INTER_AREA)
+        sa = small[..., 3:4]
+        small[..., :3] = np.where(sa > 0, small[..., :3] / np.maximum(sa, 1e-12), 0.0)
+    else:
+        small = cv2.resize(f, size, interpolation=cv2.INTER_AREA)
+    small = np.clip(small, 0.0, 1.0)
+    small = _to_u8(small) if pixels.dtype == np.uint8 else small.astype(np.float32)
+    if mask is not None:
+        mask = np.clip(np.rint(cv2.resize(np.asarray(mask, np.float32), size, interpolation=cv2.INTER_AREA)),
+                       0, 255).astype(np.uint8)
+    if importance is not None:  # the same scale as given (uint8 0-255 or float 0-1)
+        imp = cv2.resize(np.asarray(importance, np.float32), size, interpolation=cv2.INTER_AREA)
+        importance = (np.clip(np.rint(imp), 0, 255).astype(np.uint8) if np.asarray(importance).dtype == np.uint8
+                      else imp)
+    return small, mask, importance
+
+
+def preview(pixels: np.ndarray, request: dict, mask: np.ndarray | None = None,
+            importance: np.ndarray | None = None) -> dict:
+    """What the plug-in's dialog shows: the request's result on a downscaled copy.
+
+    The copy's longest side is ``request["preview"]`` pixels at most (:data:`PREVIEW_SIDE`
+    if 0 or absent; :func:`downscale`), and it is quantized by :func:`process` exactly as
+    the layer would be (the palette file is never written). Returns ``image``: the
+    picture to show, ``uint8`` with the pixels' channels: the result where the (downscaled)
+    selection is full, blended with the original where it is partial, the original
+    outside it, as GIMP merges the filter through the selection; ``source``, ``mask`` and
+    ``importance``: the downscaled copy (send them back for the next preview to skip the downscaling);
+    ``palette`` and ``seconds`` as :func:`process`.
+    """
+    side = int(request.get("preview") or PREVIEW_SIDE)
+    small, smask, simp = downscale(np.asarray(pixels), None if mask is None else np.asarray(mask), side,
+                                   None if importance is None else np.asarray(importance))
+    r = process(small, {**request, "palette_file": "", "preview": side}, smask, simp)
+    shown = r["image"] if small.dtype == np.uint8 else _to_u8(r["image"])
+    if smask is not None and not (smask == 255).all():
+        orig = small if small.dtype == np.uint8 else _to_u8(small)
+        m = smask.astype(np.float32)[..., None] / 255.0
+        blend = np.rint(shown.astype(np.float32) * m + orig.astype(np.float32) * (1 - m)).astype(np.uint8)
+        shown = np.dstack([blend[..., :3], orig[..., 3:]]) if orig.shape[2] == 4 else blend
+    return {"image": shown, "source": small, "mask": smask, "importance": simp, "palette": r["palette"],
+            "palette_file": "",
+            "seconds": r["seconds"]}
+
+
+def read_request(path: str | os.PathLike) -> tuple[np.ndarray, dict, np.ndarray | None, np.ndarray | None]:
     try:
         with np.load(path, allow_pickle=False) as z:
             pixels = z["pixels"]
             request = json.loads(str(z["request"]))
             mask = z["mask"] if "mask" in z.files else None
+            importance = z["importance"] if "importance" in z.files else None
     except (OSError, ValueError, KeyError) as e:
         raise KmqError(f"cannot read the plug-in's request {path}: {e}") from None
     if not isinstance(request, dict):
         raise KmqError("the plug-in's request is not a JSON object")
-    return pixels, request, mask
+    return pixels, request, mask, importance
 
 
 def _write_npz(path: str | os.PathLike, **arrays) -> None:
@@ -175,8 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     src, dst = argv
     try:
-        pixels, request, mask = read_request(src)
-        r = process(pixels, request, mask)
+        pixels, request, mask, importance = read_request(src)
+        r = (preview if request.get("preview") else process)(pixels, request, mask, importance)
     except KmqError as e:
         msg = str(e).splitlines()[0] if str(e) else "bad input"
         _write_npz(dst, error=np.array(msg))
@@ -185,8 +270,12 @@ def main(argv: list[str] | None = None) -> int:
     pal = r["palette"]
     result = {"name": pal.name, "names": list(pal.names), "hex": pal.hex,
               "palette_file": r["palette_file"], "seconds": r["seconds"]}
+    extra = {} if "source" not in r else {"source": r["source"]}
+    for name in ("mask", "importance"):
+        if r.get(name) is not None:
+            extra[name] = r[name]
     _write_npz(dst, image=r["image"], colors=pal.colors, weights=pal.weights,
-               result=np.array(json.dumps(result)))
+               result=np.array(json.dumps(result)), **extra)
     return 0
 
 

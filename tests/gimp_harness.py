@@ -134,9 +134,18 @@ def host_python_prefixes() -> list[str]:
 
 
 def host_python_usable_in_root() -> bool:
-    """True when the interpreter running the tests is visible at the same path in the chroot."""
+    """True when the interpreter running the tests is visible at the same path in the chroot
+    and, run as the plug-in runs it (no PYTHONPATH), imports this checkout's kmq_core: an
+    editable install of another checkout (a git worktree sharing the main checkout's venv)
+    would find no kmq_core in the chroot, where only this checkout is mounted."""
     exe = os.path.realpath(sys.executable)
-    return any(exe.startswith(p + "/") for p in host_python_prefixes())
+    if not any(exe.startswith(p + "/") for p in host_python_prefixes()):
+        return False
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    p = subprocess.run([sys.executable, "-c", "import kmq_core, os; print(os.path.dirname(os.path.dirname("
+                        "os.path.realpath(kmq_core.__file__))))"], capture_output=True, text=True, env=env,
+                       cwd="/")
+    return p.returncode == 0 and p.stdout.strip() == os.path.realpath(REPO)
 
 
 def _binds() -> list[tuple[str, str]]:

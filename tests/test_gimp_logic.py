@@ -531,3 +531,150 @@ def test_bridge_quality_below_min_is_a_clear_error(tmp_path):
     p, dst = _bridge(tmp_path, SMALL, {"k": 4, "quality": "80-60"})
     with pytest.raises(plugin.PluginError, match="above the maximum"):
         plugin.read_result(str(dst))
+
+
+# ---------------------------------------------------------------- the dialog's preview
+BIG = skimage.data.astronaut()[:, 32:480].copy()  # 512x448: larger than the preview's copy
+
+
+def _settings(**over):
+    d = {arg: (extra[1] if kind == "choice" else extra) for kind, arg, _l, _h, extra in
+         plugin.procedure_arguments(options) + plugin.extra_arguments(options)}
+    d.update(over)
+    return d.get
+
+
+def test_preview_request_is_the_filters_colour_request():
+    get = _settings(k=9, space="oklab", lock="#ff0000", quality="", **{"palette-name": "x"})
+    req = plugin.preview_request(get, ("#00ff00", "#0000ff"))
+    layer = plugin.layer_request(get, ("#00ff00", "#0000ff"), "a.png")
+    assert req == {**{k: v for k, v in layer.items() if k not in ("palette_name", "palette_file")},
+                   "preview": plugin.PREVIEW_SIDE}
+    with pytest.raises(plugin.PluginError, match="#12"):  # half-typed locks: the filter's message
+        plugin.preview_request(_settings(lock="#12"), None)
+
+
+def test_preview_is_the_core_result_on_a_downscaled_copy(tmp_path):
+    req = plugin.preview_request(_settings(k=8, space="lab", dither="fs"), None)
+    r = gimp_bridge.preview(BIG, req)
+    small = r["source"]
+    assert small.shape == (320, 280, 3) and small.dtype == np.uint8
+    # OpenCV's area average (computed in float here, so at most 1 off OpenCV's 8-bit rounding)
+    assert np.abs(small.astype(int) - cv2_area(BIG, (320, 280)).astype(int)).max() <= 1
+    expected = kmq_core.quantize(small, 8, space="lab", dither="fs", count_alpha=False)
+    assert np.array_equal(r["image"], expected.image)
+    assert np.array_equal(r["palette"].colors, expected.palette.colors)
+    # the copy sent back gives the same preview (the plug-in's later runs send it)
+    again = gimp_bridge.preview(small, req)
+    assert np.array_equal(again["image"], r["image"]) and again["source"] is small
+    # the same through both ways of reaching the core
+    for core in (plugin.ImportedCore(gimp_bridge), plugin.SubprocessCore(sys.executable, "test")):
+        got = core.process(BIG.tobytes(), BIG.shape, "|u1", dict(req))
+        assert got["shape"] == (320, 280, 3) and got["source_shape"] == (320, 280, 3)
+        assert got["source_dtype"] == "|u1" and got["source"] == small.tobytes() and got["mask"] is None
+        assert got["image"] == r["image"].tobytes() and got["colors"] == [tuple(map(int, c)) for c in expected.palette.colors]
+
+
+def cv2_area(img, size_hw):
+    import cv2
+
+    return cv2.resize(img, size_hw[::-1], interpolation=cv2.INTER_AREA)
+
+
+def test_preview_never_writes_the_palette_file(tmp_path):
+    req = plugin.preview_request(_settings(k=4), None)
+    r = gimp_bridge.preview(SMALL, {**req, "palette_file": str(tmp_path / "p.gpl")})
+    assert r["palette_file"] == "" and not (tmp_path / "p.gpl").exists()
+
+
+def test_preview_downscales_with_alpha_weights_and_the_selection():
+    rgba = np.zeros(BIG.shape[:2] + (4,), np.uint8)
+    rgba[:] = (10, 200, 30, 255)
+    rgba[:, ::2] = (255, 0, 255, 0)  # transparent magenta every other column: lends no colour
+    small, _, _ = gimp_bridge.downscale(rgba, None, 100)
+    assert small.shape == (100, 88, 4)
+    assert (small[..., :3] == (10, 200, 30)).all()
+    assert (small[..., 3] > 100).all() and (small[..., 3] < 155).all()
+    # a selection: the result where selected, the original outside (as GIMP merges the filter)
+    mask = np.zeros(BIG.shape[:2], np.uint8)
+    mask[:, :256] = 255
+    r = gimp_bridge.preview(BIG, {"k": 3, "preview": 64}, mask)
+    assert r["mask"].shape == r["image"].shape[:2] == (64, 56)
+    inside, outside = r["mask"] == 255, r["mask"] == 0
+    assert inside.any() and outside.any()
+    assert np.array_equal(r["image"][outside], r["source"][outside])
+    assert len(np.unique(r["image"][inside], axis=0)) <= 3
+    f = gimp_bridge.preview(BIG.astype(np.float32) / 255, {"k": 3, "preview": 64})
+    assert f["image"].dtype == np.uint8 and f["source"].dtype == np.float32
+
+
+def test_swatches_show_the_palette_in_order():
+    colors = [(i, 255 - i, 7) for i in range(0, 200, 10)]  # 20 colours: two rows
+    data, w, h = plugin.swatch_pixels(colors, 320)
+    cols, rows, cw, ch = plugin.swatch_layout(20, 320)
+    assert (cols, rows) == (16, 2) and (w, h) == (cols * cw, rows * ch)
+    px = np.frombuffer(data, np.uint8).reshape(h, w, 4)
+    centres = [tuple(px[r * ch + ch // 2, c * cw + cw // 2]) for r in range(rows) for c in range(cols)]
+    assert centres[:20] == [c + (255,) for c in colors] and all(c[3] == 0 for c in centres[20:])
+    for n in (1, 16, 17, 256):
+        _, w, h = plugin.swatch_pixels([(0, 0, 0)] * n, 320)
+        assert w <= 16 * plugin.SWATCH_MAX_WIDTH and h <= 100
+
+
+# ---------------------------------------------------------------- moods and emphasis
+def test_mood_and_emphasis_arguments_are_the_cores():
+    """Registered after palette-file (positions kept); the moods and their labels are the core's."""
+    extra = {name: (kind, x) for kind, name, _l, _h, x in plugin.extra_arguments(options)}
+    assert list(extra) == ["mood", "emphasis", "emphasis-channel"]
+    spec = options.SPECS["mood"]
+    choices, default = extra["mood"][1]
+    assert default == "none" and choices[0][0] == "none"
+    assert choices[1:] == [(c, spec.label_of(c)) for c in spec.choices]
+    assert extra["emphasis"][1] == (list(plugin.EMPHASIS), "none") and extra["emphasis-channel"][0] == "channel"
+
+
+def test_mood_is_sent_only_when_set():
+    assert "mood" not in plugin.check_args(6, "lab", "none", 0, "", mood="none")
+    assert "mood" not in plugin.check_args(6, "lab", "none", 0, "", mood=None)
+    assert plugin.check_args(6, "lab", "none", 0, "", mood="colourful")["mood"] == "colorful"
+    with pytest.raises(plugin.PluginError, match="unknown mood 'sad'"):
+        plugin.check_args(6, "lab", "none", 0, "", mood="sad")
+    get = _settings(k=5, mood="deep")
+    assert plugin.layer_request(get, None, "a.png")["mood"] == "deep"
+    assert plugin.preview_request(get, None)["mood"] == "deep"
+
+    def older(name):  # a procedure registered by an older kmq has no mood argument
+        if name == "mood":
+            raise TypeError("no property mood")
+        return _settings(k=5)(name)
+
+    assert "mood" not in plugin.layer_request(older, None, "a.png")
+
+
+def test_bridge_passes_mood_and_importance_both_ways(tmp_path):
+    importance = np.zeros(SMALL.shape[:2], np.uint8)
+    importance[40:, 20:50] = 255
+    req = plugin.check_args(4, "lab", "none", 0, "", mood="bright")
+    expected = kmq_core.quantize(SMALL, 4, space="lab", mood="bright", importance=importance, count_alpha=False)
+    assert not np.array_equal(expected.image, kmq_core.quantize(SMALL, 4, space="lab", mood="bright").image)
+    for core in (plugin.ImportedCore(gimp_bridge), plugin.SubprocessCore(sys.executable, "test")):
+        r = core.process(SMALL.tobytes(), SMALL.shape, "|u1", dict(req), importance=importance.tobytes())
+        assert np.array_equal(np.frombuffer(r["image"], np.uint8).reshape(SMALL.shape), expected.image)
+        assert r["colors"] == [tuple(map(int, c)) for c in expected.palette.colors]
+    with pytest.raises(KmqError, match="emphasis mask's shape"):
+        gimp_bridge.process(SMALL, {"k": 4}, None, importance[1:])
+
+
+def test_preview_downscales_the_importance_with_the_layer():
+    importance = np.zeros(BIG.shape[:2], np.uint8)
+    importance[300:, 100:300] = 255
+    req = plugin.preview_request(_settings(k=4, space="lab"), None)
+    r = gimp_bridge.preview(BIG, req, None, importance)
+    assert r["importance"].shape == r["source"].shape[:2] == (320, 280) and r["importance"].dtype == np.uint8
+    expected = kmq_core.quantize(r["source"], 4, space="lab", importance=r["importance"], count_alpha=False)
+    assert np.array_equal(r["image"], expected.image)
+    again = gimp_bridge.preview(r["source"], req, None, r["importance"])  # what later runs send
+    assert np.array_equal(again["image"], r["image"])
+    got = plugin.SubprocessCore(sys.executable, "test").process(BIG.tobytes(), BIG.shape, "|u1", dict(req),
+                                                                importance=importance.tobytes())
+    assert got["importance"] == r["importance"].tobytes() and got["image"] == r["image"].tobytes()

@@ -103,7 +103,8 @@ def test_registered_under_filters_colors(session):
     assert reg["menu_label"].replace("_", "") == "K-means Quantize\u2026"
     assert reg["image_types"] == "RGB*, GRAY*"
     assert reg["arguments"] == ["run-mode", "image", "drawables", "k", "space", "dither", "bayer-size", "seed",
-                                "lock", "lock-fg-bg", "quality", "add-palette", "palette-name", "palette-file"]
+                                "lock", "lock-fg-bg", "quality", "add-palette", "palette-name", "palette-file",
+                                "mood", "emphasis", "emphasis-channel"]
     assert reg["return_values"] == ["palette-name", "colors", "palette-file"]
 
 
@@ -249,6 +250,49 @@ def test_errors_are_clear_execution_errors(session, scenario, words):
     assert "Traceback" not in session.log(scenario)
 
 
+# ---------------------------------------------------------------- moods and emphasis
+def test_mood(session):
+    session.ok("mood")
+    before = session.npy("rgb_before")
+    expected = kmq_core.quantize(before, 6, mood="muted")
+    assert np.array_equal(session.npy("mood_after"), expected.image)
+    assert not np.array_equal(expected.image, kmq_core.quantize(before, 6).image)  # the mood mattered
+
+
+def test_emphasis_from_the_layer_mask(session):
+    r = session.ok("emph_mask")
+    before, importance = session.npy("rgb_before"), session.npy("emph_mask")[..., 0]
+    assert set(np.unique(importance)) == {0, 128, 255}
+    expected = kmq_core.quantize(before, 4, importance=importance)
+    assert np.array_equal(session.npy("emph_mask_after"), expected.image)
+    assert [c for _, c in r["palette"]] == expected.palette.colors.tolist()
+    assert not np.array_equal(expected.image, kmq_core.quantize(before, 4).image)  # the emphasis mattered
+
+
+def test_emphasis_from_a_channel_on_a_moved_layer(session):
+    session.ok("emph_channel")
+    before, channel = session.npy("rgb_before"), session.npy("emph_channel")[..., 0]
+    offx, offy = 30, 20  # the layer's offsets: its pixel (x, y) is the image's (x + 30, y + 20)
+    importance = np.zeros((SIZE, SIZE), np.uint8)
+    importance[: SIZE - offy, : SIZE - offx] = channel[offy:, offx:]
+    assert importance.any() and not importance.all()
+    expected = kmq_core.quantize(before, 4, importance=importance, mood="bright")
+    assert np.array_equal(session.npy("emph_channel_after"), expected.image)
+    assert not np.array_equal(expected.image, kmq_core.quantize(before, 4, mood="bright").image)
+
+
+@pytest.mark.parametrize("scenario, words", [
+    ("err_emph_no_mask", ["no mask", "Add Layer Mask"]),
+    ("err_emph_no_channel", ["no channel is chosen", "Save to Channel"]),
+])
+def test_emphasis_errors(session, scenario, words):
+    r = session.results[scenario]
+    assert r["status"] == "execution-error", r
+    for w in words:
+        assert w in r["values"][0], (w, r["values"][0])
+    assert np.array_equal(session.npy("err_emph_after"), session.npy("rgb_before"))
+
+
 def test_errors_leave_the_layer_unchanged(session):
     assert np.array_equal(session.npy("err_after"), session.npy("rgb_before"))
     assert np.array_equal(session.npy("sub_err_after"), session.npy("rgb_before"))
@@ -274,10 +318,20 @@ def test_subprocess_path_selection_and_high_bit_depth(session):
     _check_u16(session, "sub_u16")
 
 
+def test_subprocess_path_mood_and_emphasis(session):
+    session.ok("sub_emph")
+    assert "core via subprocess" in session.log("sub_emph")
+    before, importance = session.npy("rgb_before"), session.npy("emph_mask")[..., 0]
+    expected = kmq_core.quantize(before, 4, mood="muted", importance=importance)
+    assert np.array_equal(session.npy("sub_emph_after"), expected.image)
+
+
 # ---------------------------------------------------------------- the dialog, cancel and undo (GUI)
 def test_dialog_cancel_ok_and_one_undo(tmp_path):
     """GIMP's GUI under Xvfb, driven with real X key events (xdotool): the plug-in's
-    dialog appears (screenshot), Escape cancels it without touching the image, Return
+    dialog appears with its preview (screenshot: the core's result on the downscaled copy
+    and its palette, found pixel for pixel), the Down key in k's field lowers k and the
+    preview follows (second screenshot), Escape cancels it without touching the image, Return
     runs it with the defaults, and ONE Ctrl+Z in the image window restores the layer.
     libgimp 3.0.4 has no PDB call that undoes (only undo-group/enable/freeze calls),
     so undo is checked the way a user does it."""
@@ -287,7 +341,8 @@ def test_dialog_cancel_ok_and_one_undo(tmp_path):
     from gimp_harness import prepare_gimp_work, read_xwd, run_in_root
 
     gimp_root()
-    a = cv2.resize(skimage.data.astronaut(), (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+    # larger than the preview's copy (PREVIEW_SIDE), not square: the preview is a downscaled copy
+    a = cv2.resize(skimage.data.astronaut(), (480, 360), interpolation=cv2.INTER_AREA)
 
     def setup(profile: Path) -> None:
         gimp_install.install(profile / "plug-ins", python=sys.executable)
@@ -309,10 +364,66 @@ def test_dialog_cancel_ok_and_one_undo(tmp_path):
     assert not np.array_equal(after_ok, before)
     assert np.array_equal(np.load(out / "after_undo.npy"), before), "one Ctrl+Z must restore the layer"
     assert "duplicate mnemonic" not in r.stderr
+    for problem in ("could not narrow the dialog's ranges", "could not tie the emphasis", "no preview"):
+        assert problem not in r.stderr, problem
+
+    from PIL import Image
 
     shot = read_xwd(out / "dialog.xwd")
     assert shot.shape[0] > 200 and shot.shape[1] > 200 and shot.reshape(-1, 3).std(axis=0).max() > 10
+    # the screenshots, to look at: $KMQ_ARTIFACTS (default /tmp/kmq-artifacts)
+    artifacts = Path(os.environ.get("KMQ_ARTIFACTS") or "/tmp/kmq-artifacts")
+    artifacts.mkdir(parents=True, exist_ok=True)
+    # the preview, at the default k and after k was lowered with the keyboard in the dialog
+    # (the dialog opened with the mood "muted" and the layer's mask as the emphasis)
+    emphasis = np.load(out / "emphasis.npy")
+    for name, k in (("dialog.xwd", kmq_core.DEFAULT_K), ("dialog_k12.xwd", 12)):
+        Image.fromarray(read_xwd(out / name)).save(artifacts / ("gimp-" + name.replace(".xwd", ".png")))
+        _check_preview(read_xwd(out / name), before, k, r.stderr, name, mood="muted", importance=emphasis)
     if os.environ.get("KMQ_SAVE_DIALOG_PNG"):  # refresh docs/gimp-dialog.png
-        from PIL import Image
-
         Image.fromarray(shot).save(os.environ["KMQ_SAVE_DIALOG_PNG"], optimize=True)
+
+
+def _load_plugin():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("kmq_quantize_plugin", gimp_install.PACKAGED_PLUGIN)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _find_exactly(shot: np.ndarray, picture: np.ndarray, mask: np.ndarray | None = None) -> tuple[int, int]:
+    """(x, y) where ``picture`` appears pixel for pixel in the screenshot (where ``mask``), or fail."""
+    res = cv2.matchTemplate(shot.astype(np.float32), picture.astype(np.float32), cv2.TM_SQDIFF,
+                            mask=None if mask is None else np.repeat(mask[..., None], 3, 2).astype(np.float32))
+    low, _, at, _ = cv2.minMaxLoc(res)
+    y, x = at[1], at[0]
+    window = shot[y:y + picture.shape[0], x:x + picture.shape[1]]
+    sel = np.ones(picture.shape[:2], bool) if mask is None else mask > 0
+    assert np.array_equal(window[sel], picture[sel]), f"not on screen (best match off by {low:.0f})"
+    return x, y
+
+
+def _check_preview(shot: np.ndarray, before: np.ndarray, k: int, log: str, name: str, mood: str,
+                   importance: np.ndarray) -> None:
+    """The dialog shows the core's preview of the layer at k (with that mood and emphasis): its
+    picture pixel for pixel, and the palette as swatches under it, in the core's order."""
+    from kmq_core import gimp_bridge, options
+
+    plugin = _load_plugin()
+    defaults = {arg: (extra[1] if kind == "choice" else extra)
+                for kind, arg, _l, _h, extra in plugin.procedure_arguments(options) + plugin.extra_arguments(options)}
+    settings = {**defaults, "k": k, "mood": mood}
+    expected = gimp_bridge.preview(before, plugin.preview_request(settings.get, None, options), None, importance)
+    without = gimp_bridge.preview(before, plugin.preview_request({**settings, "mood": None}.get, None, options))
+    assert not np.array_equal(expected["image"], without["image"])  # the mood and emphasis matter
+    picture, colors = expected["image"], expected["palette"].colors
+    assert picture.shape[:2] == (240, 320) and len(np.unique(picture.reshape(-1, 3), axis=0)) <= k
+    line = re.search(rf"preview shown: k={k}, (\d+) colours (\S+), .*, mood {mood}, emphasis layer-mask", log)
+    assert line and line.group(2).split(",") == list(expected["palette"].hex), (name, line and line.group(0))
+    x, y = _find_exactly(shot, picture)
+    data, sw, sh = plugin.swatch_pixels([tuple(map(int, c)) for c in colors], max(picture.shape[1], 200))
+    strip = np.frombuffer(data, np.uint8).reshape(sh, sw, 4)
+    sx, sy = _find_exactly(shot, np.ascontiguousarray(strip[..., :3]), (strip[..., 3] == 255).astype(np.uint8))
+    assert sy > y + picture.shape[0] and abs((sx + sw / 2) - (x + picture.shape[1] / 2)) <= 2, "swatches under it"

@@ -163,6 +163,52 @@ Gimp.context_set_background(Gegl.Color.new("#0000ff"))
 run("fgbg", img, k=5, lock="#00ff00", lock_fg_bg=True)
 dump("fgbg_after", layer, "R'G'B' u8", 3, np.uint8)
 
+# moods and emphasis (kmq's importance masks): a mood; the layer's mask; a saved channel on a
+# moved layer (a channel covers the image, the layer's pixels are offset)
+def paint(drawable, array):
+    w, h = drawable.get_width(), drawable.get_height()
+    buf = drawable.get_buffer()
+    buf.set(Gegl.Rectangle.new(0, 0, w, h), "Y u8", np.ascontiguousarray(array, np.uint8).tobytes())
+    buf.flush()
+    drawable.update(0, 0, w, h)
+
+
+img = load("a.png")
+layer = img.get_layers()[0]
+run("mood", img, k=6, mood="muted")
+dump("mood_after", layer, "R'G'B' u8", 3, np.uint8)
+
+img = load("a.png")
+layer = img.get_layers()[0]
+w, h = layer.get_width(), layer.get_height()
+lmask = layer.create_mask(Gimp.AddMaskType.WHITE)
+layer.add_mask(lmask)
+emph = np.zeros((h, w), np.uint8)
+emph[150:230, 60:200] = 255   # the lower part: a small region decides the palette
+emph[20:60, 20:60] = 128
+paint(lmask, emph)
+dump("emph_mask", lmask, "Y u8", 1, np.uint8)
+run("emph_mask", img, k=4, emphasis="layer-mask")
+dump("emph_mask_after", layer, "R'G'B' u8", 3, np.uint8)
+
+img = load("a.png")
+layer = img.get_layers()[0]
+layer.set_offsets(30, 20)
+iw, ih = img.get_width(), img.get_height()
+channel = Gimp.Channel.new(img, "subject", iw, ih, 100.0, Gegl.Color.new("#000000"))
+img.insert_channel(channel, None, 0)
+ch = np.zeros((ih, iw), np.uint8)
+ch[170:250, 90:230] = 255    # image coordinates
+paint(channel, ch)
+dump("emph_channel", channel, "Y u8", 1, np.uint8)
+run("emph_channel", img, k=4, emphasis="channel", emphasis_channel=channel, mood="bright")
+dump("emph_channel_after", layer, "R'G'B' u8", 3, np.uint8)
+
+img = load("a.png")
+run("err_emph_no_mask", img, k=4, emphasis="layer-mask")
+run("err_emph_no_channel", img, k=4, emphasis="channel")
+dump("err_emph_after", img.get_layers()[0], "R'G'B' u8", 3, np.uint8)
+
 # errors: each must be an error status with a message, and leave the layer alone
 img = load("a.png")
 layer = img.get_layers()[0]
@@ -194,6 +240,14 @@ dump("sub_sel_after", layer, "R'G'B' u8", 3, np.uint8)
 img, layer = make_u16("sub_u16")
 run("sub_u16", img, k=8)
 dump("sub_u16_after", layer, "R'G'B'A u16", 4, np.uint16)
+
+img = load("a.png")   # the emphasis (a layer mask) and a mood through the subprocess
+layer = img.get_layers()[0]
+lmask = layer.create_mask(Gimp.AddMaskType.WHITE)
+layer.add_mask(lmask)
+paint(lmask, emph)
+run("sub_emph", img, k=4, emphasis="layer-mask", mood="muted")
+dump("sub_emph_after", layer, "R'G'B' u8", 3, np.uint8)
 
 img = load("a.png")
 layer = img.get_layers()[0]

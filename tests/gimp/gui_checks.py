@@ -37,12 +37,14 @@ def dump(name, drawable):
     np.save(os.path.join(OUT, name + ".npy"), np.frombuffer(raw, np.uint8).reshape(h, w, 3))
 
 
-def run_interactive(image):
+def run_interactive(image, **props):
     proc = Gimp.get_pdb().lookup_procedure("python-fu-kmq-quantize")
     cfg = proc.create_config()
     cfg.set_property("run-mode", Gimp.RunMode.INTERACTIVE)
     cfg.set_property("image", image)
     cfg.set_core_object_array("drawables", [image.get_layers()[0]])
+    for k, v in props.items():  # the dialog opens with these
+        cfg.set_property(k, v)
     r = proc.run(cfg)
     st = r.index(0)
     return {"status": st.value_nick, "values": [v if isinstance(v, (int, str)) else str(v)
@@ -54,8 +56,19 @@ layer = image.get_layers()[0]
 display = Gimp.Display.new(image)
 Gimp.displays_flush()
 dump("before", layer)
+# a layer mask: the first dialog opens with the mood "muted" and the layer mask as the emphasis
+w, h = layer.get_width(), layer.get_height()
+lmask = layer.create_mask(Gimp.AddMaskType.WHITE)
+layer.add_mask(lmask)
+emph = np.full((h, w), 40, np.uint8)
+emph[h // 3:, w // 4: 3 * w // 4] = 255
+lmask.get_buffer().set(Gegl.Rectangle.new(0, 0, w, h), "Y u8", emph.tobytes())
+lmask.get_buffer().flush()
+lmask.update(0, 0, w, h)
+np.save(os.path.join(OUT, "emphasis.npy"), emph)
+Gimp.displays_flush()
 signal("image-shown")
-results["cancel"] = run_interactive(image)
+results["cancel"] = run_interactive(image, mood="muted", emphasis="layer-mask")
 dump("after_cancel", layer)
 results["ok"] = run_interactive(image)
 dump("after_ok", layer)

@@ -10,6 +10,12 @@ import time
 WORK = os.environ["KMQ_WORK"]
 OUT = os.environ["KMQ_OUT"]
 SCRIPT = os.path.join(WORK, "gui_checks.py")
+GIMP_LOG = os.path.join(WORK, "gimp.log")
+
+
+def gimp_text():
+    with open(GIMP_LOG, encoding="utf-8", errors="replace") as f:
+        return f.read()
 
 
 def log(*a):
@@ -81,17 +87,30 @@ try:
             raise RuntimeError("Xvfb did not start")
         time.sleep(0.2)
     log("Xvfb on", disp)
+    # GIMP's (and the plug-in's) messages go to a file the controller reads (the plug-in says
+    # "preview shown: k=K" when its preview is on screen); it is copied to stderr at the end
+    gimp_log = open(GIMP_LOG, "w")
     gimp = subprocess.Popen(["gimp-3.0", "-n", "-f", "--no-splash", "--batch-interpreter=python-fu-eval",
-                             "-b", "-"], stdin=open(SCRIPT), stdout=sys.stderr, stderr=sys.stderr)
+                             "-b", "-"], stdin=open(SCRIPT), stdout=gimp_log, stderr=gimp_log)
     wait_for(lambda: os.path.exists(os.path.join(OUT, "image-shown")), "the image window")
     log("image shown")
 
-    # 1st dialog: screenshot, then Escape = Cancel
+    # 1st dialog: wait for the preview, screenshot; k down by 4 with the keyboard (the dialog
+    # opens with the focus in k's field), wait for that preview, screenshot; Escape = Cancel
     dlg = wait_for(lambda: find_window("K-means Quantize"), "the dialog")
-    time.sleep(2.0)  # let it draw
+    # the pointer away from the dialog: a tooltip (the widget under it) would cover part of it
+    xdo("mousemove", "1270", "1015")
+    wait_for(lambda: "preview shown: k=16," in gimp_text(), "the preview at k=16", 120)
+    time.sleep(1.5)  # let it draw
     subprocess.run(["xwd", "-silent", "-id", dlg, "-out", os.path.join(OUT, "dialog.xwd")], check=True)
     subprocess.run(["xwd", "-silent", "-root", "-out", os.path.join(OUT, "screen.xwd")], check=True)
     log("dialog", dlg, "captured")
+    for _ in range(4):
+        press(dlg, "Down")
+    wait_for(lambda: "preview shown: k=12," in gimp_text(), "the preview at k=12", 120)
+    time.sleep(1.5)
+    subprocess.run(["xwd", "-silent", "-id", dlg, "-out", os.path.join(OUT, "dialog_k12.xwd")], check=True)
+    log("dialog at k=12 captured")
     press_until_closed(dlg, "Escape", "K-means Quantize")
 
     # 2nd dialog: Return = OK (the default button)
@@ -117,3 +136,5 @@ finally:
             gimp.kill()
     xvfb.terminate()
     xvfb.wait(10)
+    if os.path.exists(GIMP_LOG):
+        sys.stderr.write(gimp_text())

@@ -5,7 +5,8 @@
 # k-means quantizer and adds the palette to GIMP's Palettes. The image stays RGB
 # (or grayscale); it is not converted to indexed mode.
 #
-# All colour decisions are made by the kmq core (kmq_core.gimp_bridge.process).
+# All colour decisions are made by the kmq core (kmq_core.gimp_bridge.process, and
+# kmq_core.gimp_bridge.preview for the dialog's preview, which this file only displays).
 # This file only talks to GIMP and finds the core, in this order:
 #   1. import kmq_core in GIMP's own Python (the path recorded by `kmq gimp install`
 #      in kmq-quantize.json next to this file, or anything already on sys.path);
@@ -128,14 +129,48 @@ def procedure_arguments(options):
     ]
 
 
-def check_args(k, space, dither, seed, lock, fg_bg=None, bayer_size=8, options=None):
+#: the "Emphasis" choices: what says which pixels count most in the fit (kmq's importance mask)
+EMPHASIS = (("none", "None"), ("layer-mask", "Layer mask"), ("channel", "Channel"))
+NO_MOOD = "none"
+
+
+def extra_arguments(options):
+    """The arguments registered after palette-file (appended: scripts passing arguments by
+    position keep working): the mood and the emphasis, when this kmq has them. Same shape as
+    :func:`procedure_arguments`; ``channel`` arguments have no default."""
+    spec = options.SPECS.get("mood")
+    if spec is None:  # an older kmq: no moods, no importance
+        return []
+    return [
+        ("choice", "mood", "Mood", "Pick the palette's colours from the image for a mood; none: the colours "
+         "that best reproduce the image",
+         ([(NO_MOOD, "None (best reproduction)")] + [(c, spec.label_of(c)) for c in spec.choices], NO_MOOD)),
+        ("choice", "emphasis", "Emphas_is", "What counts most in the fit: white pixels of the layer's mask or "
+         "of a saved channel count fully, black ones not at all; the whole layer is still quantized",
+         (list(EMPHASIS), "none")),
+        ("channel", "emphasis-channel", "Emphasis channel", "The saved channel used when Emphasis is Channel",
+         None),
+    ]
+
+
+def optional(get, name, default=None):
+    """``get(name)``, or ``default`` when the procedure has no such argument (an older kmq)."""
+    try:
+        value = get(name)
+    except (TypeError, AttributeError, KeyError):
+        return default
+    return default if value is None else value
+
+
+def check_args(k, space, dither, seed, lock, fg_bg=None, bayer_size=8, options=None, mood=None):
     """Validate the procedure's arguments with kmq's own checks; return the request for the core.
 
     ``fg_bg`` is None or the (foreground, background) hex codes to keep as well (a colour
     given twice is locked once). ``bayer_size`` (2, 4 or 8) is sent only with Bayer
     dithering at a size other than 8: the request is then exactly what it was before the
     option existed whenever the result is the same, so an older core still serves it.
-    ``options``: ``kmq_core.options`` (default: :func:`core_options`).
+    ``options``: ``kmq_core.options`` (default: :func:`core_options`). ``mood``: None or
+    ``"none"`` (sent only when set, like ``bayer_size``) or one of the core's moods.
     Raises PluginError with the core's message for the GIMP user.
     """
     options = core_options() if options is None else options
@@ -147,14 +182,63 @@ def check_args(k, space, dither, seed, lock, fg_bg=None, bayer_size=8, options=N
     try:
         both = options.lock_colours(lock) + options.lock_colours(",".join(fg_bg or ()))
         colors = list(dict.fromkeys(options.hex_code(c) for c in both))  # order kept, repeats dropped
+        more = {} if mood in (None, "", NO_MOOD) else {"mood": mood}
         o = options.QuantizeOptions(k=k, space=space, dither=dither, seed=seed, bayer_size=bayer_size,
-                                    lock=",".join(colors) or None, max_pixels=None)
+                                    lock=",".join(colors) or None, max_pixels=None, **more)
     except KmqError as e:
         raise PluginError(str(e)) from None
     request = {"k": o.k, "space": o.space, "dither": o.dither, "seed": o.seed, "lock": ",".join(o.lock_hex)}
     if o.dither == "bayer" and o.bayer_size != options.DEFAULT_BAYER_SIZE:
         request["bayer_size"] = o.bayer_size
+    if getattr(o, "mood", None) is not None:
+        request["mood"] = o.mood
     return request
+
+
+# ---------------------------------------------------------------- the dialog's preview, without GIMP
+#: longest side, in pixels, of the copy of the layer the dialog's preview is computed on (by the
+#: core: kmq_core.gimp_bridge.preview downscales and quantizes it; the dialog only shows it)
+PREVIEW_SIDE = 320
+#: how long the settings must rest before the preview is recomputed (ms): dragging k runs it once
+PREVIEW_DELAY_MS = 250
+#: swatches: at most this many in a row, each at most this wide and this tall (px), 1 px apart
+SWATCH_COLUMNS, SWATCH_MAX_WIDTH, SWATCH_HEIGHT = 16, 32, 20
+
+
+def preview_request(get, fg_bg, options=None):
+    """The core's request for the dialog's preview: the filter's colour settings (the same
+    checks and the same messages) on a copy at most PREVIEW_SIDE pixels long, no palette file."""
+    request = check_args(get("k"), get("space"), get("dither"), get("seed"), get("lock"), fg_bg,
+                         get("bayer-size"), options=options, mood=optional(get, "mood"))
+    request["quality"] = (get("quality") or "").strip()  # checked by the core
+    request["preview"] = PREVIEW_SIDE
+    return request
+
+
+def swatch_layout(n, width):
+    """(columns, rows, cell width, cell height) of the palette swatches under a preview ``width`` wide."""
+    cols = max(1, min(n, SWATCH_COLUMNS))
+    cell_w = max(6, min(SWATCH_MAX_WIDTH, width // cols))
+    rows = -(-n // cols)
+    return cols, rows, cell_w, max(6, min(SWATCH_HEIGHT, 96 // rows))  # at most ~96 px for 256 colours
+
+
+def swatch_pixels(colors, width):
+    """The palette as swatches: (RGBA bytes, width, height); cells 1 px apart (transparent).
+
+    Only lays the core's colours out, in the core's order: no colour is computed here."""
+    cols, rows, cw, ch = swatch_layout(len(colors), width)
+    w, h = cols * cw, rows * ch
+    clear = bytes(4)
+    out = bytearray()
+    for r in range(rows):
+        line = bytearray()
+        for c in range(cols):
+            i = r * cols + c
+            cell = bytes(colors[i][:3]) + b"\xff" if i < len(colors) else clear
+            line += cell * (cw - 1) + clear
+        out += bytes(line) * (ch - 1) + clear * w
+    return bytes(out), w, h
 
 
 def default_palette_name(image_name, k):
@@ -207,11 +291,13 @@ def npy_to_str(blob):
     return raw.decode("utf-32-le" if not descr.startswith(">") else "utf-32-be").rstrip("\0")
 
 
-def write_request(path, pixels, shape, dtype, request, mask=None):
+def write_request(path, pixels, shape, dtype, request, mask=None, importance=None):
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as z:
         z.writestr("pixels.npy", npy_bytes(pixels, dtype, shape))
         if mask is not None:
             z.writestr("mask.npy", npy_bytes(mask, "|u1", shape[:2]))
+        if importance is not None:
+            z.writestr("importance.npy", npy_bytes(importance, "|u1", shape[:2]))
         z.writestr("request.npy", npy_str(json.dumps(request)))
 
 
@@ -224,9 +310,13 @@ def read_result(path):
         if "error.npy" in names:
             raise PluginError(npy_to_str(z.read("error.npy")))
         result = json.loads(npy_to_str(z.read("result.npy")))
-        _, _, result["image"] = parse_npy(z.read("image.npy"))
+        _, result["shape"], result["image"] = parse_npy(z.read("image.npy"))
         descr, shape, raw = parse_npy(z.read("colors.npy"))
         result["colors"] = [tuple(raw[i:i + 3]) for i in range(0, len(raw), 3)]
+        if "source.npy" in names:  # a preview: the downscaled copy it was made from
+            result["source_dtype"], result["source_shape"], result["source"] = parse_npy(z.read("source.npy"))
+            result["mask"] = parse_npy(z.read("mask.npy"))[2] if "mask.npy" in names else None
+            result["importance"] = parse_npy(z.read("importance.npy"))[2] if "importance.npy" in names else None
     return result
 
 
@@ -246,9 +336,16 @@ def load_config(directory=HERE):
 
 def _raw_result(r):
     pal = r["palette"]
-    return {"image": r["image"].tobytes(), "colors": [tuple(int(v) for v in c) for c in pal.colors],
-            "names": list(pal.names), "hex": pal.hex, "name": pal.name,
-            "palette_file": r["palette_file"], "seconds": r["seconds"]}
+    out = {"image": r["image"].tobytes(), "shape": tuple(r["image"].shape),
+           "colors": [tuple(int(v) for v in c) for c in pal.colors],
+           "names": list(pal.names), "hex": pal.hex, "name": pal.name,
+           "palette_file": r["palette_file"], "seconds": r["seconds"]}
+    if "source" in r:  # a preview
+        src = r["source"]
+        out.update(source=src.tobytes(), source_shape=tuple(src.shape), source_dtype=src.dtype.str,
+                   mask=None if r["mask"] is None else r["mask"].tobytes(),
+                   importance=None if r.get("importance") is None else r["importance"].tobytes())
+    return out
 
 
 class ImportedCore:
@@ -260,14 +357,15 @@ class ImportedCore:
         self.bridge = bridge
         self.where = os.path.dirname(os.path.dirname(os.path.abspath(bridge.__file__)))
 
-    def process(self, pixels, shape, dtype, request, mask=None, pulse=None):
+    def process(self, pixels, shape, dtype, request, mask=None, pulse=None, importance=None):
         import numpy as np
         from kmq_core.errors import KmqError
 
         arr = np.frombuffer(pixels, dtype=np.dtype(dtype)).reshape(shape)
         m = None if mask is None else np.frombuffer(mask, np.uint8).reshape(shape[:2])
+        more = {} if importance is None else {"importance": np.frombuffer(importance, np.uint8).reshape(shape[:2])}
         try:
-            r = self.bridge.process(arr, request, m)
+            r = (self.bridge.preview if request.get("preview") else self.bridge.process)(arr, request, m, **more)
         except KmqError as e:
             raise PluginError(str(e)) from None
         return _raw_result(r)
@@ -323,12 +421,12 @@ class SubprocessCore:
             raise PluginError("kmq in %s (set in %s) did not answer (exit status %s): %s. Update kmq there "
                               "and run `kmq gimp install` again" % (self.python, self.source, p.returncode, last[0]))
 
-    def process(self, pixels, shape, dtype, request, mask=None, pulse=None):
+    def process(self, pixels, shape, dtype, request, mask=None, pulse=None, importance=None):
         self._check_exists()
         tmp = tempfile.mkdtemp(prefix="kmq-gimp-")
         src, dst = os.path.join(tmp, "in.npz"), os.path.join(tmp, "out.npz")
         try:
-            write_request(src, pixels, shape, dtype, request, mask)
+            write_request(src, pixels, shape, dtype, request, mask, importance)
             flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)
             try:
                 proc = subprocess.Popen([self.python, "-m", "kmq_core.gimp_bridge", src, dst],
@@ -454,7 +552,7 @@ def the_layer(drawables):
 def layer_request(get, fg_bg, image_name, options=None):
     """The core's request from the procedure's settings (``get``: the config's get_property)."""
     request = check_args(get("k"), get("space"), get("dither"), get("seed"), get("lock"), fg_bg,
-                         get("bayer-size"), options=options)
+                         get("bayer-size"), options=options, mood=optional(get, "mood"))
     pal_name = (get("palette-name") or "").strip()
     gfile = get("palette-file")
     pal_path = gfile.get_path() if gfile is not None else None
@@ -502,28 +600,312 @@ def color_hex(g, color):
     return "#%02x%02x%02x" % (r, gr, b)
 
 
-def show_dialog(g, procedure, config):
+def fg_bg_colors(g, config):
+    """GIMP's foreground and background colours as hex codes when they are to be kept, else None."""
+    if not config.get_property("lock-fg-bg"):
+        return None
+    Gimp = g.Gimp
+    return color_hex(g, Gimp.context_get_foreground()), color_hex(g, Gimp.context_get_background())
+
+
+def read_layer(g, image, drawable):
+    """The pixels the filter works on: the selection's bounding box in the layer, with the selection
+    mask (None when nothing is selected). -> dict x, y, w, h, fmt, dtype, nch, pixels, mask."""
+    Gimp, Gegl = g.Gimp, g.Gegl
+    ok, x, y, w, h = drawable.mask_intersect()
+    if not ok or w <= 0 or h <= 0:
+        raise PluginError("The selection does not touch this layer: nothing to quantize")
+    prec = image.get_precision()
+    eight_bit = prec in (Gimp.Precision.U8_NON_LINEAR, Gimp.Precision.U8_PERCEPTUAL)
+    fmt, dtype, nch = pixel_format(eight_bit, drawable.has_alpha())
+    pixels = drawable.get_buffer().get(Gegl.Rectangle.new(x, y, w, h), 1.0, fmt, Gegl.AbyssPolicy.CLAMP)
+    mask = None
+    if not Gimp.Selection.is_empty(image):
+        _, offx, offy = drawable.get_offsets()
+        sel_rect = Gegl.Rectangle.new(x + offx, y + offy, w, h)
+        mask = image.get_selection().get_buffer().get(sel_rect, 1.0, "Y u8", Gegl.AbyssPolicy.NONE)
+    return {"x": x, "y": y, "w": w, "h": h, "fmt": fmt, "dtype": dtype, "nch": nch, "pixels": pixels,
+            "mask": mask}
+
+
+def read_emphasis(g, image, drawable, get, layer):
+    """The emphasis chosen in the settings over the pixels ``layer`` (read_layer's) covers: "Y u8"
+    bytes (H×W, white counts most), or None for none. PluginError when it cannot be had."""
+    kind = optional(get, "emphasis", "none")
+    if kind == "none":
+        return None
+    Gegl = g.Gegl
+    x, y, w, h = layer["x"], layer["y"], layer["w"], layer["h"]
+    if kind == "layer-mask":
+        mask = drawable.get_mask()
+        if mask is None:
+            raise PluginError("Emphasis is the layer mask, but this layer has no mask: add one "
+                              "(Layer > Mask > Add Layer Mask) or choose another emphasis")
+        return mask.get_buffer().get(Gegl.Rectangle.new(x, y, w, h), 1.0, "Y u8", Gegl.AbyssPolicy.NONE)
+    if kind == "channel":
+        channel = optional(get, "emphasis-channel")
+        if channel is None:
+            raise PluginError("Emphasis is a channel, but no channel is chosen: choose one under "
+                              "Emphasis channel (save a selection with Select > Save to Channel)")
+        if channel.get_image() != image:
+            raise PluginError("The emphasis channel %r belongs to another image: choose one of this image's "
+                              "channels" % channel.get_name())
+        _, offx, offy = drawable.get_offsets()  # a channel covers the image; the layer may be moved
+        return channel.get_buffer().get(Gegl.Rectangle.new(x + offx, y + offy, w, h), 1.0, "Y u8",
+                                        Gegl.AbyssPolicy.NONE)
+    raise PluginError("Emphasis must be none, layer-mask or channel, got %r" % kind)
+
+
+class DialogPreview:
+    """The dialog's preview: the core's result on a downscaled copy of the layer, and its palette.
+
+    Every change of the settings (re)starts a PREVIEW_DELAY_MS timer; when it fires, the core
+    runs in a worker thread (the dialog stays responsive). At most one run is in flight: a
+    change meanwhile is run once that one is done, with the settings as they are then. The
+    first run sends the layer and gets its downscaled copy back; later runs send the copy.
+    Nothing here touches the image: the filter itself reads the layer again when it runs.
+    """
+
+    def __init__(self, g, gtk, config, image, drawables):
+        import threading
+
+        from gi.repository import GdkPixbuf
+
+        self.g, self.Gtk, self.GdkPixbuf, self.threading = g, gtk, GdkPixbuf, threading
+        self.config = config
+        self.timer = None
+        self.busy = False
+        self.pending = None
+        self.last = None  # the request shown, or being computed
+        self.closed = False
+        self.source = None  # (pixels, shape, dtype, mask, importance) sent to the core
+        self.layer = None  # (image, drawable, read_layer's dict) for reading the emphasis again
+        self.emphasis = None  # (the emphasis settings the source's importance was read with)
+        self.fg_bg_both = None  # GIMP's foreground and background, for lock-fg-bg
+        self.core = None
+        self.problem = None  # a PluginError message that stops any preview (no layer, no kmq)
+
+        self.widget = gtk.Box(orientation=gtk.Orientation.VERTICAL, spacing=6)
+        self.picture = gtk.Image()
+        frame = gtk.Frame()
+        frame.set_shadow_type(gtk.ShadowType.IN)
+        frame.set_halign(gtk.Align.CENTER)
+        frame.add(self.picture)
+        self.picture.set_size_request(PREVIEW_SIDE // 2, PREVIEW_SIDE // 2)
+        self.swatches = gtk.Image()
+        self.swatches.set_halign(gtk.Align.CENTER)
+        self.label = gtk.Label(label="Preview: computing\u2026")
+        self.label.set_line_wrap(True)
+        self.label.set_max_width_chars(40)
+        self.label.set_xalign(0.5)
+        for w in (frame, self.swatches, self.label):
+            self.widget.pack_start(w, False, False, 0)
+
+        try:
+            drawable = the_layer(drawables)
+            layer = read_layer(g, image, drawable)
+            self.source = (layer["pixels"], (layer["h"], layer["w"], layer["nch"]), layer["dtype"], layer["mask"],
+                           None)
+            self.layer = (image, drawable, layer)
+            self.fg_bg_both = (color_hex(g, g.Gimp.context_get_foreground()),
+                               color_hex(g, g.Gimp.context_get_background()))
+            self.core = find_core()
+        except PluginError as e:
+            self.problem = str(e)
+            self.label.set_text("No preview: " + self.problem)
+        config.connect("notify", lambda *a: self.schedule())
+        self.schedule(0)
+
+    def schedule(self, delay=PREVIEW_DELAY_MS):
+        GLib = self.g.GLib
+        if self.closed or self.problem:
+            return
+        if self.timer is not None:
+            GLib.source_remove(self.timer)
+        self.timer = GLib.timeout_add(delay, self._fire)
+
+    def _fire(self):
+        self.timer = None
+        get = self.config.get_property
+        try:
+            request = preview_request(get, self.fg_bg_both if get("lock-fg-bg") else None)
+        except PluginError as e:  # e.g. half-typed locked colours: say so, keep the last picture
+            self.last = None
+            self._show_problem(str(e))
+            return False
+        try:  # the emphasis: read from the image again whenever its settings change
+            emphasis = (optional(get, "emphasis", "none"), optional(get, "emphasis-channel"))
+            request["emphasis"] = emphasis[0] + ("" if emphasis[1] is None else ":%d" % emphasis[1].get_id())
+            if emphasis != self.emphasis:
+                image, drawable, layer = self.layer
+                importance = read_emphasis(self.g, image, drawable, get, layer)
+                pixels, shape, dtype, mask = (layer["pixels"], (layer["h"], layer["w"], layer["nch"]),
+                                              layer["dtype"], layer["mask"])
+                self.source, self.emphasis = (pixels, shape, dtype, mask, importance), emphasis
+        except PluginError as e:
+            self.last = None
+            self._show_problem(str(e))
+            return False
+        if request == self.last:
+            return False  # e.g. only the palette's name changed
+        self.last = request
+        if self.busy:
+            self.pending = request
+        else:
+            self._start(request)
+        return False
+
+    def _start(self, request):
+        self.busy = True
+        self.label.set_text("Preview: computing\u2026")
+        self.threading.Thread(target=self._work, args=(request, self.source), daemon=True).start()
+
+    def _work(self, request, source):
+        pixels, shape, dtype, mask, importance = source
+        res, err = None, None
+        t0 = time.time()
+        sent = {k: v for k, v in request.items() if k != "emphasis"}  # "emphasis": the plug-in's own key
+        try:
+            res = self.core.process(pixels, shape, dtype, sent, mask, importance=importance)
+        except PluginError as e:
+            err = str(e)
+        except Exception as e:  # a bug: keep the dialog usable, say what happened
+            import traceback
+
+            traceback.print_exc()
+            err = "the preview failed (%s: %s)" % (type(e).__name__, e)
+        self.g.GLib.idle_add(self._done, request, source, res, err, time.time() - t0)
+
+    def _done(self, request, source, res, err, seconds):
+        self.busy = False
+        if self.closed:
+            return False
+        if res is not None and res.get("source") is not None and source is self.source:
+            # later runs send the downscaled copy (unless the emphasis was read again meanwhile)
+            self.source = (res["source"], res["source_shape"], res["source_dtype"], res["mask"],
+                           res.get("importance"))
+        if self.pending is not None:
+            request, self.pending = self.pending, None
+            self._start(request)
+            return False  # a newer result is on its way
+        if err is not None:
+            self._show_problem(err)
+        else:
+            self._show(request, res, seconds)
+        return False
+
+    def _show_problem(self, message):
+        self.picture.set_sensitive(False)
+        self.swatches.clear()
+        self.label.set_text("No preview: " + message)
+
+    def _show(self, request, res, seconds):
+        GdkPixbuf, GLib = self.GdkPixbuf, self.g.GLib
+        h, w, c = res["shape"]
+        pix = GdkPixbuf.Pixbuf.new_from_bytes(GLib.Bytes.new(res["image"]), GdkPixbuf.Colorspace.RGB, c == 4,
+                                              8, w, h, w * c)
+        if max(w, h) < PREVIEW_SIDE // 2:  # a tiny layer: enlarge it (nearest: the same colours)
+            f = (PREVIEW_SIDE // 2) // max(w, h)
+            pix = pix.scale_simple(w * f, h * f, GdkPixbuf.InterpType.NEAREST)
+        self.picture.set_from_pixbuf(pix)
+        self.picture.set_sensitive(True)
+        colors = res["colors"]
+        data, sw, sh = swatch_pixels(colors, max(pix.get_width(), 200))
+        self.swatches.set_from_pixbuf(GdkPixbuf.Pixbuf.new_from_bytes(
+            GLib.Bytes.new(data), GdkPixbuf.Colorspace.RGB, True, 8, sw, sh, sw * 4))
+        self.swatches.set_tooltip_text(" ".join(res["hex"]))
+        self.label.set_text("Preview (%d\u00d7%d copy): %d colour%s"
+                            % (w, h, len(colors), "" if len(colors) == 1 else "s"))
+        log("preview shown: k=%d, %d colours %s, %dx%d, %.2fs, mood %s, emphasis %s"
+            % (request["k"], len(colors), ",".join(res["hex"]), w, h, seconds, request.get("mood", NO_MOOD),
+               request.get("emphasis", "none")))
+
+    def close(self):
+        self.closed = True
+        if self.timer is not None:
+            self.g.GLib.source_remove(self.timer)
+            self.timer = None
+
+
+def show_dialog(g, procedure, config, image=None, drawables=()):
     import gi
 
     gi.require_version("GimpUi", "3.0")
     from gi.repository import GimpUi
 
+    gi.require_version("Gtk", "3.0")
     GimpUi.init(PROC)
     dialog = GimpUi.ProcedureDialog.new(procedure, config, "K-means Quantize")
     # show only the valid ranges (the PDB declares wider ones, see INT_MIN above)
     try:
-        gi.require_version("Gtk", "3.0")
-        from gi.repository import Gtk
-
         spec = core_options().SPECS
         dialog.get_scale_entry("k", 1.0).set_bounds(spec["k"].low, spec["k"].high, False)
-        dialog.get_widget("seed", Gtk.SpinButton.__gtype__).set_range(SEED_MIN, SEED_MAX)
+        # (an int argument's widget is a GimpLabelSpin: GIMP 3.0.4 refuses to make a GtkSpinButton)
+        dialog.get_widget("seed", GimpUi.LabelSpin.__gtype__).get_spin_button().set_range(SEED_MIN, SEED_MAX)
         sizes = spec["bayer_size"].choices
-        dialog.get_widget("bayer-size", Gtk.SpinButton.__gtype__).set_range(min(sizes), max(sizes))
+        dialog.get_widget("bayer-size", GimpUi.LabelSpin.__gtype__).get_spin_button().set_range(min(sizes),
+                                                                                                max(sizes))
     except Exception as e:  # cosmetic only: never let it stop the plug-in
         log("could not narrow the dialog's ranges: %s" % e)
-    dialog.fill(None)
+    # (the mood and the channel have no mnemonic: every letter of theirs is taken, by the buttons too)
+    extra = [a[1] for a in extra_arguments(core_options())]
+    if extra:  # mood under k, the emphasis after the quality (registered last: see extra_arguments)
+        names = ["k", "mood", "space", "dither", "bayer-size", "seed", "lock", "lock-fg-bg", "quality",
+                 "emphasis", "emphasis-channel", "add-palette", "palette-name", "palette-file"]
+        dialog.fill(names)
+        try:  # the channel only matters for Emphasis: Channel
+            values = g.Gimp.ValueArray.new(1)
+            values.append(g.GObject.Value(g.GObject.TYPE_STRING, "channel"))
+            dialog.set_sensitive_if_in("emphasis-channel", None, "emphasis", values, True)
+        except Exception as e:  # cosmetic only
+            log("could not tie the emphasis channel to the emphasis: %s" % e)
+    else:
+        dialog.fill(None)
+    preview = None
+    try:  # the preview, left of the settings
+        from gi.repository import Gtk
+
+        preview = DialogPreview(g, Gtk, config, image, drawables)
+        # fill() packs the settings straight into the content area, which also holds the row of
+        # Help/Reset/Cancel/OK: move the settings (not that row: a default button taken out of its
+        # window stops being the default, and Return would no longer run the filter) into a
+        # column right of the preview
+        content = dialog.get_content_area()
+        keep = set()
+        for response in (Gtk.ResponseType.OK, Gtk.ResponseType.CANCEL, Gtk.ResponseType.HELP):
+            w = dialog.get_widget_for_response(response)
+            while w is not None and w.get_parent() is not None and w.get_parent() is not content:
+                w = w.get_parent()
+            if w is not None:
+                keep.add(w)
+        settings = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=content.get_spacing())
+        for child in content.get_children():
+            if child in keep or isinstance(child, Gtk.ButtonBox):
+                continue
+            expand, fill, padding, _ = content.query_child_packing(child)
+            content.remove(child)
+            settings.pack_start(child, expand, fill, padding)
+        row = Gtk.Box(orientation=Gtk.Orientation.HORIZONTAL, spacing=12)
+        row.pack_start(preview.widget, False, False, 0)
+        row.pack_start(settings, True, True, 0)
+        content.pack_start(row, True, True, 0)
+        content.reorder_child(row, 0)
+        settings.show()
+        row.show()
+        preview.widget.show_all()
+        dialog.set_default_response(Gtk.ResponseType.OK)
+        # the dialog opens with the keyboard in k's field (arrows change k, Return runs the filter)
+        spin = dialog.get_scale_entry("k", 1.0).get_spin_button()
+        spin.set_activates_default(True)
+        spin.grab_focus()
+    except Exception as e:  # the preview is a help: never let it stop the filter
+        import traceback
+
+        traceback.print_exc()
+        log("no preview: %s" % e)
     ok = dialog.run()
+    if preview is not None:
+        preview.close()
     dialog.destroy()
     return ok
 
@@ -531,7 +913,7 @@ def show_dialog(g, procedure, config):
 def run(g, procedure, run_mode, image, drawables, config, run_data):
     try:
         core_options()  # or the PluginError saying how to make kmq findable
-        if run_mode == g.Gimp.RunMode.INTERACTIVE and not show_dialog(g, procedure, config):
+        if run_mode == g.Gimp.RunMode.INTERACTIVE and not show_dialog(g, procedure, config, image, drawables):
             return procedure.new_return_values(g.Gimp.PDBStatusType.CANCEL, g.GLib.Error())
         return quantize_layer(g, procedure, image, drawables, config)
     except PluginError as e:
@@ -547,36 +929,28 @@ def run(g, procedure, run_mode, image, drawables, config, run_data):
 def quantize_layer(g, procedure, image, drawables, config):
     Gimp, Gegl = g.Gimp, g.Gegl
     drawable = the_layer(drawables)
-    fg_bg = None
-    if config.get_property("lock-fg-bg"):
-        fg_bg = (color_hex(g, Gimp.context_get_foreground()), color_hex(g, Gimp.context_get_background()))
-    request = layer_request(config.get_property, fg_bg, image_name(image))
+    request = layer_request(config.get_property, fg_bg_colors(g, config), image_name(image))
     add_palette = config.get_property("add-palette")
 
-    ok, x, y, w, h = drawable.mask_intersect()
-    if not ok or w <= 0 or h <= 0:
-        raise PluginError("The selection does not touch this layer: nothing to quantize")
-    prec = image.get_precision()
-    eight_bit = prec in (Gimp.Precision.U8_NON_LINEAR, Gimp.Precision.U8_PERCEPTUAL)
-    fmt, dtype, nch = pixel_format(eight_bit, drawable.has_alpha())
+    t0 = time.time()
+    layer = read_layer(g, image, drawable)  # or "the selection does not touch this layer"
+    x, y, w, h, fmt = layer["x"], layer["y"], layer["w"], layer["h"], layer["fmt"]
     rect = Gegl.Rectangle.new(x, y, w, h)
+    importance = read_emphasis(g, image, drawable, config.get_property, layer)
+    t_read = time.time() - t0
 
     Gimp.progress_init("K-means Quantize (k=%d)" % request["k"])
-    t0 = time.time()
+    t1 = time.time()
     core = find_core()
-    t_find = time.time() - t0
+    t_find = time.time() - t1
     log("core via %s (%s)" % (core.how, core.where))
-    pixels = drawable.get_buffer().get(rect, 1.0, fmt, Gegl.AbyssPolicy.CLAMP)
-    mask = None
-    if not Gimp.Selection.is_empty(image):
-        _, offx, offy = drawable.get_offsets()
-        sel_rect = Gegl.Rectangle.new(x + offx, y + offy, w, h)
-        mask = image.get_selection().get_buffer().get(sel_rect, 1.0, "Y u8", Gegl.AbyssPolicy.NONE)
     Gimp.progress_update(0.1)
-    t_read = time.time() - t0 - t_find
-    res = core.process(pixels, (h, w, nch), dtype, request, mask, pulse=Gimp.progress_pulse)
+    t1 = time.time()
+    res = core.process(layer["pixels"], (h, w, layer["nch"]), layer["dtype"], request, layer["mask"],
+                       pulse=Gimp.progress_pulse, importance=importance)
     Gimp.progress_update(0.9)
-    t_core = time.time() - t0 - t_find - t_read
+    t_core = time.time() - t1
+    t1 = time.time()
 
     image.undo_group_start()
     try:
@@ -601,7 +975,7 @@ def quantize_layer(g, procedure, image, drawables, config):
     log("done: %d colours, palette %r, file %r; %dx%d px: finding the core %.2fs, reading %.2fs, "
         "core %.2fs (k-means %.2fs), writing %.2fs"
         % (len(res["colors"]), gimp_name, res["palette_file"], w, h, t_find, t_read, t_core,
-           res["seconds"], time.time() - t0 - t_find - t_read - t_core))
+           res["seconds"], time.time() - t1))
     return with_results(g, procedure, gimp_name, len(res["colors"]), res["palette_file"])
 
 
@@ -658,7 +1032,7 @@ def _main():
             options = registered_options()
             if options is None:  # registered without arguments: running it says how to fix that
                 return p
-            for kind, arg, label, blurb, extra in procedure_arguments(options):
+            def add(kind, arg, label, blurb, extra):
                 if kind == "int":  # the full int range: see INT_MIN above
                     p.add_int_argument(arg, label, blurb, INT_MIN, INT_MAX, extra, rw)
                 elif kind == "choice":
@@ -668,11 +1042,18 @@ def _main():
                     p.add_choice_argument(arg, label, blurb, choice, extra[1], rw)
                 elif kind == "string":
                     p.add_string_argument(arg, label, blurb, extra, rw)
+                elif kind == "channel":
+                    p.add_channel_argument(arg, label, blurb, True, rw)
                 else:
                     p.add_boolean_argument(arg, label, blurb, extra, rw)
+
+            for argument in procedure_arguments(options):
+                add(*argument)
             p.add_file_argument("palette-file", "Export palette to _file",
                                 "Optional .gpl, .ase, .aco, .act, .css, .json, .txt, .png file",
                                 Gimp.FileChooserAction.SAVE, True, None, rw)
+            for argument in extra_arguments(options):  # after palette-file: positions kept
+                add(*argument)
             p.add_string_return_value("palette-name", "Palette name",
                                       "Name GIMP gave the new palette ('' if none)", "", rw)
             p.add_int_return_value("colors", "Colors", "Number of colours in the palette", 0, 256, 0, rw)
