@@ -401,14 +401,12 @@ def _quantize_one(src: str, out: str, settings: dict, data: bytes | None = None)
     warnings: list[str] = []
     status = EXIT_OK
     if o.quality and palette is None:
-        try:
-            _, res = smallest_k_for_quality(source, o.quality, k_max=o.k, importance=settings["importance"], **opts)
-        except QualityTooLowError as e:
-            if not settings["write_below_min"]:
-                return {"input": src, "output": None, "skipped": "quality", "error": str(e),
-                        "quality": round(e.quality, 1), "k": e.result.k, "exit_status": EXIT_QUALITY_TOO_LOW}
-            res = e.result
-            warnings.append(f"{e}; written anyway (--write-below-min)")
+        res, said = _search_quality(
+            lambda: smallest_k_for_quality(source, o.quality, k_max=o.k, importance=settings["importance"], **opts),
+            src, settings)
+        if res is None:
+            return said
+        warnings += said
     else:
         res = quantize(source, o.k, palette=palette, importance=settings["importance"], **opts)
     if settings.get("posterize"):  # kmq-pngquant's --posterize N
@@ -462,6 +460,19 @@ def _write_outputs(blob: bytes, palette, src: str, out: str, settings: dict, inf
         info["palettes"] = list(settings["palettes"])
 
 
+def _search_quality(search, src: str, settings: dict):
+    """``--quality``: ``search()`` gives ``(k, result)`` (kmq_core.auto_k). Returns the result and
+    its warnings, or ``(None, figures)`` of a file skipped below MIN (exit 99) unless
+    ``--write-below-min``, which writes it with a warning."""
+    try:
+        return search()[1], []
+    except QualityTooLowError as e:
+        if not settings["write_below_min"]:
+            return None, {"input": src, "output": None, "skipped": "quality", "error": str(e),
+                          "quality": round(e.quality, 1), "k": e.result.k, "exit_status": EXIT_QUALITY_TOO_LOW}
+        return e.result, [f"{e}; written anyway (--write-below-min)"]
+
+
 def _is_animation(src: str, data: bytes | None, max_pixels: int | None) -> bool:
     """True for a GIF, APNG or WebP of several frames; a file that cannot be read says why here."""
     from .animation import probe
@@ -492,16 +503,12 @@ def _quantize_animation(src: str, out: str, settings: dict, data: bytes | None) 
     source = data if data is not None else src
     anim_kw = dict(frame_palette=o.frame_palette, max_frames=o.max_frames, **o.quantize_kwargs())
     warnings: list[str] = []
-    if o.quality and palette is None:
-        # the fewest colours whose worst frame reaches MAX (kmq_core.auto_k)
-        try:
-            _, res = smallest_k_for_quality_animation(source, o.quality, k_max=o.k, **anim_kw)
-        except QualityTooLowError as e:
-            if not settings["write_below_min"]:
-                return {"input": src, "output": None, "skipped": "quality", "error": str(e),
-                        "quality": round(e.quality, 1), "k": e.result.k, "exit_status": EXIT_QUALITY_TOO_LOW}
-            res = e.result
-            warnings.append(f"{e}; written anyway (--write-below-min)")
+    if o.quality and palette is None:  # the fewest colours whose worst frame reaches MAX
+        res, said = _search_quality(
+            lambda: smallest_k_for_quality_animation(source, o.quality, k_max=o.k, **anim_kw), src, settings)
+        if res is None:
+            return said
+        warnings += said
     else:
         res = quantize_animation(_stdin_file(data) if data is not None else src, o.k, palette=palette, **anim_kw)
     if out == STDIO:
