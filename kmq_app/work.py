@@ -8,15 +8,19 @@ module only sequences the calls and makes the previews.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from dataclasses import dataclass
 from typing import Callable
+
+import numpy as np
 
 from kmq_core import Palette, QuantizeResult, load_image, quantize, remap
 from kmq_core.animation import fit_animation_palette, probe, quantize_animation
 from kmq_core import options as opt
 from kmq_core.auto_k import (max_steps, quality_for_delta_e, smallest_k_for_delta_e,
-                             smallest_k_for_quality)
+                             smallest_k_for_delta_e_animation, smallest_k_for_quality,
+                             smallest_k_for_quality_animation)
 from kmq_core.errors import KmqError, QualityTooLowError
 from kmq_core.importance import region_mask
 from kmq_core.loading import LoadedImage
@@ -124,19 +128,14 @@ def quantize_work(data: bytes, name: str, o: Options) -> Callable[[Job], Compute
             # an animation: the palette of all its frames (`kmq quantize` writes the same), shown on frame 1
             pal = fit_animation_palette(as_file(data, name), o.k, space=o.space, seed=o.seed, lock=o.lock or None,
                                         max_pixels=o.max_pixels, profile=o.profile)
-            result = quantize(src, palette=pal, **opts)
+            result = _with_shares(quantize(src, palette=pal, **opts), pal.weights)
+        elif frames > 1:
+            # the smallest k whose worst frame reaches the target, as `kmq quantize --quality` on a clip
+            result, below_min, worst = _animation_search(job, data, name, o, opts)
         elif o.target_de is None and o.quality is None:
             result = quantize(src, o.k, **opts)
         else:
-            steps = max_steps(1, opt.K_MAX)
-            tried = []
-
-            def on_step(k: int, r: QuantizeResult) -> None:
-                tried.append(k)
-                job.check()  # cancelled: stop between two tries
-                job.stage = f"Fitting the palette: tried k = {', '.join(map(str, tried))} (at most {steps} tries)"
-                job.fraction = 0.1 + 0.5 * min(1.0, len(tried) / steps)
-
+            on_step = _search_progress(job, "Fitting the palette")
             if o.quality is not None:
                 try:
                     _, result = smallest_k_for_quality(src, o.quality, **opts, on_step=on_step)
@@ -146,6 +145,8 @@ def quantize_work(data: bytes, name: str, o: Options) -> Callable[[Job], Compute
                 _, result = smallest_k_for_delta_e(src, o.target_de, **opts, on_step=on_step)
         _stage(job, "figures")
         colors_used, psnr, delta_e = result.colors_used, result.psnr, result.delta_e
+        if frames > 1 and (o.target_de is not None or o.quality is not None):
+            delta_e = worst  # the clip's figure is its worst frame's, as the search judged it
         _stage(job, "png")
         png = result.png
         _stage(job, "previews")
@@ -157,6 +158,52 @@ def quantize_work(data: bytes, name: str, o: Options) -> Callable[[Job], Compute
         return Computed(result, previews, colors_used, psnr, delta_e, png, times, quality, below_min, frames)
 
     return work
+
+
+def _search_progress(job: Job, what: str) -> Callable:
+    """An ``on_step`` for a search over k: the tries so far on the progress bar; Cancel stops it
+    between two tries."""
+    steps = max_steps(1, opt.K_MAX)
+    tried: list[int] = []
+
+    def on_step(k: int, _result) -> None:
+        tried.append(k)
+        job.check()
+        job.stage = f"{what}: tried k = {', '.join(map(str, tried))} (at most {steps} tries)"
+        job.fraction = 0.1 + 0.5 * min(1.0, len(tried) / steps)
+
+    return on_step
+
+
+def _with_shares(result: QuantizeResult, shares) -> QuantizeResult:
+    """Frame 1's result with the palette's shares of all the frames (the swatches' percentages and
+    "not in image" marks speak for the whole clip)."""
+    pal = result.palette
+    return dataclasses.replace(result, palette=Palette(pal.colors, np.asarray(shares, np.float64), pal.names,
+                                                       pal.name))
+
+
+def _animation_search(job: Job, data: bytes, name: str, o: Options, opts: dict):
+    """The target ΔE or quality search on all frames (kmq_core.auto_k): the palette found, shown on
+    frame 1 with every frame's shares; whether the quality stayed below MIN; the worst frame's ΔE."""
+    on_step = _search_progress(job, "Fitting the palette to every frame")
+    kw = dict(space=o.space, dither=o.dither, seed=o.seed, lock=o.lock or None, max_pixels=o.max_pixels,
+              profile=o.profile, bayer_size=o.bayer_size, on_step=on_step)
+    below_min = False
+    if o.quality is not None:
+        try:
+            _, anim = smallest_k_for_quality_animation(data, o.quality, **kw)
+        except QualityTooLowError as e:
+            anim, below_min = e.result, True
+    else:
+        _, anim = smallest_k_for_delta_e_animation(data, o.target_de, **kw)
+    counts = np.zeros(len(anim.palette), np.float64)
+    for lab in anim.labels:
+        c = np.bincount(lab.ravel(), minlength=max(len(counts), int(lab.max()) + 1))
+        counts += c[:len(counts)]
+    src = load_image(as_file(data, name), max_pixels=o.max_pixels, profile=o.profile)
+    result = quantize(src, palette=anim.palette, **opts)
+    return _with_shares(result, counts / max(counts.sum(), 1.0)), below_min, max(anim.frame_delta_e)
 
 
 def _frame_count(data: bytes, name: str, o: Options) -> int:

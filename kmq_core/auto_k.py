@@ -94,18 +94,7 @@ def smallest_k_for_delta_e(
     target is crossed, which is the smallest such k whenever ΔE does fall
     steadily, as it does for photographs.
     """
-    try:
-        target = float(max_delta_e)
-    except (TypeError, ValueError):
-        raise KmqError(f"the target ΔE must be a number, got {max_delta_e!r}") from None
-    if not math.isfinite(target) or target < 0:
-        raise KmqError(f"the target ΔE must be a number of 0 or more, got {max_delta_e!r}")
-    lo, hi = check_k(k_min), check_k(k_max)
-    if lo > hi:
-        raise KmqError(f"k_min ({lo}) is larger than k_max ({hi})")
-    n_locked = len(as_lock(lock))
-    check_lock_fits(n_locked, hi)
-    lo = max(lo, n_locked)
+    target, lo, hi = _search_range(max_delta_e, k_min, k_max, lock)
     src = load_image(image, max_pixels=max_pixels, profile=profile)
     tried: dict[int, QuantizeResult] = {}
 
@@ -122,6 +111,23 @@ def smallest_k_for_delta_e(
     target = max(target, 1e-9)
     k = _bisect(lo, hi, lambda k: at(k).delta_e <= target)
     return k, at(k)
+
+
+def _search_range(max_delta_e, k_min, k_max, lock) -> tuple[float, int, int]:
+    """The target ΔE and the range of k a search may try, checked: ``k_min`` is raised to the
+    number of locked colours."""
+    try:
+        target = float(max_delta_e)
+    except (TypeError, ValueError):
+        raise KmqError(f"the target ΔE must be a number, got {max_delta_e!r}") from None
+    if not math.isfinite(target) or target < 0:
+        raise KmqError(f"the target ΔE must be a number of 0 or more, got {max_delta_e!r}")
+    lo, hi = check_k(k_min), check_k(k_max)
+    if lo > hi:
+        raise KmqError(f"k_min ({lo}) is larger than k_max ({hi})")
+    n_locked = len(as_lock(lock))
+    check_lock_fits(n_locked, hi)
+    return target, max(lo, n_locked), hi
 
 
 def _bisect(lo: int, hi: int, meets: Callable[[int], bool]) -> int:
@@ -208,26 +214,26 @@ def smallest_k_for_quality(
     return k, result
 
 
-def smallest_k_for_quality_animation(
+def smallest_k_for_delta_e_animation(
     source,
-    quality,
+    max_delta_e: float,
     *,
     k_min: int = DEFAULT_K_MIN,
     k_max: int = K_MAX,
     on_step: Callable[[int, object], None] | None = None,
     **options,
 ):
-    """``--quality MIN-MAX`` for an animation: the fewest colours whose *worst* frame reaches MAX.
+    """The smallest k whose *worst* frame has a mean ΔE2000 of at most ``max_delta_e``.
 
     A clip is judged by its worst frame: a colour that only a late frame shows (a title, a
-    flash) must reach the target as well as the rest.
+    flash) must reach the target as well as the rest. The search is :func:`smallest_k_for_delta_e`'s.
 
     Parameters
     ----------
     source : path, bytes or binary file object
         A GIF, APNG or WebP.
-    quality : str or (int, int)
-        ``'MIN-MAX'`` on kmq's 0-100 scale, as for :func:`smallest_k_for_quality`.
+    max_delta_e : float
+        Target mean CIEDE2000 of the worst frame, >= 0.
     k_min, k_max : int
         The range of k searched.
     on_step : callable, optional
@@ -241,24 +247,13 @@ def smallest_k_for_quality_animation(
     k : int
     result : AnimationResult
         The quantization at that k; ``result.frame_delta_e`` holds each frame's mean ΔE2000.
-
-    Raises
-    ------
-    QualityTooLowError
-        When the worst frame at ``k_max`` stays below MIN (``.result``, ``.quality``).
     """
     from .animation import frame_delta_e, quantize_animation
 
-    q_min, q_max = check_quality(quality)
-    lo, hi = check_k(k_min), check_k(k_max)
-    if lo > hi:
-        raise KmqError(f"k_min ({lo}) is larger than k_max ({hi})")
-    n_locked = len(as_lock(options.get("lock")))
-    check_lock_fits(n_locked, hi)
-    lo = max(lo, n_locked)
+    target, lo, hi = _search_range(max_delta_e, k_min, k_max, options.get("lock"))
     if hasattr(source, "read"):  # read once: every k reads the frames again
         source = source.read()
-    target = max(delta_e_for_quality(q_max), 1e-9)
+    target = max(target, 1e-9)
     tried: dict = {}
 
     def worst(k: int) -> float:
@@ -272,15 +267,34 @@ def smallest_k_for_quality_animation(
         return max(tried[k].frame_delta_e)
 
     k = _bisect(lo, hi, lambda k: worst(k) <= target)
-    res = tried[k]
-    reached = quality_for_delta_e(worst(k))
+    return k, tried[k]
+
+
+def smallest_k_for_quality_animation(source, quality, *, k_min: int = DEFAULT_K_MIN, k_max: int = K_MAX,
+                                     **options):
+    """``--quality MIN-MAX`` for an animation: the fewest colours whose *worst* frame reaches MAX.
+
+    As :func:`smallest_k_for_delta_e_animation` at MAX's ΔE (same ``source``, ``k_min``,
+    ``k_max`` and ``**options``, ``on_step`` included); returns ``(k, AnimationResult)``.
+
+    Raises
+    ------
+    QualityTooLowError
+        When the worst frame at ``k_max`` stays below MIN (``.result``, ``.quality``).
+    """
+    q_min, q_max = check_quality(quality)
+    k, res = smallest_k_for_delta_e_animation(source, delta_e_for_quality(q_max), k_min=k_min, k_max=k_max,
+                                              **options)
+    worst = max(res.frame_delta_e)
+    reached = quality_for_delta_e(worst)
     if reached < q_min:
         i = int(max(range(res.n_frames), key=lambda j: res.frame_delta_e[j]))
         raise QualityTooLowError(
-            f"quality {reached:.0f} (frame {i + 1}: mean ΔE2000 {worst(k):.2f}) at k={k} is below the minimum "
+            f"quality {reached:.0f} (frame {i + 1}: mean ΔE2000 {worst:.2f}) at k={k} is below the minimum "
             f"{q_min} (mean ΔE2000 {delta_e_for_quality(q_min):.2f})", result=res, quality=reached)
     return k, res
 
 
-__all__ = ["smallest_k_for_delta_e", "smallest_k_for_quality", "smallest_k_for_quality_animation",
+__all__ = ["smallest_k_for_delta_e", "smallest_k_for_quality", "smallest_k_for_delta_e_animation",
+           "smallest_k_for_quality_animation",
            "delta_e_for_quality", "quality_for_delta_e", "max_steps", "DEFAULT_K_MIN", "QUALITY_PER_DELTA_E"]

@@ -90,3 +90,53 @@ def test_profile_control_converts_or_keeps():
     assert at.code[0].value == "#c82828"
     # the page says that the hex codes are no longer sRGB
     assert any("numbers in the image's profile (Display P3)" in c.value for c in at.caption)
+
+
+# ---- animations (issue 26): the search judges every frame -------------------------------------------
+def _late_colour_gif() -> bytes:
+    """Blue and green in the first frames; the last adds an orange square frame 1 lacks."""
+    blue, green, orange = (30, 60, 200), (40, 170, 60), (250, 140, 20)
+    f1 = np.tile(np.array(blue, np.uint8), (32, 40, 1))
+    f1[:, 20:] = green
+    f2 = f1.copy()
+    f2[:, 16:20] = green
+    f3 = f1.copy()
+    f3[8:24, 8:32] = orange
+    buf = io.BytesIO()
+    Image.fromarray(f1).save(buf, "GIF", save_all=True, append_images=[Image.fromarray(f2), Image.fromarray(f3)],
+                             duration=100, loop=0)
+    return buf.getvalue()
+
+
+def test_quality_mode_on_an_animation_reaches_every_frame():
+    """Frame 1 alone reaches 90 at k = 2; the orange of the last frame needs a third colour, and the
+    palette shown (with its shares over all frames) has it."""
+    from kmq_core.auto_k import smallest_k_for_quality_animation
+    from kmq_core.palette import parse_hex
+
+    clip = _late_colour_gif()
+    k, anim = smallest_k_for_quality_animation(clip, (80, 90))
+    assert k == 3
+    at = upload(new_app().run(), "late.gif", clip)
+    k_mode(at).set_value("quality").run()
+    at.slider(key="quality").set_value((80, 90)).run()
+    assert_no_failure(at)
+    assert any(s.value == "late.gif: 40×32 pixels, k = 3" for s in at.subheader), [s.value for s in at.subheader]
+    shown = at.code[0].value.split(", ")
+    assert set(shown) == set(anim.palette.hex)
+    orange = np.array([250, 140, 20])
+    assert min(np.abs(np.array(parse_hex(h)) - orange).sum() for h in shown) <= 6
+    assert [s.value for s in at.success] == ["k = 3 is the smallest k whose quality (100) reaches 90."]
+
+
+def test_target_delta_e_on_an_animation_is_the_worst_frames():
+    from kmq_core.auto_k import smallest_k_for_delta_e_animation
+
+    clip = _late_colour_gif()
+    k, anim = smallest_k_for_delta_e_animation(clip, 1.0)
+    assert k == 3 and max(anim.frame_delta_e) <= 1.0
+    at = upload(new_app().run(), "late.gif", clip)
+    k_mode(at).set_value("target").run()
+    at.slider(key="target_de").set_value(1.0).run()
+    assert_no_failure(at)
+    assert any(s.value == "late.gif: 40×32 pixels, k = 3" for s in at.subheader), [s.value for s in at.subheader]
