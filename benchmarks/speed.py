@@ -120,7 +120,8 @@ def versions(paths: dict) -> dict:
 # --- commands ------------------------------------------------------------------
 
 def quantize_argv(tool: str, mode: str, k: int, src: str, out: str, exe: str | None = None) -> list[str]:
-    """One file: kmq ``quantize SRC -k K -o OUT -f -q [--dither fs]``; pngquant ``[--nofs] --force --output OUT K -- SRC``."""
+    """One file: kmq ``quantize SRC -k K -o OUT -f -q [--dither fs]``;
+    pngquant ``[--nofs] --force --output OUT K -- SRC``."""
     if tool == "kmq":
         return kmq_argv() + ["quantize", src, "-k", str(k), "-o", out, "-f", "-q"] + (
             ["--dither", "fs"] if mode == "fs" else [])
@@ -424,7 +425,8 @@ def measure_anim(tools: dict, runs: int, tmp: Path, timeout: float, pairs) -> di
                  + ", ".join(f"{t} {entries[(pair, t)]['runs'][-1]['seconds']:.2f} s" for t in order))
     for e in entries.values():
         e.pop("argv")
-    return {"clip": f"{ANIM_CLIP}, {n} frames of {width}×{height} at {clip['duration_ms']} ms (benchmarks/anim_clips.py)",
+    return {"clip": f"{ANIM_CLIP}, {n} frames of {width}×{height} at {clip['duration_ms']} ms "
+                    "(benchmarks/anim_clips.py)",
             "k": ANIM_K, "entries": list(entries.values())}
 
 
@@ -507,6 +509,27 @@ def largest_file_peak(entry: dict | None) -> tuple[str, float] | None:
     return (name, kib / 1024) if name else None
 
 
+def per_file_ratios(a: dict | None, b: dict | None) -> list[tuple[str, float]]:
+    """Per file, the median over runs of ``a``'s time divided by ``b``'s: [(name, ratio)], highest first."""
+    def per_file(entry):
+        times: dict[str, list[float]] = {}
+        for r in (entry or {}).get("runs", []):
+            for name, sec, _ in r.get("files", []):
+                times.setdefault(name, []).append(sec)
+        return {name: statistics.median(ts) for name, ts in times.items()}
+
+    ta, tb = per_file(a), per_file(b)
+    return sorted(((n, ta[n] / tb[n]) for n in ta if tb.get(n)), key=lambda x: -x[1])
+
+
+def _spread(ratios: list[tuple[str, float]]) -> str:
+    if not ratios:
+        return ""
+    med = statistics.median(r for _, r in ratios)
+    return (f"; per file {ratios[-1][1]:.2f}× ({ratios[-1][0]}) to {ratios[0][1]:.2f}× ({ratios[0][0]}), "
+            f"median {med:.2f}×")
+
+
 def verdict(value: float | None, limit: float | None, what: str, unit: str, goal: str, where: str) -> dict:
     """One goal: MET when ``value ≤ limit``; the text says by how much either way."""
     if value is None or limit is None:
@@ -526,8 +549,8 @@ def _ratio_goal(a: dict | None, b: dict | None, factor: float, goal: str, where:
     ta, tb = median_s(a), median_s(b)
     if ta is None or tb is None:
         return verdict(None, None, f"kmq {fmt(ta)} vs {peer} {fmt(tb)}", "", goal, where)
-    return verdict(ta / tb, factor, f"kmq {fmt(ta)} vs {peer} {fmt(tb)} = {ta / tb:.2f}×",
-                   f"goal ≤ {factor:g}×", goal, where)
+    return verdict(ta / tb, factor, f"kmq {fmt(ta)} vs {peer} {fmt(tb)} = {ta / tb:.2f}×"
+                   + _spread(per_file_ratios(a, b)), f"goal ≤ {factor:g}×", goal, where)
 
 
 def compute_goals(data: dict) -> list[dict]:
@@ -666,7 +689,8 @@ def render(data: dict, goals: list[dict]) -> str:
     if web:
         n = web[0].get("files")
         out += [f"## Web-sized images: {n} CQ100 photos (768×512 or 512×768), k = {WEB_K}", "",
-                "| how | comparing | kmq | pngquant 3 | pngquant 2 | kmq / pngquant 3 | peak RSS MiB kmq · pq3 · pq2 |",
+                "| how | comparing | kmq | pngquant 3 | pngquant 2 | kmq / pngquant 3 "
+                "| peak RSS MiB kmq · pq3 · pq2 |",
                 "|---|---|---|---|---|---|---|"]
         for section, how in (("web-per-file", f"one process per file (sum of {n})"),
                              ("web-one-command", f"all {n} in one command")):
@@ -728,7 +752,8 @@ def render(data: dict, goals: list[dict]) -> str:
         out += [f"## Animation: {anim['clip']}, k = {anim['k']}", "",
                 "kmq reads the APNG and writes a GIF; ffmpeg reads the PNG frames and writes a GIF with one palette "
                 "(palettegen stats_mode=full, paletteuse with diff_mode=rectangle), as benchmarks/anim.py runs it.", "",
-                "| kmq | ffmpeg | kmq time | ffmpeg time | kmq / ffmpeg | peak RSS MiB kmq · ffmpeg |", "|---|---|---|---|---|---|"]
+                "| kmq | ffmpeg | kmq time | ffmpeg time | kmq / ffmpeg | peak RSS MiB kmq · ffmpeg |",
+                "|---|---|---|---|---|---|"]
         for pair in dict.fromkeys(e["case"] for e in anim["entries"]):
             a, b = find(anim["entries"], "anim", pair, "kmq"), find(anim["entries"], "anim", pair, "ffmpeg")
             out.append(f"| {ANIM_PAIRS[pair][0]} | {ANIM_PAIR_TITLES[pair]} | {fmt_runs(a)} | {fmt_runs(b)} | "
@@ -736,7 +761,9 @@ def render(data: dict, goals: list[dict]) -> str:
         out.append("")
     imp = data.get("imports") or []
     if imp:
-        out += ["## Start-up: each front end as a whole process", "",
+        n_imp = s.get("import_runs")
+        out += ["## Start-up: each front end as a whole process" + (f" (median of {n_imp} runs)" if n_imp else ""),
+                "",
                 "| front end | time | peak RSS MiB |", "|---|---|---|"]
         for e in imp:
             extra = f" ({e['error'][:120]})" if e.get("error") else ""
@@ -762,7 +789,8 @@ def render(data: dict, goals: list[dict]) -> str:
 
 def parse_args(argv):
     ap = argparse.ArgumentParser(prog="python -m benchmarks.speed", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--runs", type=int, default=None, help="runs per measurement, median reported (default 3; 1 with --quick)")
+    ap.add_argument("--runs", type=int, default=None,
+                    help="runs per measurement, median reported (default 3; 1 with --quick)")
     ap.add_argument("--quick", action="store_true",
                     help="8 CQ100 images, 12 MP at k=64 only, one animation pair, no 8181×7221 test, one run")
     ap.add_argument("--parts", default=None,
@@ -770,7 +798,8 @@ def parse_args(argv):
     ap.add_argument("--files", type=int, default=None, help="only the first N CQ100 images (sorted by name)")
     ap.add_argument("--cq100", default=str(CQ100), help="folder of the CQ100 PNGs (default ../shared/data/cq100)")
     ap.add_argument("--k12", default=None, help="k on the 12 MP photo (default 64,256; 64 with --quick)")
-    ap.add_argument("--import-runs", type=int, default=None, help="runs of each start-up command (default max(runs, 5))")
+    ap.add_argument("--import-runs", type=int, default=None,
+                    help="runs of each start-up command (default max(runs, 5))")
     ap.add_argument("--cache", default="/tmp/kmq-bench-cache", help="generated images (shared with benchmarks.run)")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds before one command is killed")
     ap.add_argument("--artifacts", default=os.environ.get("KMQ_ARTIFACTS") or "/tmp/kmq-artifacts",

@@ -19,7 +19,7 @@ def _data(kmq_web=(6.0, 5.0, 7.0), kmq_peak_mib=100.0, cli_mb=480.0, app=None) -
     files = [["a.png", 0.1, int(kmq_peak_mib * 1024)], ["b.png", 0.1, 1000]]
     web = [
         _e("web-per-file", "plain", "kmq", *kmq_web, files=files),
-        _e("web-per-file", "plain", "pq3", 4.0, 4.0, 4.0, files=[["a.png", 0.1, 20000], ["b.png", 0.1, 30000]]),
+        _e("web-per-file", "plain", "pq3", 4.0, 4.0, 4.0, files=[["a.png", 0.1, 20000], ["b.png", 0.05, 30000]]),
         _e("web-per-file", "fs", "kmq", 10.0, 10.0, 10.0, files=[["a.png", 0.1, 200 * 1024]]),
         _e("web-per-file", "fs", "pq3", 4.0, 4.0, 4.0, files=[["a.png", 0.1, 20000]]),
         _e("web-one-command", "plain", "kmq", 2.0, 2.0, 2.0),
@@ -58,6 +58,8 @@ def test_ratio_goals_use_medians_and_say_by_how_much():
     per_file = _by_where(goals, "one process per file (sum), default")
     assert per_file["value"] == pytest.approx(6.0 / 4.0)  # medians: 6.0 against 4.0
     assert per_file["met"] is True and per_file["text"].startswith("MET")  # 1.5× is at the limit, still met
+    # the files that trail most and least: b.png 0.1 s against 0.05 s
+    assert "per file 1.00× (a.png) to 2.00× (b.png), median 1.50×" in per_file["text"]
     fs = _by_where(goals, "one process per file (sum), --dither fs")
     assert fs["met"] is False
     assert "2.50×" in fs["text"] and "1.67× the limit" in fs["text"] and fs["text"].startswith("MISSED")
