@@ -626,7 +626,8 @@ def app_goals(app: dict | None, mp: list[dict]) -> list[dict]:
         s = app["12mp"]["seconds"]
         out.append(verdict(s / cli, APP_12MP_FACTOR, f"{s:.2f} s vs this run's kmq quantize 12 MP k=64 {cli:.2f} s "
                                                      f"= {s / cli:.2f}×", f"goal ≤ {APP_12MP_FACTOR:g}×", "app",
-                           f"app: a 12 MP upload (JPEG) to its result ({when('12mp')})"))
+                           f"app: a 12 MP upload (JPEG) to its result ({when('12mp')}; another time and load "
+                           "than this run's CLI figure)"))
     else:
         out.append(verdict(None, None, "measured by tests/test_app_browser.py (no timing file or no CLI figure)", "",
                            "app", "app: a 12 MP upload against the CLI"))
@@ -680,6 +681,8 @@ def render(data: dict, goals: list[dict]) -> str:
            "",
            "Versions: " + "; ".join(f"{k} {val}" for k, val in v.items()) + ".",
            ""]
+    if s.get("note"):
+        out += [f"Note: {s['note']}", ""]
     if data.get("source_changed"):
         out += ["**kmq_core's sources changed during the run**: the kmq figures mix two versions.", ""]
     for part, err in (data.get("errors") or {}).items():
