@@ -402,13 +402,13 @@ def _quantize_one(src: str, out: str, settings: dict, data: bytes | None = None)
     status = EXIT_OK
     if o.quality and palette is None:
         res, said = _search_quality(
-            lambda: smallest_k_for_quality(source, o.quality, k_max=o.k, importance=settings["importance"], **opts),
+            lambda: smallest_k_for_quality(source, o.quality, k_max=o.k, importance=settings.get("importance"), **opts),
             src, settings)
         if res is None:
             return said
         warnings += said
     else:
-        res = quantize(source, o.k, palette=palette, importance=settings["importance"], **opts)
+        res = quantize(source, o.k, palette=palette, importance=settings.get("importance"), **opts)
     if settings.get("posterize"):  # kmq-pngquant's --posterize N
         from .posterize import posterize
 

@@ -10,14 +10,19 @@ before, costs a command about 0.5 s and 120 MB to import and load (issue 25).
 The C follows numba's arithmetic operation for operation, so the results are
 the same bits (tests/test_kernels.py checks them against numpy references). The
 dithering loops, which only ``--dither`` runs, are still compiled by numba
-(:mod:`kmq_core.scan`).
+(:mod:`kmq_core.scan`). A Python for which the extension was not built (GIMP's own,
+importing this checkout) gets the numba versions the C was written from
+(:mod:`kmq_core.kernels_numba`), bit for bit the same.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import _kernels
+try:
+    from . import _kernels
+except ImportError:  # not built for this Python: numba's versions of the same loops
+    _kernels = None
 
 #: 8-bit sRGB → linear light, the table every kernel decodes with
 LINEAR = np.where(np.arange(256) / 255.0 <= 0.04045, np.arange(256) / 255.0 / 12.92,
@@ -35,6 +40,11 @@ def oklab_u8(rgb: np.ndarray, m1: np.ndarray, m2: np.ndarray, chroma: float = 1.
     """N×3 uint8 sRGB → N×3 float32 Oklab×100 (a and b times ``chroma``), via the matrices ``m1``, ``m2``."""
     rgb = np.ascontiguousarray(rgb, np.uint8).reshape(-1, 3)
     out = np.empty((len(rgb), 3), np.float32)
+    if _kernels is None:
+        from .kernels_numba import _oklab
+
+        return _oklab(rgb, np.asarray(LINEAR), np.ascontiguousarray(m1, np.float64),
+                      np.ascontiguousarray(m2, np.float64), float(chroma), out)
     _kernels.oklab_u8(rgb, LINEAR, np.ascontiguousarray(m1, np.float64).reshape(9),
                       np.ascontiguousarray(m2, np.float64).reshape(9), float(chroma), out)
     return out
@@ -44,6 +54,10 @@ def lightness_u8(rgb: np.ndarray) -> np.ndarray:
     """h×w×3|4 uint8 sRGB → h×w float32 CIELAB L* (D65, 0..100)."""
     rgb = np.ascontiguousarray(rgb, np.uint8)
     out = np.empty(rgb.shape[:2], np.float32)
+    if _kernels is None:
+        from .kernels_numba import _lightness
+
+        return _lightness(rgb, np.asarray(LINEAR), out)
     _kernels.lightness_u8(rgb, int(rgb.shape[2]), LINEAR, out)
     return out
 
@@ -54,7 +68,12 @@ def masking_from_moments(m: np.ndarray, m2: np.ndarray, c: float, p: float, out:
     m2 = np.ascontiguousarray(m2, np.float32)
     if m.shape != m2.shape:
         raise ValueError("m and m2 differ in shape")
-    _kernels.masking_from_moments(m, m2, float(np.float32(c)), float(np.float32(p)), _out(out, np.float32, m.shape))
+    _out(out, np.float32, m.shape)
+    if _kernels is None:
+        from .kernels_numba import masking_from_moments as compiled
+
+        return compiled(m, m2, np.float32(c), np.float32(p), out)
+    _kernels.masking_from_moments(m, m2, float(np.float32(c)), float(np.float32(p)), out)
     return out
 
 
@@ -89,6 +108,11 @@ def rate_aware_band(x, labels, nearest, weight, free, pal, lam, cap, above, out)
             np.ascontiguousarray(free, np.bool_), np.ascontiguousarray(pal, np.float32))
     if args[0].shape != (h, w, 3) or any(a.shape != (h, w) for a in args[2:5]) or len(above) != w:
         raise ValueError("rate_aware_band: the band's arrays differ in shape")
-    _kernels.rate_aware_band(*args, float(np.float32(lam)), float(np.float32(cap)),
-                             np.ascontiguousarray(above, np.int16), _out(out, np.uint8, (h, w)), h, w)
+    above = np.ascontiguousarray(above, np.int16)
+    _out(out, np.uint8, (h, w))
+    if _kernels is None:
+        from .kernels_numba import rate_aware_band as compiled
+
+        return compiled(*args, np.float32(lam), np.float32(cap), above, out)
+    _kernels.rate_aware_band(*args, float(np.float32(lam)), float(np.float32(cap)), above, out, h, w)
     return out

@@ -258,7 +258,7 @@ class Plan:
                                                max_pixels=given.get("max-pixels", opt.DEFAULT_MAX_PIXELS))
         except KmqError as e:
             raise UsageError(str(e), INVALID_ARGUMENT) from None
-        self.settings = {"options": self.options, "palette_in": None, "force": self.force, "palettes": [],
+        self.settings = {"options": self.options, "palette_in": None, "importance": None, "force": self.force, "palettes": [],
                          "json": False, "write_below_min": False, "skip_if_larger": bool(given.get("skip-if-larger")),
                          "skip_rule": "pngquant", "strip": bool(given.get("strip")), "skip_existing": False,
                          "posterize": self.posterize, "replace_input": True}

@@ -130,3 +130,29 @@ def test_the_default_path_imports_neither_numba_nor_scipy():
             "print(sorted(m for m in ('numba', 'scipy', 'llvmlite') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_without_the_c_extension_numba_gives_the_same_bytes(monkeypatch):
+    """A Python the extension was not built for (GIMP's) falls back to kmq_core.kernels_numba: the
+    loops the C was written from, so a quantized image is the same to the byte."""
+    from skimage import data
+
+    from kmq_core import quantize
+
+    img = data.coffee()[::2, ::2]
+    with_c = [quantize(img, k, space=s).png for k, s in ((8, "perceptual"), (32, "oklab"), (16, "lab"))]
+    monkeypatch.setattr(kernels, "_kernels", None)
+    without = [quantize(img, k, space=s).png for k, s in ((8, "perceptual"), (32, "oklab"), (16, "lab"))]
+    assert with_c == without
+    rgb = _rgb(50_000, 4)
+    assert _bits_equal(kernels.oklab_u8(rgb, _OK_M1, _OK_M2, PERCEPTUAL_CHROMA),
+                       _numpy_free_reference_oklab(rgb))
+
+
+def _numpy_free_reference_oklab(rgb):
+    from kmq_core import _kernels
+
+    out = np.empty((len(rgb), 3), np.float32)
+    _kernels.oklab_u8(rgb, kernels.LINEAR, np.ascontiguousarray(_OK_M1).reshape(9),
+                      np.ascontiguousarray(_OK_M2).reshape(9), PERCEPTUAL_CHROMA, out)
+    return out
