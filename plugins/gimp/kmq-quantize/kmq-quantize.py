@@ -560,6 +560,10 @@ def find_core(config=None, environ=None):
         try:
             _import_kmq_core(config.get("kmq_core_path"))
             from kmq_core import gimp_bridge
+            # the compiled loops (kmq_core._kernels) are built for the Python kmq was installed with;
+            # GIMP's Python is often another version, which cannot load them: load them now, so that
+            # such a kmq is reached through the subprocess instead of failing halfway through a run
+            from kmq_core import kernels  # noqa: F401
             return ImportedCore(gimp_bridge)
         except Exception as e:  # ImportError, or a dependency failing to load
             import_error = "%s: %s" % (type(e).__name__, e)
