@@ -25,6 +25,9 @@ unchanged), ``colors`` (n×3 ``uint8``), ``weights`` (n ``float64``) and
 ``seconds``) on success; or ``error`` (one line) when the input is bad. For a preview
 request ``image`` is the ``uint8`` picture to show, and ``source`` (and ``mask``, when
 one was sent) the downscaled copy it was made from.
+Several layers (an animation's frames, :func:`process_layers`): the request has ``layers`` = n and
+the members ``pixels_0`` ... ``pixels_{n-1}`` (with ``mask_i``, ``importance_i`` where given); the
+result holds ``image_0`` ... ``image_{n-1}`` and the one palette.
 Exit status: 0 success, 2 bad input (:class:`KmqError`), 1 anything else (a
 bug: the traceback goes to stderr).
 
@@ -63,8 +66,9 @@ from .options import QuantizeOptions
 #: everywhere); the plug-in sends all of them but ``bayer_size``, which it sends only for
 #: Bayer dithering at a size other than the default, so an older core still serves it
 REQUEST_OPTIONS = ("k", "space", "dither", "seed", "lock", "bayer_size", "quality", "mood")
-#: what else a request carries: where the palette goes
-REQUEST_EXTRAS = {"palette_name": "", "palette_file": "", "preview": 0}
+#: what else a request carries: where the palette goes; ``layers``: 0, or how many layers a
+#: request for :func:`process_layers` holds (``pixels_0``, ``mask_0``, ``importance_0``, ...)
+REQUEST_EXTRAS = {"palette_name": "", "palette_file": "", "preview": 0, "layers": 0}
 #: longest side, in pixels, of the copy the dialog's preview is computed on (small, so it stays quick)
 PREVIEW_SIDE = 320
 
@@ -97,6 +101,32 @@ def process(pixels: np.ndarray, request: dict, mask: np.ndarray | None = None,
 
     o = request_options(request)
     req = {**REQUEST_EXTRAS, **request}
+    pixels, core_in, high = _core_input(pixels, mask)
+
+    t0 = time.perf_counter()
+    opts = {**o.quantize_kwargs(), "count_alpha": False}  # max_pixels None: see request_options
+    if importance is not None:
+        importance = np.asarray(importance)
+        if importance.shape != pixels.shape[:2]:
+            raise KmqError(f"the emphasis mask's shape {importance.shape} does not match the pixels "
+                           f"{pixels.shape[:2]}")
+        opts["importance"] = importance
+    if o.quality:
+        # the fewest colours (up to k) reaching MAX; below MIN a KmqError, so the layer is left alone
+        from .auto_k import smallest_k_for_quality
+
+        _, res = smallest_k_for_quality(core_in, o.quality, k_max=o.k, **opts)
+    else:
+        # k counts colours: the layer keeps its own alpha, which has no palette entry in GIMP
+        res = quantize(core_in, o.k, **opts)
+    palette, written = _named_and_written(res.palette, req)
+    return {"image": _written_back(pixels, res.image, high), "palette": palette, "palette_file": written,
+            "seconds": time.perf_counter() - t0}
+
+
+def _core_input(pixels, mask) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(pixels as an array, the uint8 pixels the core fits, whether they are high bit depth);
+    unselected pixels (``mask == 0``) get alpha 0 (module docstring)."""
     pixels = np.asarray(pixels)
     if pixels.ndim != 3 or pixels.shape[2] not in (3, 4) or 0 in pixels.shape[:2]:
         raise KmqError(f"the plug-in sent pixels of shape {pixels.shape}; expected H×W×3 or H×W×4")
@@ -120,31 +150,23 @@ def process(pixels: np.ndarray, request: dict, mask: np.ndarray | None = None,
         if not (mask > 0).all():
             alpha = px8[..., 3] if has_alpha else np.full(px8.shape[:2], 255, np.uint8)
             core_in = np.dstack([px8[..., :3], np.where(mask > 0, alpha, 0).astype(np.uint8)])
+    return pixels, core_in, high
 
-    t0 = time.perf_counter()
-    opts = {**o.quantize_kwargs(), "count_alpha": False}  # max_pixels None: see request_options
-    if importance is not None:
-        importance = np.asarray(importance)
-        if importance.shape != pixels.shape[:2]:
-            raise KmqError(f"the emphasis mask's shape {importance.shape} does not match the pixels "
-                           f"{pixels.shape[:2]}")
-        opts["importance"] = importance
-    if o.quality:
-        # the fewest colours (up to k) reaching MAX; below MIN a KmqError, so the layer is left alone
-        from .auto_k import smallest_k_for_quality
 
-        _, res = smallest_k_for_quality(core_in, o.quality, k_max=o.k, **opts)
-    else:
-        # k counts colours: the layer keeps its own alpha, which has no palette entry in GIMP
-        res = quantize(core_in, o.k, **opts)
-    rgb8 = res.image[..., :3]
+def _written_back(pixels: np.ndarray, result: np.ndarray, high: bool) -> np.ndarray:
+    """What goes back into the layer: the result's colours (exactly v / 255 at high bit depth),
+    the layer's own alpha."""
+    rgb8 = result[..., :3]
     if high:
         out = pixels.astype(np.float32, copy=True)
         out[..., :3] = rgb8.astype(np.float32) / np.float32(255.0)
     else:
         out = pixels.copy()
         out[..., :3] = rgb8
-    palette = res.palette
+    return out
+
+
+def _named_and_written(palette, req: dict):
     name = str(req["palette_name"] or "").strip()
     if name:
         palette = palette.renamed(name)
@@ -153,8 +175,46 @@ def process(pixels: np.ndarray, request: dict, mask: np.ndarray | None = None,
         from .formats import write_palette
 
         written = str(write_palette(palette, req["palette_file"]))
-    return {"image": out, "palette": palette, "palette_file": written,
-            "seconds": time.perf_counter() - t0}
+    return palette, written
+
+
+def process_layers(layers, request: dict) -> dict:
+    """Quantize several GIMP layers (an animation's frames) with ONE palette fitted to all of them.
+
+    ``layers``: a sequence of ``(pixels, mask, importance)``, each as for :func:`process`
+    (sizes may differ: each layer is read in its own coordinates). The palette is fitted to
+    every layer's (selected, visible) pixels together (:func:`kmq_core.shared_frames.quantize_frames`).
+    ``quality`` is not supported here (a :class:`KmqError`). Returns a dict with ``images``
+    (one array like each layer's pixels, alpha unchanged), ``palette``, ``palette_file`` and
+    ``seconds``.
+    """
+    from .shared_frames import quantize_frames
+
+    o = request_options(request)
+    req = {**REQUEST_EXTRAS, **request}
+    if o.quality:
+        raise KmqError("Quality (MIN-MAX) works on one layer; for all layers give k and leave Quality empty")
+    inputs, fits, imps = [], [], []
+    for pixels, mask, importance in layers:
+        pixels, core_in, high = _core_input(pixels, mask)
+        if importance is not None:
+            importance = np.asarray(importance)
+            if importance.shape != pixels.shape[:2]:
+                raise KmqError(f"the emphasis mask's shape {importance.shape} does not match the pixels "
+                               f"{pixels.shape[:2]}")
+        inputs.append((pixels, high))
+        fits.append(core_in)
+        imps.append(importance)
+    if not fits:
+        raise KmqError("no layers to quantize")
+    t0 = time.perf_counter()
+    kw = o.quantize_kwargs()
+    res = quantize_frames(fits, o.k, space=kw["space"], dither=kw["dither"], seed=kw["seed"], lock=kw["lock"],
+                          bayer_size=kw["bayer_size"], mood=kw.get("mood"),
+                          importance=None if all(i is None for i in imps) else imps)
+    images = [_written_back(px, r.image, high) for (px, high), r in zip(inputs, res.frames)]
+    palette, written = _named_and_written(res.palette, req)
+    return {"images": images, "palette": palette, "palette_file": written, "seconds": time.perf_counter() - t0}
 
 
 def downscale(pixels: np.ndarray, mask: np.ndarray | None, max_side: int,
@@ -224,14 +284,22 @@ def preview(pixels: np.ndarray, request: dict, mask: np.ndarray | None = None,
             "seconds": r["seconds"]}
 
 
-def read_request(path: str | os.PathLike) -> tuple[np.ndarray, dict, np.ndarray | None, np.ndarray | None]:
+def read_request(path: str | os.PathLike) -> tuple[np.ndarray | list, dict, np.ndarray | None, np.ndarray | None]:
+    """(pixels, request, mask, importance); for a request with ``layers`` = n > 0, ``pixels`` is
+    the list of n ``(pixels, mask, importance)`` for :func:`process_layers` (mask, importance None)."""
     try:
         with np.load(path, allow_pickle=False) as z:
-            pixels = z["pixels"]
             request = json.loads(str(z["request"]))
-            mask = z["mask"] if "mask" in z.files else None
-            importance = z["importance"] if "importance" in z.files else None
-    except (OSError, ValueError, KeyError) as e:
+            n = int(request.get("layers") or 0) if isinstance(request, dict) else 0
+            if n > 0:
+                pixels = [(z[f"pixels_{i}"], z[f"mask_{i}"] if f"mask_{i}" in z.files else None,
+                           z[f"importance_{i}"] if f"importance_{i}" in z.files else None) for i in range(n)]
+                mask = importance = None
+            else:
+                pixels = z["pixels"]
+                mask = z["mask"] if "mask" in z.files else None
+                importance = z["importance"] if "importance" in z.files else None
+    except (OSError, ValueError, KeyError, TypeError) as e:
         raise KmqError(f"cannot read the plug-in's request {path}: {e}") from None
     if not isinstance(request, dict):
         raise KmqError("the plug-in's request is not a JSON object")
@@ -261,7 +329,10 @@ def main(argv: list[str] | None = None) -> int:
     src, dst = argv
     try:
         pixels, request, mask, importance = read_request(src)
-        r = (preview if request.get("preview") else process)(pixels, request, mask, importance)
+        if request.get("layers"):
+            r = process_layers(pixels, request)
+        else:
+            r = (preview if request.get("preview") else process)(pixels, request, mask, importance)
     except KmqError as e:
         msg = str(e).splitlines()[0] if str(e) else "bad input"
         _write_npz(dst, error=np.array(msg))
@@ -274,7 +345,11 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("mask", "importance"):
         if r.get(name) is not None:
             extra[name] = r[name]
-    _write_npz(dst, image=r["image"], colors=pal.colors, weights=pal.weights,
+    if "images" in r:  # process_layers: one image per layer
+        extra.update({f"image_{i}": im for i, im in enumerate(r["images"])})
+    else:
+        extra["image"] = r["image"]
+    _write_npz(dst, colors=pal.colors, weights=pal.weights,
                result=np.array(json.dumps(result)), **extra)
     return 0
 

@@ -452,6 +452,37 @@ def test_import_uses_recorded_folder_without_putting_it_on_sys_path(tmp_path):
     assert p.stdout.split() == ["import", str(tmp_path / "site"), "False"]
 
 
+def test_import_falls_back_to_the_subprocess_when_the_compiled_part_does_not_load(tmp_path):
+    """A kmq built for another Python (no _kernels for GIMP's): the subprocess, not a failure mid-run."""
+    import shutil
+
+    shutil.copytree(REPO / "kmq_core", tmp_path / "site" / "kmq_core",
+                    ignore=shutil.ignore_patterns("__pycache__", "_kernels*.so", "_kernels*.pyd"))
+    code = (
+        "import importlib.util, sys\n"
+        # as in a GIMP whose Python is not the one kmq was built for (an editable install's finder
+        # would otherwise find this machine's build)
+        "class NoKernels:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'kmq_core._kernels':\n"
+        "            raise ImportError('no _kernels built for this Python')\n"
+        "sys.meta_path.insert(0, NoKernels())\n"
+        f"spec = importlib.util.spec_from_file_location('p', {str(PLUGIN_FILE)!r})\n"
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+        f"core = m.find_core({{'kmq_core_path': {str(tmp_path / 'site')!r}, 'python': '/kmq/python'}}, {{}})\n"
+        "print(core.how, core.where)\n"
+        "try:\n"
+        f"    m.find_core({{'kmq_core_path': {str(tmp_path / 'site')!r}}}, {{'KMQ_GIMP_CORE': 'import'}})\n"
+        "except m.PluginError as e:\n    print(e)\n"
+    )
+    p = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    chosen, message = p.stdout.strip().splitlines()
+    assert chosen == "subprocess /kmq/python"
+    assert "cannot import kmq_core" in message and "_kernels" in message
+    assert "cannot import kmq_core in GIMP's Python" in p.stderr
+
+
 def test_load_config(tmp_path):
     assert plugin.load_config(str(tmp_path)) == {}
     (tmp_path / plugin.CONFIG_NAME).write_text("{broken")
@@ -625,7 +656,8 @@ def test_swatches_show_the_palette_in_order():
 def test_mood_and_emphasis_arguments_are_the_cores():
     """Registered after palette-file (positions kept); the moods and their labels are the core's."""
     extra = {name: (kind, x) for kind, name, _l, _h, x in plugin.extra_arguments(options)}
-    assert list(extra) == ["mood", "emphasis", "emphasis-channel"]
+    assert list(extra) == ["mood", "emphasis", "emphasis-channel", "frames"]
+    assert extra["frames"][1] == (list(plugin.FRAMES), "layer")  # the default: the selected layer, as before
     spec = options.SPECS["mood"]
     choices, default = extra["mood"][1]
     assert default == "none" and choices[0][0] == "none"
@@ -678,3 +710,88 @@ def test_preview_downscales_the_importance_with_the_layer():
     got = plugin.SubprocessCore(sys.executable, "test").process(BIG.tobytes(), BIG.shape, "|u1", dict(req),
                                                                 importance=importance.tobytes())
     assert got["importance"] == r["importance"].tobytes() and got["image"] == r["image"].tobytes()
+
+
+# ---------------------------------------------------------------- frames as layers: one palette
+class _Item(_Layer):
+    def __init__(self, name, children=None, indexed=False):
+        super().__init__(group=children is not None, indexed=indexed)
+        self.name, self.children = name, children
+
+    def get_children(self):
+        return self.children
+
+    def get_name(self):
+        return self.name
+
+
+class _Image:
+    def __init__(self, layers):
+        self.layers = layers
+
+    def get_layers(self):
+        return self.layers
+
+
+def test_target_layers():
+    a, b, c, d = (_Item(n) for n in "abcd")
+    inner = _Item("inner", [c])
+    group = _Item("group", [b, inner])
+    image = _Image([a, group, d])
+    assert plugin.target_layers([a], image) == [a]  # the default: the selected layer alone
+    assert plugin.target_layers([group], image) == [b, c]  # a group: its layers, groups opened
+    assert plugin.target_layers([a], image, "all") == [a, b, c, d]  # every layer of the image
+    assert plugin.target_layers([c], image, "all") == [a, b, c, d]
+    for args, words in ((([_Item("empty", [])], image), "layer group 'empty' has no layers"),
+                        (([a, d], image), "(2 are selected)"),
+                        (([a], _Image([]), "all"), "no layers"),
+                        (([a], image, "some"), "Frames must be layer or all"),
+                        (([_Item("x", indexed=True)], image), "Image > Mode > RGB")):
+        with pytest.raises(plugin.PluginError, match=re.escape(words)):
+            plugin.target_layers(*args)
+
+
+def _three_frames():
+    f1 = SMALL.copy()
+    f2 = np.dstack([SMALL[:, ::-1], np.tile(np.arange(0, 256, 4, dtype=np.uint8), (64, 1))])
+    f3 = SMALL[:48].copy()
+    f3[10:30, 10:30] = (0, 255, 0)
+    return f1, f2, f3
+
+
+def test_bridge_layers_both_ways_equal_the_cores_shared_palette():
+    from kmq_core.shared_frames import quantize_frames
+
+    frames = _three_frames()
+    req = plugin.check_args(5, "lab", "none", 0, "")
+    expected = quantize_frames(frames, 5, space="lab")
+    assert (0, 255, 0) in map(tuple, expected.palette.colors.tolist())
+    layers = [(f.tobytes(), f.shape, "|u1", None, None) for f in frames]
+    for core in (plugin.ImportedCore(gimp_bridge), plugin.SubprocessCore(sys.executable, "test")):
+        r = core.process_layers(layers, dict(req, palette_name="anim"))
+        assert r["colors"] == [tuple(map(int, c)) for c in expected.palette.colors] and r["name"] == "anim"
+        for f, got, want in zip(frames, r["images"], expected.frames):
+            assert np.array_equal(np.frombuffer(got, np.uint8).reshape(f.shape), want.image)
+
+
+def test_bridge_layers_selection_float_and_errors(tmp_path):
+    f1, f2, f3 = _three_frames()
+    mask = np.zeros(f3.shape[:2], np.uint8)
+    mask[:, :32] = 255
+    hi = f1.astype(np.float32) / 255
+    req = {"k": 4, "space": "lab", "palette_file": str(tmp_path / "p.gpl")}
+    r = gimp_bridge.process_layers([(hi, None, None), (f3, mask, None)], req)
+    from kmq_core.shared_frames import quantize_frames
+
+    cut = np.dstack([f3, np.where(mask > 0, 255, 0).astype(np.uint8)])  # unselected pixels: no part in the fit
+    expected = quantize_frames([f1, cut], 4, space="lab")
+    assert r["images"][0].dtype == np.float32
+    assert np.array_equal(np.rint(r["images"][0] * 255).astype(np.uint8), expected.frames[0].image)
+    assert np.array_equal(r["images"][1], expected.frames[1].image[..., :3])
+    assert (tmp_path / "p.gpl").exists() and r["palette_file"].endswith("p.gpl")
+    with pytest.raises(KmqError, match="Quality"):
+        gimp_bridge.process_layers([(f1, None, None)], {"k": 4, "quality": "50-90"})
+    with pytest.raises(KmqError, match="no layers"):
+        gimp_bridge.process_layers([], {"k": 4})
+    with pytest.raises(KmqError, match="emphasis mask's shape"):
+        gimp_bridge.process_layers([(f1, None, np.zeros((3, 3), np.uint8))], {"k": 4})

@@ -46,7 +46,26 @@ def _inputs() -> dict[str, bytes]:
     alpha[:, -20:] = 255
     b = np.dstack([a, alpha])
     g = cv2.resize(skimage.data.camera(), (SIZE, SIZE), interpolation=cv2.INTER_AREA)
-    return {"a.png": _png(a), "b.png": _png(b), "g.png": _png(g)}
+    f1, f2, f3 = _frames()
+    return {"a.png": _png(a), "b.png": _png(b), "g.png": _png(g), "f1.png": _png(f1), "f2.png": _png(f2),
+            "f3.png": _png(f3)}
+
+
+#: the colour the third frame adds (the astronaut photo has nothing near it)
+GREEN = (0, 255, 0)
+
+
+def _frames() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Three frames of a little animation: a pan over the photo; the second translucent in parts
+    (and moved by (8, 4) in GIMP); the third with a green square the first lacks."""
+    a = cv2.resize(skimage.data.astronaut(), (128, 128), interpolation=cv2.INTER_AREA)
+    f1, f3 = a[:96, :96].copy(), a[:96, 8:104].copy()
+    f3[50:80, 10:40] = GREEN
+    yy, xx = np.mgrid[0:96, 0:96]
+    alpha = (64 + (xx + yy) * 191 // 190).astype(np.uint8)
+    alpha[10:30, 60:90] = 0
+    f2 = np.dstack([a[:96, 4:100], alpha])
+    return f1, f2, f3
 
 
 class Session:
@@ -104,7 +123,7 @@ def test_registered_under_filters_colors(session):
     assert reg["image_types"] == "RGB*, GRAY*"
     assert reg["arguments"] == ["run-mode", "image", "drawables", "k", "space", "dither", "bayer-size", "seed",
                                 "lock", "lock-fg-bg", "quality", "add-palette", "palette-name", "palette-file",
-                                "mood", "emphasis", "emphasis-channel"]
+                                "mood", "emphasis", "emphasis-channel", "frames"]
     assert reg["return_values"] == ["palette-name", "colors", "palette-file"]
 
 
@@ -235,7 +254,8 @@ def test_lock_foreground_background(session):
     ("err_lock", ["#12345g", "hex code"]),
     ("err_lock_k", ["3 locked colours", "k=2"]),
     ("err_ext", ["xyz"]),
-    ("err_group", ["layer group"]),
+    ("err_group", ["layer group", "no layers"]),
+    ("err_frames_quality", ["Quality", "one layer"]),
     ("sub_err_ext", ["xyz"]),
     ("err_bad_python", ["/nonexistent/bin/python3", "kmq gimp install"]),
     ("err_no_core", ["cannot find kmq", "pip install kmq", "kmq gimp install", "KMQ_PYTHON"]),
@@ -248,6 +268,67 @@ def test_errors_are_clear_execution_errors(session, scenario, words):
     for w in words:
         assert w in message, (w, message)
     assert "Traceback" not in session.log(scenario)
+
+
+# ---------------------------------------------------------------- frames as layers: one palette
+def _check_frames(session, scenario: str, before: str, after: str) -> np.ndarray:
+    """Every layer is the core's result for the three layers' pixels together, pixel for pixel, with
+    ONE palette (GIMP's new palette), alpha and offsets kept. Returns the palette's colours."""
+    from kmq_core.shared_frames import quantize_frames
+
+    r = session.ok(scenario)
+    frames = [session.npy(f"{before}_{i}") for i in range(3)]  # top first: f3, f2, f1
+    assert [lay["name"] for lay in session.results[before + "_layers"]] == ["f3.png", "f2.png", "Background"]
+    assert [lay["offsets"] for lay in session.results[after + "_layers"]] == [[0, 0], [8, 4], [0, 0]]
+    expected = quantize_frames(frames, 6)
+    for i, frame in enumerate(frames):
+        got = session.npy(f"{after}_{i}")
+        assert np.array_equal(got, expected.frames[i].image), f"layer {i}"
+        if frame.shape[2] == 4:
+            assert np.array_equal(got[..., 3], frame[..., 3]), "alpha kept"
+    colors = expected.palette.colors
+    assert r["values"][1] == len(colors) == 6
+    assert [c for _, c in r["palette"]] == colors.tolist()  # the one palette, in GIMP's Palettes
+    used = np.unique(np.concatenate([session.npy(f"{after}_{i}")[..., :3].reshape(-1, 3) for i in range(3)]),
+                     axis=0)
+    assert {tuple(c) for c in used} <= {tuple(c) for c in colors.tolist()}
+    return colors
+
+
+def _distance_to(colors: np.ndarray, rgb) -> float:
+    return float(np.abs(colors.astype(int) - np.array(rgb)).max(axis=1).min())
+
+
+def test_all_layers_get_one_palette_fitted_to_all_frames(session):
+    colors = _check_frames(session, "frames_all", "frames_before", "frames_all_after")
+    assert session.results["frames_all"]["values"][0] == "KMQ frames"
+    assert _distance_to(colors, GREEN) <= 8, "the third layer's green is in the palette"
+    f1 = session.npy("frames_before_2")
+    alone = kmq_core.quantize(f1, 6)
+    assert _distance_to(alone.palette.colors, GREEN) > 100  # the first layer alone has no green
+    # the default (this layer only) quantizes the first layer alone; all layers give it another result
+    assert np.array_equal(session.npy("frames_layer1_after_2"), alone.image)
+    assert not np.array_equal(session.npy("frames_all_after_2"), alone.image)
+    for i in (0, 1):  # the other layers are left alone by the default
+        assert np.array_equal(session.npy(f"frames_layer1_after_{i}"), session.npy(f"frames_before_{i}"))
+
+
+def test_a_layer_group_gets_one_palette_for_its_layers(session):
+    assert session.results["frames_group_parent"] == "frames"
+    for i in range(3):
+        assert np.array_equal(session.npy(f"frames_group_before_{i}"), session.npy(f"frames_before_{i}"))
+    colors = _check_frames(session, "frames_group", "frames_group_before", "frames_group_after")
+    assert _distance_to(colors, GREEN) <= 8
+
+
+def test_all_layers_through_the_subprocess(session):
+    assert "core via subprocess" in session.log("sub_frames_all")
+    _check_frames(session, "sub_frames_all", "frames_before", "sub_frames_all_after")
+
+
+def test_frames_error_leaves_every_layer_alone(session):
+    for i in range(3):
+        assert np.array_equal(session.npy(f"err_frames_after_{i}"), session.npy(f"frames_before_{i}"))
 
 
 # ---------------------------------------------------------------- moods and emphasis

@@ -43,13 +43,13 @@ def palette_entries(name):
             for i, c in enumerate(pal.get_colors())]
 
 
-def run(scenario, image, **props):
+def run(scenario, image, drawables=None, **props):
     print("=== SCENARIO %s" % scenario, file=sys.stderr, flush=True)
     proc = PDB.lookup_procedure(PROC_NAME)
     cfg = proc.create_config()
     cfg.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
     cfg.set_property("image", image)
-    cfg.set_core_object_array("drawables", [image.get_layers()[0]])
+    cfg.set_core_object_array("drawables", drawables or [image.get_layers()[0]])
     for k, v in props.items():
         if k == "palette_file":
             cfg.set_property("palette-file", Gio.File.new_for_path(os.path.join(OUT, v)))
@@ -209,6 +209,48 @@ run("err_emph_no_mask", img, k=4, emphasis="layer-mask")
 run("err_emph_no_channel", img, k=4, emphasis="channel")
 dump("err_emph_after", img.get_layers()[0], "R'G'B' u8", 3, np.uint8)
 
+# frames as layers (GIMP's animations): three layers, the second moved and translucent, the third
+# with an orange the first lacks; frames=all gives them ONE palette fitted to all three together
+def frames_image(group=False):
+    img = load("f1.png")   # the bottom layer: frame 1
+    parent = None
+    if group:
+        parent = Gimp.GroupLayer.new(img, "frames")
+        img.insert_layer(parent, None, 0)
+        bottom = img.get_layers()[1]
+        img.reorder_item(bottom, parent, 0)
+    for name, off in (("f2.png", (8, 4)), ("f3.png", (0, 0))):
+        lay = Gimp.file_load_layer(Gimp.RunMode.NONINTERACTIVE, img, Gio.File.new_for_path(os.path.join(IN, name)))
+        img.insert_layer(lay, parent, 0)
+        lay.set_offsets(*off)
+    return img, (parent.get_children() if group else img.get_layers())   # top first: f3, f2, f1
+
+
+def dump_frames(prefix, layers):
+    info = []
+    for i, lay in enumerate(layers):
+        alpha = lay.has_alpha()
+        dump("%s_%d" % (prefix, i), lay, "R'G'B'A u8" if alpha else "R'G'B' u8", 4 if alpha else 3, np.uint8)
+        info.append({"name": lay.get_name(), "offsets": list(lay.get_offsets()[1:]), "alpha": alpha})
+    results[prefix + "_layers"] = info
+
+
+img, frames = frames_image()
+dump_frames("frames_before", frames)
+run("frames_all", img, drawables=[frames[-1]], k=6, frames="all", palette_name="KMQ frames")
+dump_frames("frames_all_after", frames)
+img, frames = frames_image()
+run("frames_layer1", img, drawables=[frames[-1]], k=6)   # the default: the selected layer alone
+dump_frames("frames_layer1_after", frames)
+img, frames = frames_image(group=True)
+results["frames_group_parent"] = frames[0].get_parent().get_name()
+dump_frames("frames_group_before", frames)
+run("frames_group", img, drawables=[frames[0].get_parent()], k=6)   # a group: its layers, one palette
+dump_frames("frames_group_after", frames)
+img, frames = frames_image()
+run("err_frames_quality", img, drawables=[frames[-1]], k=6, frames="all", quality="80-90")
+dump_frames("err_frames_after", frames)
+
 # errors: each must be an error status with a message, and leave the layer alone
 img = load("a.png")
 layer = img.get_layers()[0]
@@ -248,6 +290,10 @@ layer.add_mask(lmask)
 paint(lmask, emph)
 run("sub_emph", img, k=4, emphasis="layer-mask", mood="muted")
 dump("sub_emph_after", layer, "R'G'B' u8", 3, np.uint8)
+
+img, frames = frames_image()
+run("sub_frames_all", img, drawables=[frames[-1]], k=6, frames="all", palette_name="KMQ frames sub")
+dump_frames("sub_frames_all_after", frames)
 
 img = load("a.png")
 layer = img.get_layers()[0]

@@ -131,6 +131,9 @@ def procedure_arguments(options):
 
 #: the "Emphasis" choices: what says which pixels count most in the fit (kmq's importance mask)
 EMPHASIS = (("none", "None"), ("layer-mask", "Layer mask"), ("channel", "Channel"))
+#: the "Frames" choices: which layers are quantized, with ONE palette fitted to all of them together
+#: (GIMP's animations are images whose layers are the frames: a GIF opened in GIMP, or a layer group)
+FRAMES = (("layer", "This layer (a layer group: its layers)"), ("all", "All layers (one palette)"))
 NO_MOOD = "none"
 
 
@@ -150,6 +153,9 @@ def extra_arguments(options):
          (list(EMPHASIS), "none")),
         ("channel", "emphasis-channel", "Emphasis channel", "The saved channel used when Emphasis is Channel",
          None),
+        ("choice", "frames", "Frames", "Which layers to quantize: the selected layer (a selected layer group: "
+         "every layer in it), or every layer of the image (an animation's frames); several layers get ONE "
+         "palette fitted to all of them together", (list(FRAMES), "layer")),
     ]
 
 
@@ -291,6 +297,19 @@ def npy_to_str(blob):
     return raw.decode("utf-32-le" if not descr.startswith(">") else "utf-32-be").rstrip("\0")
 
 
+def write_layers_request(path, layers, request):
+    """A request for several layers (the core's process_layers): ``layers`` holds
+    (pixels, shape, dtype, mask, importance) per layer; members pixels_0, mask_0, ..."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as z:
+        for i, (pixels, shape, dtype, mask, importance) in enumerate(layers):
+            z.writestr("pixels_%d.npy" % i, npy_bytes(pixels, dtype, shape))
+            if mask is not None:
+                z.writestr("mask_%d.npy" % i, npy_bytes(mask, "|u1", shape[:2]))
+            if importance is not None:
+                z.writestr("importance_%d.npy" % i, npy_bytes(importance, "|u1", shape[:2]))
+        z.writestr("request.npy", npy_str(json.dumps(dict(request, layers=len(layers)))))
+
+
 def write_request(path, pixels, shape, dtype, request, mask=None, importance=None):
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as z:
         z.writestr("pixels.npy", npy_bytes(pixels, dtype, shape))
@@ -310,7 +329,11 @@ def read_result(path):
         if "error.npy" in names:
             raise PluginError(npy_to_str(z.read("error.npy")))
         result = json.loads(npy_to_str(z.read("result.npy")))
-        _, result["shape"], result["image"] = parse_npy(z.read("image.npy"))
+        if "image.npy" in names:
+            _, result["shape"], result["image"] = parse_npy(z.read("image.npy"))
+        else:  # several layers: image_0.npy, image_1.npy, ...
+            n = len([m for m in names if m.startswith("image_")])
+            result["images"] = [parse_npy(z.read("image_%d.npy" % i))[2] for i in range(n)]
         descr, shape, raw = parse_npy(z.read("colors.npy"))
         result["colors"] = [tuple(raw[i:i + 3]) for i in range(0, len(raw), 3)]
         if "source.npy" in names:  # a preview: the downscaled copy it was made from
@@ -336,10 +359,13 @@ def load_config(directory=HERE):
 
 def _raw_result(r):
     pal = r["palette"]
-    out = {"image": r["image"].tobytes(), "shape": tuple(r["image"].shape),
-           "colors": [tuple(int(v) for v in c) for c in pal.colors],
+    out = {"colors": [tuple(int(v) for v in c) for c in pal.colors],
            "names": list(pal.names), "hex": pal.hex, "name": pal.name,
            "palette_file": r["palette_file"], "seconds": r["seconds"]}
+    if "images" in r:  # several layers
+        out["images"] = [im.tobytes() for im in r["images"]]
+    else:
+        out.update(image=r["image"].tobytes(), shape=tuple(r["image"].shape))
     if "source" in r:  # a preview
         src = r["source"]
         out.update(source=src.tobytes(), source_shape=tuple(src.shape), source_dtype=src.dtype.str,
@@ -366,6 +392,23 @@ class ImportedCore:
         more = {} if importance is None else {"importance": np.frombuffer(importance, np.uint8).reshape(shape[:2])}
         try:
             r = (self.bridge.preview if request.get("preview") else self.bridge.process)(arr, request, m, **more)
+        except KmqError as e:
+            raise PluginError(str(e)) from None
+        return _raw_result(r)
+
+    def process_layers(self, layers, request, pulse=None):
+        """Several layers, one palette: ``layers`` holds (pixels, shape, dtype, mask, importance)."""
+        import numpy as np
+        from kmq_core.errors import KmqError
+
+        arrays = [(np.frombuffer(px, dtype=np.dtype(dt)).reshape(shape),
+                   None if mask is None else np.frombuffer(mask, np.uint8).reshape(shape[:2]),
+                   None if imp is None else np.frombuffer(imp, np.uint8).reshape(shape[:2]))
+                  for px, shape, dt, mask, imp in layers]
+        if not hasattr(self.bridge, "process_layers"):
+            raise PluginError("This kmq is too old for several layers: update kmq (pip install -U kmq)")
+        try:
+            r = self.bridge.process_layers(arrays, request)
         except KmqError as e:
             raise PluginError(str(e)) from None
         return _raw_result(r)
@@ -422,11 +465,18 @@ class SubprocessCore:
                               "and run `kmq gimp install` again" % (self.python, self.source, p.returncode, last[0]))
 
     def process(self, pixels, shape, dtype, request, mask=None, pulse=None, importance=None):
+        return self._run(lambda src: write_request(src, pixels, shape, dtype, request, mask, importance), pulse)
+
+    def process_layers(self, layers, request, pulse=None):
+        """Several layers, one palette: ``layers`` holds (pixels, shape, dtype, mask, importance)."""
+        return self._run(lambda src: write_layers_request(src, layers, request), pulse)
+
+    def _run(self, write, pulse=None):
         self._check_exists()
         tmp = tempfile.mkdtemp(prefix="kmq-gimp-")
         src, dst = os.path.join(tmp, "in.npz"), os.path.join(tmp, "out.npz")
         try:
-            write_request(src, pixels, shape, dtype, request, mask, importance)
+            write(src)
             flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)
             try:
                 proc = subprocess.Popen([self.python, "-m", "kmq_core.gimp_bridge", src, dst],
@@ -510,6 +560,10 @@ def find_core(config=None, environ=None):
         try:
             _import_kmq_core(config.get("kmq_core_path"))
             from kmq_core import gimp_bridge
+            # the compiled loops (kmq_core._kernels) are built for the Python kmq was installed with;
+            # GIMP's Python is often another version, which cannot load them: load them now, so that
+            # such a kmq is reached through the subprocess instead of failing halfway through a run
+            from kmq_core import kernels  # noqa: F401
             return ImportedCore(gimp_bridge)
         except Exception as e:  # ImportError, or a dependency failing to load
             import_error = "%s: %s" % (type(e).__name__, e)
@@ -547,6 +601,44 @@ def the_layer(drawables):
     if drawable.is_indexed():
         raise PluginError("The image is indexed: convert it to RGB (Image > Mode > RGB) first")
     return drawable
+
+
+def leaf_layers(items):
+    """The layers (not groups) in ``items``, groups opened recursively, in stacking order."""
+    out = []
+    for item in items:
+        if item.is_group():
+            out.extend(leaf_layers(item.get_children()))
+        else:
+            out.append(item)
+    return out
+
+
+def target_layers(drawables, image=None, frames="layer"):
+    """The layers to quantize, or PluginError saying why there are none.
+
+    ``frames="layer"``: the one selected layer, or every layer in a selected layer group;
+    ``"all"``: every layer of ``image`` (groups opened). Several layers get one palette."""
+    if frames not in [c for c, _ in FRAMES]:
+        raise PluginError("Frames must be %s, got %r" % (" or ".join(c for c, _ in FRAMES), frames))
+    if frames == "all":
+        layers = leaf_layers(image.get_layers())
+        if not layers:
+            raise PluginError("The image has no layers to quantize")
+    else:
+        if len(drawables) != 1:
+            raise PluginError("Select exactly one layer to quantize (%d are selected)" % len(drawables))
+        drawable = drawables[0]
+        if drawable.is_group():
+            layers = leaf_layers(drawable.get_children())
+            if not layers:
+                raise PluginError("The layer group %r has no layers to quantize: select a layer, or put "
+                                  "layers in the group" % drawable.get_name())
+        else:
+            layers = [the_layer(drawables)]
+    if layers[0].is_indexed():
+        raise PluginError("The image is indexed: convert it to RGB (Image > Mode > RGB) first")
+    return layers
 
 
 def layer_request(get, fg_bg, image_name, options=None):
@@ -701,8 +793,9 @@ class DialogPreview:
         for w in (frame, self.swatches, self.label):
             self.widget.pack_start(w, False, False, 0)
 
+        self.image, self.drawables = image, drawables
         try:
-            drawable = the_layer(drawables)
+            drawable = target_layers(drawables, image, "layer")[0]
             layer = read_layer(g, image, drawable)
             self.source = (layer["pixels"], (layer["h"], layer["w"], layer["nch"]), layer["dtype"], layer["mask"],
                            None)
@@ -727,6 +820,17 @@ class DialogPreview:
     def _fire(self):
         self.timer = None
         get = self.config.get_property
+        try:  # several layers share one palette: the preview (of one layer) would not show that
+            n = len(target_layers(self.drawables, self.image, optional(get, "frames", "layer")))
+        except PluginError as e:
+            n, self.last = 0, None
+            self._show_problem(str(e))
+            return False
+        if n > 1:
+            self.last = None
+            self._show_problem("the filter quantizes %d layers with one palette fitted to all of them; the "
+                               "preview shows a single layer only" % n)
+            return False
         try:
             request = preview_request(get, self.fg_bg_both if get("lock-fg-bg") else None)
         except PluginError as e:  # e.g. half-typed locked colours: say so, keep the last picture
@@ -850,7 +954,7 @@ def show_dialog(g, procedure, config, image=None, drawables=()):
     # (the mood and the channel have no mnemonic: every letter of theirs is taken, by the buttons too)
     extra = [a[1] for a in extra_arguments(core_options())]
     if extra:  # mood under k, the emphasis after the quality (registered last: see extra_arguments)
-        names = ["k", "mood", "space", "dither", "bayer-size", "seed", "lock", "lock-fg-bg", "quality",
+        names = ["frames", "k", "mood", "space", "dither", "bayer-size", "seed", "lock", "lock-fg-bg", "quality",
                  "emphasis", "emphasis-channel", "add-palette", "palette-name", "palette-file"]
         dialog.fill(names)
         try:  # the channel only matters for Emphasis: Channel
@@ -928,7 +1032,10 @@ def run(g, procedure, run_mode, image, drawables, config, run_data):
 
 def quantize_layer(g, procedure, image, drawables, config):
     Gimp, Gegl = g.Gimp, g.Gegl
-    drawable = the_layer(drawables)
+    layers = target_layers(drawables, image, optional(config.get_property, "frames", "layer"))
+    if len(layers) > 1:
+        return quantize_layers(g, procedure, image, layers, config)
+    drawable = layers[0]
     request = layer_request(config.get_property, fg_bg_colors(g, config), image_name(image))
     add_palette = config.get_property("add-palette")
 
@@ -962,13 +1069,7 @@ def quantize_layer(g, procedure, image, drawables, config):
     finally:
         image.undo_group_end()
 
-    gimp_name = ""
-    if add_palette:
-        pal = Gimp.Palette.new(res["name"])
-        pal.set_columns(min(16, max(1, len(res["colors"]))))
-        for name, (r, gr, b) in zip(res["names"], res["colors"]):
-            pal.add_entry(name, Gegl.Color.new("#%02x%02x%02x" % (r, gr, b)))
-        gimp_name = pal.get_name()
+    gimp_name = add_gimp_palette(g, res) if add_palette else ""
     Gimp.progress_update(1.0)
     Gimp.progress_end()
     Gimp.displays_flush()
@@ -976,6 +1077,62 @@ def quantize_layer(g, procedure, image, drawables, config):
         "core %.2fs (k-means %.2fs), writing %.2fs"
         % (len(res["colors"]), gimp_name, res["palette_file"], w, h, t_find, t_read, t_core,
            res["seconds"], time.time() - t1))
+    return with_results(g, procedure, gimp_name, len(res["colors"]), res["palette_file"])
+
+
+def add_gimp_palette(g, res):
+    """The core's palette as a new palette in GIMP's Palettes; returns the name GIMP gave it."""
+    pal = g.Gimp.Palette.new(res["name"])
+    pal.set_columns(min(16, max(1, len(res["colors"]))))
+    for name, (r, gr, b) in zip(res["names"], res["colors"]):
+        pal.add_entry(name, g.Gegl.Color.new("#%02x%02x%02x" % (r, gr, b)))
+    return pal.get_name()
+
+
+def quantize_layers(g, procedure, image, layers, config):
+    """Several layers (an animation's frames) with ONE palette fitted to all of them together
+    (the core's process_layers); each keeps its alpha and offsets; one undo step."""
+    Gimp, Gegl = g.Gimp, g.Gegl
+    request = layer_request(config.get_property, fg_bg_colors(g, config), image_name(image))
+    add_palette = config.get_property("add-palette")
+    t0 = time.time()
+    read = []
+    for drawable in layers:
+        try:
+            layer = read_layer(g, image, drawable)
+        except PluginError:  # the selection does not touch this layer: it stays as it is
+            continue
+        importance = read_emphasis(g, image, drawable, config.get_property, layer)
+        read.append((drawable, layer, importance))
+    if not read:
+        raise PluginError("The selection touches none of the %d layers: nothing to quantize" % len(layers))
+    t_read = time.time() - t0
+    Gimp.progress_init("K-means Quantize (k=%d, %d layers, one palette)" % (request["k"], len(read)))
+    core = find_core()
+    log("core via %s (%s)" % (core.how, core.where))
+    Gimp.progress_update(0.1)
+    t1 = time.time()
+    res = core.process_layers([(lay["pixels"], (lay["h"], lay["w"], lay["nch"]), lay["dtype"], lay["mask"], imp)
+                               for _, lay, imp in read], request, pulse=Gimp.progress_pulse)
+    Gimp.progress_update(0.9)
+    t_core = time.time() - t1
+    image.undo_group_start()  # every layer in one undo step
+    try:
+        for (drawable, lay, _), pixels in zip(read, res["images"]):
+            x, y, w, h = lay["x"], lay["y"], lay["w"], lay["h"]
+            shadow = drawable.get_shadow_buffer()
+            shadow.set(Gegl.Rectangle.new(x, y, w, h), lay["fmt"], pixels)
+            shadow.flush()
+            drawable.merge_shadow(True)
+            drawable.update(x, y, w, h)
+    finally:
+        image.undo_group_end()
+    gimp_name = add_gimp_palette(g, res) if add_palette else ""
+    Gimp.progress_update(1.0)
+    Gimp.progress_end()
+    Gimp.displays_flush()
+    log("done: %d layers, one palette of %d colours %s, palette %r, file %r; reading %.2fs, core %.2fs"
+        % (len(read), len(res["colors"]), ",".join(res["hex"]), gimp_name, res["palette_file"], t_read, t_core))
     return with_results(g, procedure, gimp_name, len(res["colors"]), res["palette_file"])
 
 
