@@ -21,8 +21,9 @@ import numpy as np
 
 try:
     from . import _kernels
-except ImportError:  # not built for this Python: numba's versions of the same loops
-    _kernels = None
+except ImportError:  # not built for this Python: numba's versions of the same loops, loaded now so
+    _kernels = None  # that a Python with neither fails here, on import, not halfway through a run
+    from . import kernels_numba  # noqa: F401
 
 #: 8-bit sRGB → linear light, the table every kernel decodes with
 LINEAR = np.where(np.arange(256) / 255.0 <= 0.04045, np.arange(256) / 255.0 / 12.92,

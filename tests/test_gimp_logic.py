@@ -452,20 +452,22 @@ def test_import_uses_recorded_folder_without_putting_it_on_sys_path(tmp_path):
     assert p.stdout.split() == ["import", str(tmp_path / "site"), "False"]
 
 
-def test_import_falls_back_to_the_subprocess_when_the_compiled_part_does_not_load(tmp_path):
-    """A kmq built for another Python (no _kernels for GIMP's): the subprocess, not a failure mid-run."""
+@pytest.mark.parametrize("numba", [False, True])
+def test_import_falls_back_to_the_subprocess_when_the_compiled_part_does_not_load(tmp_path, numba):
+    """A kmq built for another Python (no _kernels for GIMP's): with numba there, its loops (the same
+    bytes, kmq_core.kernels_numba) and the import; without, the subprocess, not a failure mid-run."""
     import shutil
 
     shutil.copytree(REPO / "kmq_core", tmp_path / "site" / "kmq_core",
                     ignore=shutil.ignore_patterns("__pycache__", "_kernels*.so", "_kernels*.pyd"))
     code = (
-        "import importlib.util, sys\n"
+        f"import importlib.util, sys\nNUMBA = {numba}\n"
         # as in a GIMP whose Python is not the one kmq was built for (an editable install's finder
         # would otherwise find this machine's build)
         "class NoKernels:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'kmq_core._kernels':\n"
-        "            raise ImportError('no _kernels built for this Python')\n"
+        "        if name == 'kmq_core._kernels' or (name == 'numba' and not NUMBA):\n"
+        "            raise ImportError(f'no {name} for this Python')\n"
         "sys.meta_path.insert(0, NoKernels())\n"
         f"spec = importlib.util.spec_from_file_location('p', {str(PLUGIN_FILE)!r})\n"
         "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
@@ -477,9 +479,12 @@ def test_import_falls_back_to_the_subprocess_when_the_compiled_part_does_not_loa
     )
     p = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert p.returncode == 0, p.stderr
+    if numba:
+        assert p.stdout.split() == ["import", str(tmp_path / "site")], p.stdout + p.stderr
+        return
     chosen, message = p.stdout.strip().splitlines()
     assert chosen == "subprocess /kmq/python"
-    assert "cannot import kmq_core" in message and "_kernels" in message
+    assert "cannot import kmq_core" in message and "numba" in message
     assert "cannot import kmq_core in GIMP's Python" in p.stderr
 
 
