@@ -1031,7 +1031,7 @@ def run(g, procedure, run_mode, image, drawables, config, run_data):
 
 
 def quantize_layer(g, procedure, image, drawables, config):
-    Gimp, Gegl = g.Gimp, g.Gegl
+    Gimp = g.Gimp
     layers = target_layers(drawables, image, optional(config.get_property, "frames", "layer"))
     if len(layers) > 1:
         return quantize_layers(g, procedure, image, layers, config)
@@ -1042,7 +1042,6 @@ def quantize_layer(g, procedure, image, drawables, config):
     t0 = time.time()
     layer = read_layer(g, image, drawable)  # or "the selection does not touch this layer"
     x, y, w, h, fmt = layer["x"], layer["y"], layer["w"], layer["h"], layer["fmt"]
-    rect = Gegl.Rectangle.new(x, y, w, h)
     importance = read_emphasis(g, image, drawable, config.get_property, layer)
     t_read = time.time() - t0
 
@@ -1061,23 +1060,36 @@ def quantize_layer(g, procedure, image, drawables, config):
 
     image.undo_group_start()
     try:
-        shadow = drawable.get_shadow_buffer()
-        shadow.set(rect, fmt, res["image"])
-        shadow.flush()
-        drawable.merge_shadow(True)  # applies the selection mask, pushes the undo step
-        drawable.update(x, y, w, h)
+        write_pixels(g, drawable, x, y, w, h, fmt, res["image"])
     finally:
         image.undo_group_end()
 
-    gimp_name = add_gimp_palette(g, res) if add_palette else ""
-    Gimp.progress_update(1.0)
-    Gimp.progress_end()
-    Gimp.displays_flush()
+    gimp_name = finish(g, res, add_palette)
     log("done: %d colours, palette %r, file %r; %dx%d px: finding the core %.2fs, reading %.2fs, "
         "core %.2fs (k-means %.2fs), writing %.2fs"
         % (len(res["colors"]), gimp_name, res["palette_file"], w, h, t_find, t_read, t_core,
            res["seconds"], time.time() - t1))
     return with_results(g, procedure, gimp_name, len(res["colors"]), res["palette_file"])
+
+
+def write_pixels(g, drawable, x, y, w, h, fmt, pixels):
+    """Put kmq's pixels into the rectangle (x, y, w, h) of the drawable through its shadow buffer: merging it
+    applies the selection mask and pushes the undo step (inside the caller's undo group)."""
+    shadow = drawable.get_shadow_buffer()
+    shadow.set(g.Gegl.Rectangle.new(x, y, w, h), fmt, pixels)
+    shadow.flush()
+    drawable.merge_shadow(True)
+    drawable.update(x, y, w, h)
+
+
+def finish(g, res, add_palette):
+    """The palette into GIMP's Palettes (when asked), the progress bar closed, the displays
+    redrawn; returns the GIMP palette's name ("" when none was added)."""
+    gimp_name = add_gimp_palette(g, res) if add_palette else ""
+    g.Gimp.progress_update(1.0)
+    g.Gimp.progress_end()
+    g.Gimp.displays_flush()
+    return gimp_name
 
 
 def add_gimp_palette(g, res):
@@ -1092,7 +1104,7 @@ def add_gimp_palette(g, res):
 def quantize_layers(g, procedure, image, layers, config):
     """Several layers (an animation's frames) with ONE palette fitted to all of them together
     (the core's process_layers); each keeps its alpha and offsets; one undo step."""
-    Gimp, Gegl = g.Gimp, g.Gegl
+    Gimp = g.Gimp
     request = layer_request(config.get_property, fg_bg_colors(g, config), image_name(image))
     add_palette = config.get_property("add-palette")
     t0 = time.time()
@@ -1119,18 +1131,10 @@ def quantize_layers(g, procedure, image, layers, config):
     image.undo_group_start()  # every layer in one undo step
     try:
         for (drawable, lay, _), pixels in zip(read, res["images"]):
-            x, y, w, h = lay["x"], lay["y"], lay["w"], lay["h"]
-            shadow = drawable.get_shadow_buffer()
-            shadow.set(Gegl.Rectangle.new(x, y, w, h), lay["fmt"], pixels)
-            shadow.flush()
-            drawable.merge_shadow(True)
-            drawable.update(x, y, w, h)
+            write_pixels(g, drawable, lay["x"], lay["y"], lay["w"], lay["h"], lay["fmt"], pixels)
     finally:
         image.undo_group_end()
-    gimp_name = add_gimp_palette(g, res) if add_palette else ""
-    Gimp.progress_update(1.0)
-    Gimp.progress_end()
-    Gimp.displays_flush()
+    gimp_name = finish(g, res, add_palette)
     log("done: %d layers, one palette of %d colours %s, palette %r, file %r; reading %.2fs, core %.2fs"
         % (len(read), len(res["colors"]), ",".join(res["hex"]), gimp_name, res["palette_file"], t_read, t_core))
     return with_results(g, procedure, gimp_name, len(res["colors"]), res["palette_file"])
