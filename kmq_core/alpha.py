@@ -77,14 +77,26 @@ def from_features(x: np.ndarray, space: str) -> np.ndarray:
     return np.column_stack([rgb, np.clip(np.rint(a * 255.0), 1, 255).astype(np.uint8)])
 
 
-def fit_rgba(pixels: np.ndarray, k: int, *, space: str, seed: int = 0, weights=None, lock=None):
-    """At most ``k`` RGBA palette entries for the visible pixels, and every pixel's label.
+def merge_rgba_histograms(a, b):
+    """One :func:`rgba_histogram` of two images' pixels (counts and weights added per RGBA value);
+    ``a`` may be None (the first image)."""
+    if a is None:
+        return b
+    u, inv = np.unique(np.concatenate([a[0], b[0]]), return_inverse=True)
+    counts = np.bincount(inv, weights=np.concatenate([a[2], b[2]]), minlength=len(u)).astype(np.int64)
+    weights = np.bincount(inv, weights=np.concatenate([a[3], b[3]]), minlength=len(u))
+    return u, u.astype("<u4").view(np.uint8).reshape(-1, 4), counts, weights
+
+
+def fit_rgba_histogram(rgba: np.ndarray, counts: np.ndarray, wts: np.ndarray, k: int, *, space: str, seed: int = 0,
+                       lock=None):
+    """At most ``k`` RGBA palette entries for the distinct visible colours of :func:`rgba_histogram`.
 
     Returns
     -------
     palette : (n, 4) uint8, n ≤ k, most used first
-    labels : (H, W) uint8 (fully transparent pixels: 0; the caller gives them their own entry)
-    counts : (n,) int64, visible pixels per entry
+    idx : (N,) uint8, each distinct colour's entry (:func:`rgba_labels` spreads them to pixels)
+    share : (n,) int64, visible pixels per entry
     """
     from .fitting import _seed_with_opencv, _weighted_lloyd
     from .nearest import nearest
@@ -94,7 +106,6 @@ def fit_rgba(pixels: np.ndarray, k: int, *, space: str, seed: int = 0, weights=N
     locked = as_lock(lock)
     check_lock_fits(len(locked), k)
     fixed_rgba = np.column_stack([locked, np.full(len(locked), 255, np.uint8)]).astype(np.uint8)
-    codes, rgba, counts, wts = rgba_histogram(pixels, weights)
     if len(rgba) + len(locked) <= k:
         pal = np.vstack([fixed_rgba, rgba])
     else:
@@ -124,9 +135,16 @@ def fit_rgba(pixels: np.ndarray, k: int, *, space: str, seed: int = 0, weights=N
     order = order_by_share(used, keep)
     new = np.zeros(len(pal), np.intp)
     new[order] = np.arange(len(order))
-    pal, idx, share = pal[order], new[idx].astype(np.uint8), used[order].astype(np.int64)
+    return pal[order], new[idx].astype(np.uint8), used[order].astype(np.int64)
+
+
+def rgba_labels(pixels: np.ndarray, codes: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Each pixel's entry: ``idx`` of its colour among ``codes`` (:func:`rgba_histogram`'s, which
+    must hold every visible colour of ``pixels``); fully transparent pixels get 0."""
     h, w_ = pixels.shape[:2]
     labels = np.zeros((h, w_), np.uint8)
+    if len(codes) == 0:
+        return labels
     for rows in row_chunks(h, w_):
         block = np.ascontiguousarray(pixels[rows])
         c = _rgba_codes(block)
@@ -134,4 +152,22 @@ def fit_rgba(pixels: np.ndarray, k: int, *, space: str, seed: int = 0, weights=N
         lab = idx[pos]
         lab[block[..., 3] == 0] = 0
         labels[rows] = lab
-    return pal, labels, share
+    return labels
+
+
+def fit_rgba(pixels: np.ndarray, k: int, *, space: str, seed: int = 0, weights=None, lock=None):
+    """At most ``k`` RGBA palette entries for the visible pixels, and every pixel's label.
+
+    Returns
+    -------
+    palette : (n, 4) uint8, n ≤ k, most used first
+    labels : (H, W) uint8 (fully transparent pixels: 0; the caller gives them their own entry)
+    counts : (n,) int64, visible pixels per entry
+    """
+    from .options import check_lock_fits
+    from .palette import as_lock
+
+    check_lock_fits(len(as_lock(lock)), k)
+    codes, rgba, counts, wts = rgba_histogram(pixels, weights)
+    pal, idx, share = fit_rgba_histogram(rgba, counts, wts, k, space=space, seed=seed, lock=lock)
+    return pal, rgba_labels(pixels, codes, idx), share
