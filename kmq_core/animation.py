@@ -25,6 +25,12 @@ Writing is Pillow's: it stores only the rectangle that changed from the
 previous frame, makes unchanged pixels inside it transparent (GIF) and
 merges frames that do not change at all into one (their durations added).
 
+Translucency: a GIF has one transparent colour, so translucent pixels are
+made opaque or transparent (:data:`ALPHA_CUT`). An APNG's palette has an
+alpha per entry (tRNS): ``fmt='PNG'`` fits colour and alpha together, k
+counting entries as for a still PNG (:mod:`kmq_core.alpha`); a given
+palette (no alpha) and per-frame palettes (GIF only) cut as for a GIF.
+
 Timing (per-frame durations) and the loop count are kept, and in a GIF the
 disposal of each frame. Frames are composited by Pillow as they are read
 (each is the whole picture a viewer shows), so a disposal of "previous" is
@@ -75,7 +81,7 @@ SNAP = 2.0
 #: already close: a few steps follow the change)
 FRAME_ITER = 6
 #: alpha at and above which a pixel of a frame is opaque (GIF has one transparent index;
-#: kmq's animations use it for APNG as well)
+#: an APNG keeps translucency when its palette is fitted for it: quantize_animation's fmt)
 ALPHA_CUT = 128
 #: most pixels of all frames together, as a multiple of the one-frame limit (their indices
 #: are held until the file is written: 10 × 100 megapixels is 1 GB)
@@ -112,6 +118,9 @@ class AnimationResult:
         0: loop forever; n: play n+1 times (GIF's NETSCAPE count); None: play once (no loop block).
     transparent : int or None
         The palette index of transparent pixels, when a frame has any.
+    entry_alpha : (n,) uint8 array or None
+        Alpha of each palette entry, when translucency was kept (an APNG's shared
+        palette fitted in colour and alpha, as a still PNG's); None: the entries are opaque.
     warnings : list of str
         What a user must hear about (a damaged APNG read as its default image).
     """
@@ -130,6 +139,7 @@ class AnimationResult:
     warnings: list[str] = field(default_factory=list)
     #: each frame's mean ΔE2000 against the source, when measured (:func:`frame_delta_e`)
     frame_delta_e: list[float] | None = None
+    entry_alpha: np.ndarray | None = None
 
     @property
     def n_frames(self) -> int:
@@ -146,7 +156,8 @@ class AnimationResult:
     def frame_rgba(self, i: int) -> np.ndarray:
         """Frame ``i`` as an (H, W, 4) uint8 picture."""
         cols = self.frame_palette_at(i).colors
-        lut = np.concatenate([cols, np.full((len(cols), 1), 255, np.uint8)], axis=1)
+        alpha = np.full(len(cols), 255, np.uint8) if self.entry_alpha is None else self.entry_alpha
+        lut = np.concatenate([cols, alpha[:, None]], axis=1)
         lut = np.vstack([lut, np.zeros((256 - len(lut), 4), np.uint8)]) if len(lut) < 256 else lut
         if self.transparent is not None:
             lut[self.transparent] = 0
@@ -260,7 +271,7 @@ def _disposal(img: Image.Image) -> str:
 def read_frames(source, *, max_pixels: int | None = DEFAULT_MAX_PIXELS, max_frames: int | None = DEFAULT_MAX_FRAMES,
                 max_total_pixels: int | None | str = "auto",
                 profile: str = DEFAULT_PROFILE, notes: list[str] | None = None,
-                first_only: bool = False) -> Iterator[Frame]:
+                first_only: bool = False, keep_translucency: bool = False) -> Iterator[Frame]:
     """Decode an animation one frame at a time.
 
     Parameters
@@ -280,6 +291,9 @@ def read_frames(source, *, max_pixels: int | None = DEFAULT_MAX_PIXELS, max_fram
         Appended to: what the user should know (translucency reduced, ...).
     first_only : bool
         Stop after the first frame (a damaged APNG's default image).
+    keep_translucency : bool
+        Keep alpha as it is; by default it is cut at :data:`ALPHA_CUT` to
+        opaque or transparent (a GIF's one transparent colour), with a note.
 
     Yields
     ------
@@ -361,7 +375,7 @@ def read_frames(source, *, max_pixels: int | None = DEFAULT_MAX_PIXELS, max_fram
                     notes.append(f"frame {i + 1} reaches beyond the {w}×{h} logical screen: clipped to it, "
                                  "as browsers show it")
                 px = np.ascontiguousarray(px[:h, :w])
-            if px.shape[2] == 4:
+            if px.shape[2] == 4 and not keep_translucency:
                 a = px[..., 3]
                 if not translucent and ((a > 0) & (a < 255)).any():
                     translucent = True
@@ -448,6 +462,7 @@ def quantize_animation(
     lossy: float = DEFAULT_LOSSY,
     strength: float = DEFAULT_STRENGTH,
     bayer_size: int | None = None,
+    fmt: str | None = None,
 ) -> AnimationResult:
     """Quantize every frame of an animated GIF, APNG or WebP.
 
@@ -469,6 +484,14 @@ def quantize_animation(
         Refuse longer animations (checked while reading; see :func:`read_frames`).
     bayer_size : int, optional
         Bayer matrix side for ``dither='bayer'`` (2, 4 or 8; default 8).
+    fmt : {'GIF', 'PNG', None}
+        What the result will be written as. ``'PNG'`` (APNG), with a shared
+        palette fitted here: translucent pixels keep their alpha, colour and
+        alpha fitted together into k entries as for a still PNG
+        (:mod:`kmq_core.alpha`; not dithered, as a translucent still), and
+        :attr:`AnimationResult.entry_alpha` holds each entry's alpha. Otherwise
+        (GIF, a given palette, per-frame palettes) alpha is cut at
+        :data:`ALPHA_CUT` to one transparent colour, with a note.
 
     Returns
     -------
@@ -498,9 +521,13 @@ def quantize_animation(
         k = check_k(k)
     locked = as_lock(lock)
     check_lock_fits(len(locked), k)
+    if fmt is not None and fmt.upper() not in ("GIF", "PNG"):
+        raise KmqError(f"cannot write an animation as {fmt}: .gif or .png (APNG)")
+    keep_translucency = fmt is not None and fmt.upper() == "PNG" and given is None and frame_palette == "shared"
     remap_kw = dict(space=space, dither=dither, lossy=lossy, strength=strength,
                     bayer_size=check_bayer_size(DEFAULT_BAYER_SIZE if bayer_size is None else bayer_size))
-    read_kw = dict(max_pixels=max_pixels, max_frames=max_frames, max_total_pixels=max_total_pixels, profile=profile)
+    read_kw = dict(max_pixels=max_pixels, max_frames=max_frames, max_total_pixels=max_total_pixels, profile=profile,
+                   keep_translucency=keep_translucency)
     input_bytes = _input_bytes(source)
     opened = _reopener(source)
 
@@ -519,6 +546,7 @@ def quantize_animation(
                 yield fr
 
         labels: list[np.ndarray] = []
+        entry_alpha = None
         if frame_palette == "shared":
             # pass 1: the palette, from all frames' histograms (a given palette needs none); pass 2: the labels
             hist_all = None
@@ -527,7 +555,9 @@ def quantize_animation(
                 transparent_any = any(fr.pixels.shape[2] == 4 and bool((fr.pixels[..., 3] == 0).any())
                                       for fr in read_frames(opened(), notes=[], **read_kw))
             else:
-                pal, transparent_any, hist_all = _fit_shared(opened, k, space, seed, locked, read_kw)
+                pal, transparent_any, hist_all, rgba_fit = _fit_shared(opened, k, space, seed, locked, read_kw)
+                if rgba_fit is not None:  # translucent frames for an APNG: colour and alpha fitted together
+                    codes, idx, entry_alpha = rgba_fit
             if transparent_any and len(pal) >= 256:
                 raise KmqError("a palette of 256 colours leaves no index for the animation's transparent pixels: "
                                "use at most 255")
@@ -538,7 +568,15 @@ def quantize_animation(
             lut = nearest_lut(hist_all, pal.colors, space) if hist_all is not None else None
             last = None
             for fr in frames(True):
-                lab = _labels(fr.pixels, pal.colors, k, transparent, remap_kw, remap, lut)
+                if entry_alpha is not None:
+                    from .alpha import rgba_labels
+
+                    px = _with_alpha(fr.pixels)
+                    lab = rgba_labels(px, codes, idx)
+                    if transparent is not None:
+                        lab[px[..., 3] == 0] = transparent
+                else:
+                    lab = _labels(fr.pixels, pal.colors, k, transparent, remap_kw, remap, lut)
                 if last is not None:
                     hold_still(last[0], labels[-1], fr.pixels, lab)
                 labels.append(lab)
@@ -575,8 +613,9 @@ def quantize_animation(
                 if has_t[i + 1] and ((labels[i + 1] == transparent) & (labels[i] != transparent)).any():
                     disposal[i] = "background"
         loop = probe(opened(), max_pixels=max_pixels).loop
-        return AnimationResult(labels, palettes, durations, disposal, loop, transparent, k, frame_palette, dither,
-                               notes, input_bytes)
+        return AnimationResult(labels, palettes, durations, disposal, loop, transparent, k, frame_palette,
+                               dither if entry_alpha is None else "none",  # translucent: not dithered
+                               notes, input_bytes, entry_alpha=entry_alpha)
 
     try:
         return run(read_kw)
@@ -589,21 +628,54 @@ def quantize_animation(
         return res
 
 
-def _fit_shared(opened, k: int, space: str, seed: int, locked, read_kw: dict
-                ) -> tuple[Palette, bool, ColorHistogram | None]:
+def _fit_shared(opened, k: int, space: str, seed: int, locked, read_kw: dict):
+    """The shared palette: ``(palette, transparent_any, hist_all, rgba_fit)``.
+
+    ``rgba_fit`` is None, or, when translucency is kept (``read_kw``) and a frame has
+    translucent pixels, ``(codes, idx, entry_alpha)``: the distinct RGBA values of all
+    frames, each one's palette entry (:func:`kmq_core.alpha.rgba_labels`) and each
+    entry's alpha; ``hist_all`` is then None.
+    """
     from .fitting import fit_palette
 
     hist_all = None
-    transparent_any = False
+    transparent_any = translucent_any = False
     for fr in read_frames(opened(), notes=[], **read_kw):
-        transparent_any |= fr.pixels.shape[2] == 4 and bool((fr.pixels[..., 3] == 0).any())
+        if fr.pixels.shape[2] == 4:
+            a = fr.pixels[..., 3]
+            transparent_any |= bool((a == 0).any())
+            translucent_any |= bool(((a > 0) & (a < 255)).any())
         hist_all = merge_histograms(hist_all, frame_histogram(fr.pixels, k, space))
     if hist_all is None or len(hist_all) == 0:
         # every frame is fully transparent: nothing to fit, and no refusal (a still image that is
         # fully transparent gives a transparent PNG too): one colour, used by no pixel
-        return Palette(np.zeros((1, 3), np.uint8), np.zeros(1)), True, None
-    pal = fit_palette(None, max(1, k - transparent_any), space=space, seed=seed, lock=locked, histogram=hist_all)
-    return pal, transparent_any, hist_all
+        return Palette(np.zeros((1, 3), np.uint8), np.zeros(1)), True, None, None
+    k_fit = max(1, k - transparent_any)
+    if translucent_any:  # only when read_kw keeps it (else alpha is 0 or 255)
+        return _fit_shared_rgba(opened, k, k_fit, space, seed, locked, read_kw, transparent_any)
+    pal = fit_palette(None, k_fit, space=space, seed=seed, lock=locked, histogram=hist_all)
+    return pal, transparent_any, hist_all, None
+
+
+def _fit_shared_rgba(opened, k: int, k_fit: int, space: str, seed: int, locked, read_kw: dict, transparent_any: bool):
+    """:func:`_fit_shared` for translucent frames: k_fit RGBA entries fitted to all frames'
+    (colour, alpha) together, each frame weighted as a still image of it (kmq_core.alpha)."""
+    from .alpha import fit_rgba_histogram, merge_rgba_histograms, rgba_histogram
+
+    hist = None
+    for fr in read_frames(opened(), notes=[], **read_kw):
+        px = _with_alpha(fr.pixels)
+        hist = merge_rgba_histograms(hist, rgba_histogram(px, fitting_weights(px, k, space)))
+    codes, rgba, counts, wts = hist
+    pal, idx, share = fit_rgba_histogram(rgba, counts, wts, k_fit, space=space, seed=seed, lock=locked)
+    return Palette(pal[:, :3], share / max(share.sum(), 1)), transparent_any, None, (codes, idx, pal[:, 3].copy())
+
+
+def _with_alpha(pixels: np.ndarray) -> np.ndarray:
+    """(H, W, 4): an opaque alpha added to a frame without one."""
+    if pixels.shape[2] == 4:
+        return pixels
+    return np.dstack([pixels, np.full(pixels.shape[:2], 255, np.uint8)])
 
 
 def fit_animation_palette(source, k: int = DEFAULT_K, *, space: str = DEFAULT_SPACE, seed: int = DEFAULT_SEED,
@@ -631,6 +703,7 @@ def frame_delta_e(source, result: AnimationResult, **read_kw) -> list[float]:
     from .metrics import label_errors
 
     out = []
+    read_kw.setdefault("keep_translucency", result.entry_alpha is not None)
     try:
         for i, fr in enumerate(read_frames(source, **read_kw)):
             if i >= result.n_frames:
@@ -718,9 +791,23 @@ def _pil_frame(res: AnimationResult, i: int) -> Image.Image:
         flat += [0, 0, 0] * (res.transparent + 1 - n)
         n = res.transparent + 1
     im.putpalette(flat, "RGB")
-    if res.transparent is not None:
+    if res.entry_alpha is not None:
+        im.info["transparency"] = _png_entries(res)[:, 3].tobytes()  # tRNS: one alpha per entry
+    elif res.transparent is not None:
         im.info["transparency"] = res.transparent
     return im
+
+
+def _png_entries(res: AnimationResult) -> np.ndarray:
+    """The shared palette as the PNG stores it: (m, 4) uint8 entries, colour and alpha, the
+    transparent index (when there is one) among them as (0, 0, 0, 0)."""
+    cols = res.palette.colors
+    alpha = np.full(len(cols), 255, np.uint8) if res.entry_alpha is None else res.entry_alpha
+    rgba = np.column_stack([cols, alpha]).astype(np.uint8)
+    if res.transparent is not None:
+        rgba = np.vstack([rgba, np.zeros((res.transparent + 1 - len(rgba), 4), np.uint8)])
+        rgba[res.transparent] = 0
+    return rgba
 
 
 def _all_same(res: AnimationResult) -> bool:
@@ -732,10 +819,13 @@ def _all_same(res: AnimationResult) -> bool:
 def encode_animation(res: AnimationResult, fmt: str = "GIF") -> bytes:
     """Encode an :class:`AnimationResult` as an animated GIF or APNG (Pillow's writers)."""
     fmt = fmt.upper()
-    frames = [_pil_frame(res, i) for i in range(res.n_frames)]
     buf = io.BytesIO()
     durations = [max(d, 0) for d in res.durations]
     if fmt == "GIF":
+        if res.entry_alpha is not None and (res.entry_alpha < 255).any():
+            raise KmqError("this animation was quantized with translucent colours for an APNG; a GIF has one "
+                           "transparent colour: quantize it for a GIF (fmt='GIF') or write a .png")
+        frames = [_pil_frame(res, i) for i in range(res.n_frames)]
         disposal: list[int] | int = [2 if d == "background" else 1 for d in res.disposal]
         if _all_same(res):
             # Pillow merges frames that show the same picture; when all of them are one, it writes that
@@ -755,14 +845,16 @@ def encode_animation(res: AnimationResult, fmt: str = "GIF") -> bytes:
         if len(res.palettes) > 1:
             raise KmqError("an APNG holds one palette for all its frames: write a .gif for per-frame "
                            "palettes, or use the shared palette")
+        frames = [_pil_frame(res, i) for i in range(res.n_frames)]
         # each frame replaces its rectangle, alpha included (blend "source"): what was transparent
         # becomes transparent again without a disposal to the background, which Pillow's
         # writer cannot do for palette frames
         kw = dict(save_all=True, append_images=frames[1:], duration=durations, loop=res.loop or 0,
                   disposal=0, blend=0, optimize=True, compress_level=9)
-        if res.transparent is not None:
-            kw["transparency"] = res.transparent
+        if "transparency" in frames[0].info:
+            kw["transparency"] = frames[0].info["transparency"]
         frames[0].save(buf, "PNG", **kw)
     else:
         raise KmqError(f"cannot write an animation as {fmt}: .gif or .png (APNG)")
     return buf.getvalue()
+

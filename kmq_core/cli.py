@@ -501,7 +501,12 @@ def _quantize_animation(src: str, out: str, settings: dict, data: bytes | None) 
         raise KmqError(f"{'--mood' if o.mood else '--importance'} works on still images, not animations")
     palette = read_palette(settings["palette_in"]) if settings["palette_in"] else None
     source = data if data is not None else src
-    anim_kw = dict(frame_palette=o.frame_palette, max_frames=o.max_frames, **o.quantize_kwargs())
+    if out == STDIO:
+        fmt = "GIF" if (data or b"")[:3] == b"GIF" else "PNG"
+    else:
+        fmt = output_format(out)
+    # fmt: an APNG keeps translucent pixels (colour and alpha fitted together), a GIF cannot
+    anim_kw = dict(frame_palette=o.frame_palette, max_frames=o.max_frames, fmt=fmt, **o.quantize_kwargs())
     warnings: list[str] = []
     if o.quality and palette is None:  # the fewest colours whose worst frame reaches MAX
         res, said = _search_quality(
@@ -511,10 +516,6 @@ def _quantize_animation(src: str, out: str, settings: dict, data: bytes | None) 
         warnings += said
     else:
         res = quantize_animation(_stdin_file(data) if data is not None else src, o.k, palette=palette, **anim_kw)
-    if out == STDIO:
-        fmt = "GIF" if (data or b"")[:3] == b"GIF" else "PNG"
-    else:
-        fmt = output_format(out)
     if fmt == "PNG" and res.frame_palette == "per-frame":
         raise KmqError("an APNG holds one palette for all its frames: write a .gif for per-frame palettes")
     blob = res.encode(fmt)

@@ -553,3 +553,110 @@ def test_quality_below_min_on_an_animation_exits_99_and_writes_nothing(tmp_path)
     assert r.returncode == 99, r.stderr
     assert "frame 2" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "r.gif").exists()
+
+
+# ---------------------------------------------------------------- APNG as the format allows (issue 26)
+
+
+def _ramp_frames(n=6):
+    """An alpha ramp (0 at the left to 255 at the right) over a colour gradient, an opaque dot moving."""
+    yy, xx = np.mgrid[:48, :96]
+    out = []
+    for i in range(n):
+        f = np.zeros((48, 96, 4), np.uint8)
+        f[..., 0], f[..., 1], f[..., 2] = 40 + xx, 100, 200 - yy
+        f[..., 3] = xx * 255 // 95
+        f[(yy - 24) ** 2 + (xx - 10 - 12 * i) ** 2 < 30] = (255, 230, 20, 255)
+        out.append(f)
+    return out
+
+
+def _composited(png: bytes):
+    """The frames as the APNG specification composites them, read without Pillow's APNG reader:
+    each frame's data as a still PNG of its rectangle, laid on the canvas with its blend
+    ("source" replaces, "over" is alpha compositing); (frames, blend ops)."""
+    cs = _chunks(png)
+    ihdr = cs[0][1]
+    w, h = struct.unpack(">II", ihdr[:8])
+    palette = [(t, d) for t, d in cs if t in (b"PLTE", b"tRNS")]
+    canvas = np.zeros((h, w, 4), np.uint8)
+    frames, blends, fctl, data = [], [], None, []
+
+    def lay():
+        nonlocal canvas
+        _, fw, fh, x, y, _, _, dispose, blend = fctl
+        still = _png([(b"IHDR", struct.pack(">II", fw, fh) + ihdr[8:]), *palette, (b"IDAT", b"".join(data)),
+                      (b"IEND", b"")])
+        src = np.asarray(Image.open(io.BytesIO(still)).convert("RGBA")).astype(np.float64)
+        dst = canvas[y:y + fh, x:x + fw].astype(np.float64)
+        if blend == 0:
+            new = src
+        else:
+            sa, da = src[..., 3:] / 255, dst[..., 3:] / 255
+            oa = sa + da * (1 - sa)
+            oc = (src[..., :3] * sa + dst[..., :3] * da * (1 - sa)) / np.maximum(oa, 1e-9)
+            new = np.concatenate([np.where(oa > 0, oc, 0), oa * 255], axis=-1)
+        canvas = canvas.copy()
+        canvas[y:y + fh, x:x + fw] = np.rint(new).astype(np.uint8)
+        assert dispose == 0  # kmq disposes of nothing
+        frames.append(canvas)
+        blends.append(blend)
+
+    for tag, d in cs:
+        if tag == b"fcTL":
+            if fctl is not None:
+                lay()
+            fctl, data = struct.unpack(">IIIIIHHBB", d), []
+        elif tag == b"IDAT" and fctl is not None:
+            data.append(d)
+        elif tag == b"fdAT":
+            data.append(d[4:])
+    lay()
+    return frames, blends
+
+
+def test_an_apng_keeps_translucency_with_one_alpha_per_entry():
+    src_frames = _ramp_frames()
+    src = _apng(src_frames, duration=80, loop=0)
+    res = quantize_animation(src, 64, fmt="PNG")
+    assert not res.notes and res.entry_alpha is not None
+    blob = res.encode("PNG")
+    with Image.open(io.BytesIO(blob)) as im:
+        decoded = [np.asarray(f.convert("RGBA")) for f in ImageSequence.Iterator(im)]
+    assert len(decoded) == len(src_frames)
+    for i, (d, s) in enumerate(zip(decoded, src_frames)):
+        assert np.array_equal(d, res.frame_rgba(i)), i
+        err = np.abs(d[..., 3].astype(int) - s[..., 3]).mean()
+        assert err < 3, (i, err)  # a ramp stays a ramp (cut at 128: about 64)
+        assert np.abs(d[..., :3].astype(int) - s[..., :3])[s[..., 3] > 128].mean() < 6
+    # the palette: k entries, colour and alpha together, many of them translucent
+    chunks = dict(_chunks(blob))
+    assert len(chunks[b"PLTE"]) // 3 <= 64
+    trns = np.frombuffer(chunks[b"tRNS"], np.uint8)
+    assert ((trns > 0) & (trns < 255)).sum() >= 16
+    assert np.array_equal(_composited(blob)[0][-1], decoded[-1])
+
+
+def test_a_gif_still_cuts_translucency_to_its_one_transparent_colour():
+    src = _apng(_ramp_frames(), duration=80, loop=0)
+    res = quantize_animation(src, 64, fmt="GIF")
+    assert res.entry_alpha is None and any("translucent pixels made opaque or transparent" in n for n in res.notes)
+    gif = res.encode("GIF")
+    assert gif == quantize_animation(src, 64).encode("GIF")  # the default is the GIF's way
+    assert set(np.unique(_decoded(gif)[0][0][..., 3])) == {0, 255}
+    with pytest.raises(KmqError, match="one transparent colour"):
+        quantize_animation(src, 64, fmt="PNG").encode("GIF")
+    # a given palette has no alpha to give: the APNG cuts too
+    given = quantize_animation(src, palette=res.palette.colors, fmt="PNG")
+    assert given.entry_alpha is None and given.notes
+
+
+def test_the_command_keeps_translucency_in_an_apng_and_cuts_it_in_a_gif(tmp_path):
+    src = tmp_path / "ramp.png"
+    src.write_bytes(_apng(_ramp_frames(), duration=80, loop=0))
+    assert cli.main(["quantize", str(src), "-k", "64", "-o", str(tmp_path / "q.png")]) == 0
+    assert cli.main(["quantize", str(src), "-k", "64", "-o", str(tmp_path / "q.gif")]) == 0
+    apng = _decoded((tmp_path / "q.png").read_bytes())[0]
+    gif = _decoded((tmp_path / "q.gif").read_bytes())[0]
+    assert len(np.unique(apng[0][..., 3])) > 16
+    assert set(np.unique(gif[0][..., 3])) == {0, 255}

@@ -81,7 +81,7 @@ def process_file(task: dict) -> dict:
             # every frame, one palette, written as an APNG (the output's name ends in .png)
             from ..animation import quantize_animation
 
-            res = quantize_animation(src, s["k"], **kw)
+            res = quantize_animation(src, s["k"], fmt="PNG", **kw)
             used = int(len(np.unique(np.concatenate([np.unique(lab) for lab in res.labels]))))
             figures = {"colors_used": used, "psnr": None, "delta_e2000": None, "input_bytes": res.input_bytes,
                        "frames": res.n_frames}
