@@ -21,9 +21,13 @@ A pixel whose input did not change from the last frame keeps its label
 (:func:`hold_still`): what holds still in the source holds still in the
 result, whatever moves beside it.
 
-Writing is Pillow's: it stores only the rectangle that changed from the
-previous frame, makes unchanged pixels inside it transparent (GIF) and
-merges frames that do not change at all into one (their durations added).
+Only the rectangle that changed from the previous frame is stored, and
+frames that do not change at all are merged into one (their durations
+added). A GIF is Pillow's writer's, which makes unchanged pixels inside the
+rectangle transparent. An APNG is Pillow's writer's (blend "source"), or,
+when smaller, kmq's own (:func:`_apng_unchanged_transparent`): frames whose
+changed pixels are all opaque store the unchanged ones as the transparent
+entry with blend "over".
 
 Translucency: a GIF has one transparent colour, so translucent pixels are
 made opaque or transparent (:data:`ALPHA_CUT`). An APNG's palette has an
@@ -37,7 +41,9 @@ disposal of each frame. Frames are composited by Pillow as they are read
 written as "none" (the same picture), and a frame is disposed to the
 background when the next one has transparent pixels where it had colour.
 An APNG's frames replace their rectangle, alpha included (blend "source"),
-which needs no disposal: they are written with none.
+or keep what is under their transparent pixels ("over": only where every
+changed pixel is opaque, so "over" never mixes colours), which needs no
+disposal: they are written with none.
 
 Files others made are read as Pillow reads them and shown as browsers show
 them: a GIF frame that reaches beyond the logical screen is clipped to it
@@ -53,6 +59,8 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import struct
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -817,7 +825,13 @@ def _all_same(res: AnimationResult) -> bool:
 
 
 def encode_animation(res: AnimationResult, fmt: str = "GIF") -> bytes:
-    """Encode an :class:`AnimationResult` as an animated GIF or APNG (Pillow's writers)."""
+    """Encode an :class:`AnimationResult` as an animated GIF or APNG.
+
+    GIF: Pillow's writer. APNG: Pillow's writer (each frame's changed rectangle,
+    blend "source"), or, when smaller, :func:`_apng_unchanged_transparent`'s
+    (unchanged pixels transparent, blend "over"): both are written and the
+    smaller is kept.
+    """
     fmt = fmt.upper()
     buf = io.BytesIO()
     durations = [max(d, 0) for d in res.durations]
@@ -854,7 +868,135 @@ def encode_animation(res: AnimationResult, fmt: str = "GIF") -> bytes:
         if "transparency" in frames[0].info:
             kw["transparency"] = frames[0].info["transparency"]
         frames[0].save(buf, "PNG", **kw)
+        over = _apng_unchanged_transparent(res, durations)
+        if over is not None and len(over) < buf.tell():
+            return over
     else:
         raise KmqError(f"cannot write an animation as {fmt}: .gif or .png (APNG)")
     return buf.getvalue()
 
+
+# ---------------------------------------------------------------------------- APNG, unchanged pixels transparent
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_BLEND_SOURCE, _BLEND_OVER = 0, 1
+
+
+def _png_chunk(tag: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+
+def _png_chunks(png: bytes) -> Iterator[tuple[bytes, bytes]]:
+    pos = len(_PNG_SIGNATURE)
+    while pos < len(png):
+        (n,) = struct.unpack(">I", png[pos:pos + 4])
+        yield png[pos + 4:pos + 8], png[pos + 8:pos + 8 + n]
+        pos += 12 + n
+
+
+def _encoded(labels: np.ndarray, entries: np.ndarray) -> list[tuple[bytes, bytes]]:
+    """``labels`` as a still indexed PNG by Pillow's writer (the same settings as the APNG's),
+    as its chunks."""
+    im = Image.fromarray(np.ascontiguousarray(labels), "P")
+    im.putpalette(entries[:, :3].tobytes(), "RGB")
+    buf = io.BytesIO()
+    alpha = entries[:, 3]
+    trns = alpha[:int(np.flatnonzero(alpha < 255).max()) + 1]  # tRNS may stop at the last entry not opaque
+    im.save(buf, "PNG", transparency=trns.tobytes(), optimize=True, compress_level=9)
+    return list(_png_chunks(buf.getvalue()))
+
+
+def _apng_unchanged_transparent(res: AnimationResult, durations: list[int]) -> bytes | None:
+    """The APNG with each frame's unchanged pixels transparent, where that is smaller.
+
+    Every frame after the first stores the rectangle of the pixels that changed from the last
+    frame (its labels), either as they are with blend "source" (as Pillow's writer stores
+    them), or, when every changed pixel is opaque, with the unchanged ones as the transparent
+    entry and blend "over", which leaves what the canvas holds there (the same picture) and
+    makes long runs of one index for deflate: whichever deflates smaller, frame by frame. Pixels that
+    change to translucent or transparent need "source": "over" would mix them with the canvas.
+    The transparent entry is the animation's own, or one more entry after the palette (an
+    opaque animation's, as Pillow's GIF writer adds one for its unchanged pixels).
+
+    Entries that are not opaque come first, so that the tRNS chunk stops early.
+
+    Written here, not by Pillow's writer: that one finds each frame's rectangle by comparing the
+    frames it is given, so frames with holes would be compared with holes (a "source" frame
+    after one would leave pixels that must change), and it cannot choose the blend per frame
+    by size. Each frame's pixel data is still Pillow's (a still PNG of the rectangle), moved
+    into fdAT chunks. None when there is no room for the transparent entry (256 opaque
+    colours), the frames merge into one, or no frame is smaller with "over" (the file would
+    be Pillow's).
+    """
+    from fractions import Fraction
+
+    entries = _png_entries(res)
+    hole = res.transparent
+    if hole is None:
+        if len(entries) >= 256:
+            return None
+        hole = len(entries)
+        entries = np.vstack([entries, np.zeros((1, 4), np.uint8)])
+    # entries not opaque first, so that tRNS stops early (as kmq_core.saving writes a still PNG)
+    order = np.argsort(entries[:, 3] == 255, kind="stable")
+    renumber = np.zeros(256, np.uint8)
+    renumber[order] = np.arange(len(order), dtype=np.uint8)
+    entries, hole = entries[order], int(renumber[hole])
+    labels = [renumber[lab] for lab in res.labels]
+    opaque = np.zeros(256, bool)
+    opaque[:len(entries)] = entries[:, 3] == 255
+    h, w = res.labels[0].shape
+    # (x, y, width, height, blend, pixel data) and duration per frame
+    frames: list[list] = [[0, 0, w, h, _BLEND_SOURCE, labels[0], durations[0]]]
+    prev = labels[0]
+    for i in range(1, res.n_frames):
+        lab = labels[i]
+        changed = lab != prev
+        if not changed.any():
+            total = frames[-1][6] + durations[i]
+            if Fraction(total / 1000).limit_denominator(65535).numerator <= 65535:
+                frames[-1][6] = total  # the same picture: one frame, shown longer
+                continue
+            changed = np.zeros_like(changed)
+            changed[0, 0] = True  # a one-pixel frame that changes nothing
+        rows = np.flatnonzero(changed.any(1))
+        cols = np.flatnonzero(changed.any(0))
+        y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+        crop, ch = lab[y0:y1, x0:x1], changed[y0:y1, x0:x1]
+        blend, pixels = _BLEND_SOURCE, crop
+        if opaque[crop[ch]].all() and not ch.all():
+            holes = np.where(ch, crop, np.uint8(hole)).astype(np.uint8)
+            # which deflates smaller, told by zlib (level 1) on the bare indices (about a ms a frame; Pillow's
+            # PNG encoding of both would cost as much as the whole file again)
+            if len(zlib.compress(holes.tobytes(), 1)) < len(zlib.compress(crop.tobytes(), 1)):
+                blend, pixels = _BLEND_OVER, holes
+        frames.append([x0, y0, x1 - x0, y1 - y0, blend, pixels, durations[i]])
+        prev = lab
+    if len(frames) == 1 or all(f[4] == _BLEND_SOURCE for f in frames):
+        return None  # Pillow's writer stores the same rectangles
+    head, depth = None, None
+    for f in frames:
+        chunks = _encoded(f[5], entries)
+        if head is None:  # IHDR, PLTE, tRNS, and IHDR's bit depth, which every frame must be stored with
+            head, depth = [c for c in chunks if c[0] not in (b"IDAT", b"IEND")], chunks[0][1][8]
+        elif chunks[0][1][8] != depth:  # pragma: no cover - the same palette gives the same depth
+            return None
+        f[5] = b"".join(d for t, d in chunks if t == b"IDAT")
+    out = [_PNG_SIGNATURE, *(_png_chunk(t, d) for t, d in head),
+           _png_chunk(b"acTL", struct.pack(">II", len(frames), res.loop or 0))]
+    seq = 0
+    for j, (x, y, fw, fh, blend, data, ms) in enumerate(frames):
+        delay = Fraction(ms / 1000).limit_denominator(65535)
+        if delay.numerator > 65535:
+            raise KmqError(f"cannot write a frame of {ms} ms in an APNG")
+        out.append(_png_chunk(b"fcTL", struct.pack(">IIIIIHHBB", seq, fw, fh, x, y, delay.numerator,
+                                                   delay.denominator, 0, blend)))
+        seq += 1
+        if j == 0:
+            out.append(_png_chunk(b"IDAT", data))  # the first frame is the default image too
+        else:
+            for k in range(0, len(data), 1 << 20):
+                out.append(_png_chunk(b"fdAT", struct.pack(">I", seq) + data[k:k + (1 << 20)]))
+                seq += 1
+    out.append(_png_chunk(b"IEND", b""))
+    return b"".join(out)

@@ -615,6 +615,15 @@ def _composited(png: bytes):
     return frames, blends
 
 
+def _without_unchanged_transparent(res, monkeypatch) -> bytes:
+    """The APNG as Pillow's writer alone writes it."""
+    from kmq_core import animation
+
+    with monkeypatch.context() as m:
+        m.setattr(animation, "_apng_unchanged_transparent", lambda res, durations: None)
+        return res.encode("PNG")
+
+
 def test_an_apng_keeps_translucency_with_one_alpha_per_entry():
     src_frames = _ramp_frames()
     src = _apng(src_frames, duration=80, loop=0)
@@ -649,6 +658,65 @@ def test_a_gif_still_cuts_translucency_to_its_one_transparent_colour():
     # a given palette has no alpha to give: the APNG cuts too
     given = quantize_animation(src, palette=res.palette.colors, fmt="PNG")
     assert given.entry_alpha is None and given.notes
+
+
+def _dot_frames(n=8):
+    """A static textured background; an opaque dot moving across it."""
+    yy, xx = np.mgrid[:64, :96]
+    bg = np.dstack([(xx * 2 + yy) % 256, (yy * 3) % 256, (xx * yy) % 256]).astype(np.uint8)
+    out = []
+    for i in range(n):
+        f = bg.copy()
+        f[(yy - 30) ** 2 + (xx - 10 - 10 * i) ** 2 < 40] = (255, 230, 20)
+        out.append(f)
+    return out
+
+
+def test_unchanged_pixels_are_transparent_where_that_is_smaller(monkeypatch):
+    src = _apng(_dot_frames(), duration=80, loop=0)
+    res = quantize_animation(src, 64, fmt="PNG")
+    assert res.transparent is None  # an opaque clip: the unchanged pixels take one more entry
+    blob = res.encode("PNG")
+    plain = _without_unchanged_transparent(res, monkeypatch)
+    assert len(blob) < len(plain)
+    composited, blends = _composited(blob)
+    assert blends[0] == 0 and 1 in blends
+    with Image.open(io.BytesIO(blob)) as im:
+        decoded = [np.asarray(f.convert("RGBA")) for f in ImageSequence.Iterator(im)]
+    for i in range(res.n_frames):  # a browser and Pillow show the frames kmq made
+        assert np.array_equal(composited[i], res.frame_rgba(i)), i
+        assert np.array_equal(decoded[i], res.frame_rgba(i)), i
+    assert _decoded(blob)[1] == [80] * res.n_frames
+
+
+def test_pixels_that_turn_translucent_or_transparent_are_not_blended_over():
+    """"over" only where every changed pixel is opaque: a frame in which a pixel becomes
+    translucent or transparent replaces its rectangle, whatever the canvas held."""
+    from kmq_core.animation import _apng_unchanged_transparent
+
+    yy, xx = np.mgrid[:40, :80]
+    frames = []
+    for i in range(8):
+        f = np.zeros((40, 80, 4), np.uint8)
+        f[..., 0], f[..., 1], f[..., 2], f[..., 3] = 30 + xx, 90 + yy, 160, 255
+        # two opaque dots far apart, moving every frame (their rectangle is mostly unchanged pixels)
+        f[(yy - 4) ** 2 + (xx - 4 - 2 * i) ** 2 < 6] = (250, 40, 40, 255)
+        f[(yy - 35) ** 2 + (xx - 75 + 2 * i) ** 2 < 6] = (40, 40, 250, 255)
+        j = i // 2  # the translucent square and the hole move every other frame
+        f[24:34, 4 + 12 * j:14 + 12 * j, 3] = 110
+        f[30:38, 60 - 10 * j:68 - 10 * j, 3] = 0
+        frames.append(f)
+    res = quantize_animation(_apng(frames, duration=50, loop=0), 32, fmt="PNG")
+    assert res.entry_alpha is not None and res.transparent is not None
+    blob = _apng_unchanged_transparent(res, res.durations)  # whether or not it is the smaller
+    composited, blends = _composited(blob)
+    assert blends == [0, 1, 0, 1, 0, 1, 0, 1]  # frames with a translucent change are "source"
+    with Image.open(io.BytesIO(blob)) as im:
+        decoded = [np.asarray(f.convert("RGBA")) for f in ImageSequence.Iterator(im)]
+    for i in range(res.n_frames):
+        assert np.array_equal(composited[i], res.frame_rgba(i)), i
+        assert np.array_equal(decoded[i], res.frame_rgba(i)), i
+    assert np.array_equal(_composited(res.encode("PNG"))[0][-1], res.frame_rgba(7))
 
 
 def test_the_command_keeps_translucency_in_an_apng_and_cuts_it_in_a_gif(tmp_path):
