@@ -388,7 +388,8 @@ def read_frames(source, *, max_pixels: int | None = DEFAULT_MAX_PIXELS, max_fram
                 if not translucent and ((a > 0) & (a < 255)).any():
                     translucent = True
                     notes.append(f"translucent pixels made opaque or transparent (alpha {ALPHA_CUT} and up is "
-                                 "opaque): an animation's palette holds one transparent colour")
+                                 "opaque): a GIF holds one transparent colour, and an APNG keeps translucency only "
+                                 "with a shared palette fitted to it")
                 px = px.copy()
                 px[..., 3] = np.where(a >= ALPHA_CUT, 255, 0).astype(np.uint8)
             yield Frame(px, duration, disposal)
