@@ -1,18 +1,21 @@
-"""The per-pixel loops of the default path, compiled (``kmq_core/_kernels.c``), with their inputs checked.
+"""The per-pixel loops, compiled (``kmq_core/_kernels.c``), with their inputs checked.
 
 sRGB → Oklab (:func:`oklab_u8`) and → CIELAB L* (:func:`lightness_u8`) for whole
 images, the last step of the masking weights (:func:`masking_from_moments`) and
 the rate-aware label choice (:func:`rate_aware_band`) run on every pixel of every
-image. They are written in C because numpy would need several float64
-temporaries per pixel and cannot express the rate-aware choice (each pixel
-depends on the labels chosen before it), and because numba, which compiled them
-before, costs a command about 0.5 s and 120 MB to import and load (issue 25).
-The C follows numba's arithmetic operation for operation, so the results are
-the same bits (tests/test_kernels.py checks them against numpy references). The
-dithering loops, which only ``--dither`` runs, are still compiled by numba
-(:mod:`kmq_core.scan`). A Python for which the extension was not built (GIMP's own,
+image; the dithering loops (:func:`diffuse_band`, :func:`ordered_band`, the dither
+map's :func:`flat_runs` and the contrast maps' :func:`contrast_u8`) on every pixel
+of a ``--dither`` run. They are written in C because numpy would need several
+float64 temporaries per pixel and cannot express most of them (each pixel
+depends on the labels or the error left by the ones before it), and because
+numba, which compiled them before, costs a command about 0.5 s and 120 MB to
+import and load (issue 25). The C follows numba's arithmetic operation for
+operation, so the results are the same bits (tests/test_kernels.py checks them
+against numpy references and the numba loops). With the build, no command
+imports numba. A Python for which the extension was not built (GIMP's own,
 importing this checkout) gets the numba versions the C was written from
-(:mod:`kmq_core.kernels_numba`), bit for bit the same.
+(:mod:`kmq_core.kernels_numba` for the default path, :mod:`kmq_core.scan` for
+dithering), bit for bit the same.
 """
 
 from __future__ import annotations

@@ -293,3 +293,38 @@ def test_neighbour_table_is_sorted_and_starts_with_itself():
     assert (np.diff(dist, axis=1) >= 0).all()
     assert order[0, 1] == 2 and abs(dist[0, 1] - 5) < 1e-5
 
+
+@needs_c
+@pytest.mark.parametrize("dither", ["fs", "bayer", "bluenoise"])
+def test_dithering_on_the_command_line_imports_no_numba(tmp_path, dither):
+    """With the C build, `kmq quantize --dither ...` runs without numba (0.5 s and 120 MB to load)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    ramp = np.linspace(0, 255, 160)[None, :, None] * np.ones((120, 1, 3))
+    Image.fromarray((ramp + rng.normal(0, 4, ramp.shape)).clip(0, 255).astype(np.uint8)).save(tmp_path / "a.png")
+    code = ("import sys\nfrom kmq_core.cli import main\n"
+            f"rc = main(['quantize', 'a.png', '-k', '8', '--dither', {dither!r}, '-o', 'b.png', '--force'])\n"
+            "print(rc, sorted(m for m in ('numba', 'llvmlite', 'kmq_core.scan', 'kmq_core.dithering')"
+            " if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert out.stdout.splitlines()[-1] == "0 ['kmq_core.dithering']", out.stdout + out.stderr
+    assert Image.open(tmp_path / "b.png").mode == "P"
+
+
+@needs_c
+def test_without_the_c_extension_dithering_gives_the_same_bytes(monkeypatch):
+    """Without the build, the dithering loops are numba's (kmq_core.scan): the same PNG to the byte."""
+    from skimage import data
+
+    from kmq_core import quantize
+
+    img = data.astronaut()[::3, ::3]
+    rgba = np.concatenate([img, np.full(img.shape[:2] + (1,), 255, np.uint8)], axis=2)
+    rgba[40:90, 30:120, 3] = 0
+    cases = [(img, 16, "fs", "perceptual"), (rgba, 32, "fs", "oklab"), (img, 8, "bayer", "lab"),
+             (rgba, 24, "bluenoise", "perceptual")]
+    with_c = [quantize(im, k, dither=d, space=s).png for im, k, d, s in cases]
+    monkeypatch.setattr(kernels, "_kernels", None)
+    without = [quantize(im, k, dither=d, space=s).png for im, k, d, s in cases]
+    assert with_c == without
