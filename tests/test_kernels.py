@@ -270,6 +270,25 @@ def test_contrast_u8_is_numbas_to_the_bit(h, w):
         assert len(np.unique(maps_c[0])) > 2 and len(np.unique(maps_c[1])) > 2
 
 
+@needs_c
+def test_contrast_u8_is_numbas_for_every_pair_of_differences():
+    """Both maps depend only on the largest horizontal and vertical second differences (0..510 each),
+    which the C looks up in tables: every one of the 511² pairs, against numba."""
+    a, v = (g.ravel() for g in np.meshgrid(np.arange(511), np.arange(511), indexing="ij"))
+    n = len(a)
+    p = np.zeros((3, 3 * n + 2, 3), np.uint8)  # pixel 3j sees only its own cross: p[1, 3j..3j+2], p[0|2, 3j+1]
+    p[1, 0:3 * n:3, 0], p[1, 2:3 * n + 2:3, 0] = np.minimum(a, 255), a - np.minimum(a, 255)  # |L + R - 2C| = a
+    p[0, 1:3 * n + 1:3, 1], p[2, 1:3 * n + 1:3, 1] = np.minimum(v, 255), v - np.minimum(v, 255)
+    from kmq_core import scan
+
+    maps_c = np.empty((1, 3 * n), np.uint8), np.empty((1, 3 * n), np.uint8)
+    maps_n = np.empty((1, 3 * n), np.uint8), np.empty((1, 3 * n), np.uint8)
+    kernels.contrast_u8(p, *maps_c)
+    scan.contrast_u8(p, *maps_n)
+    assert np.array_equal(maps_c[0], maps_n[0]) and np.array_equal(maps_c[1], maps_n[1])
+    assert len(np.unique(maps_c[0][0, ::3])) > 200 and len(np.unique(maps_c[1][0, ::3])) == 256
+
+
 def test_dithering_loops_refuse_arrays_that_do_not_fit():
     pal = _palette(8, 0)
     order, dist = kernels.neighbour_table(pal)
