@@ -20,7 +20,7 @@ dithering down on edges and in noise. kmq does both, with its own measures:
   curves, see benchmarks/README.md).
 - :func:`edge_map` is 1 in smooth areas and falls toward 0 on edges and in
   noise: dithering there makes jagged edges and costs bytes, and noise
-  dithers itself. :func:`flat_runs` (``kmq_core.scan``) lowers it further
+  dithers itself. :func:`flat_runs` (``kmq_core.kernels``) lowers it further
   where the undithered result is already varied, as libimagequant's dither
   map does.
 
@@ -169,7 +169,7 @@ def edge_map(pixels: np.ndarray, rows: slice | None = None) -> np.ndarray:
     rows = rows or slice(0, h)
     y0, y1 = rows.start or 0, min(h, rows.stop if rows.stop is not None else h)
     a0, a1 = max(0, y0 - _MARGIN), min(h, y1 + _MARGIN)
-    from .scan import contrast_u8  # numba: only dithering asks for edge maps
+    from .kernels import contrast_u8  # C (numba's scan.contrast_u8 without the build): only dithering asks
 
     p = cv2.copyMakeBorder(_visible_rgb(pixels[a0:a1]), 1, 1, 1, 1, cv2.BORDER_REPLICATE)
     noise = np.empty((a1 - a0, w), np.uint8)

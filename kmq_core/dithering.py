@@ -7,7 +7,7 @@ areas (where the eye would not have seen bands anyway) costs bytes, because
 deflate cannot compress noise. So kmq dithers the way libimagequant does:
 
 - a **dither map** (:func:`kmq_core.contrast.edge_map`, scaled by
-  :func:`kmq_core.scan.flat_runs`) turns dithering down on edges, in noise
+  :func:`kmq_core.kernels.flat_runs`) turns dithering down on edges, in noise
   and where the undithered labels already vary, and leaves it on in smooth
   areas that would show a false contour;
 - ``fs``: Floyd–Steinberg error diffusion, scanned serpentine (no
@@ -40,8 +40,8 @@ working space (Oklab×100): 1 allows a pixel in a smooth area 1 unit (about a
 tenth of a just-noticeable difference) more error, in texture up to
 ``LOSSY_CAP`` (4 squared units, 2 units).
 
-The dithering loops are in :mod:`kmq_core.scan` (numba, imported only when dithering);
-the rate-aware choice, which the default path runs, in :mod:`kmq_core.kernels` (C).
+The dithering loops and the rate-aware choice are in :mod:`kmq_core.kernels` (C; numba's
+versions, in :mod:`kmq_core.scan` and :mod:`kmq_core.kernels_numba`, only without the C build).
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def threshold_matrix(dither: str, bayer_size: int = DEFAULT_BAYER_SIZE) -> np.nd
 
 
 def _dither_map_band(pixels, guess, y0, y1, strength, step_gain=None):
-    from .scan import flat_runs
+    from .kernels import flat_runs
 
     h, w = guess.shape
     edges = edge_map(pixels, slice(y0, y1))
@@ -158,7 +158,7 @@ def refine_labels(
     -------
     (H, W) uint8 array of labels.
     """
-    from .kernels import rate_aware_band
+    from .kernels import diffuse_band, neighbour_table, ordered_band, rate_aware_band
 
     colors = np.asarray(colors, np.uint8).reshape(-1, 3)
     h, w = guess.shape
@@ -167,9 +167,7 @@ def refine_labels(
         out[:] = guess
         return out
     pal = rgb_to_space(colors, space).astype(np.float32)
-    if dither != "none":  # the dithering loops (numba) and their neighbour tables: only when dithering
-        from .scan import diffuse_band, neighbour_table, ordered_band
-
+    if dither != "none":  # the palette's neighbour table: only when dithering
         order, dist = neighbour_table(pal)
         spacing = dist[:, 1].copy() if len(pal) > 1 else np.zeros(1, np.float32)
         # no dithering where the palette's steps are too fine to show as contours

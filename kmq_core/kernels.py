@@ -1,18 +1,21 @@
-"""The per-pixel loops of the default path, compiled (``kmq_core/_kernels.c``), with their inputs checked.
+"""The per-pixel loops, compiled (``kmq_core/_kernels.c``), with their inputs checked.
 
 sRGB → Oklab (:func:`oklab_u8`) and → CIELAB L* (:func:`lightness_u8`) for whole
 images, the last step of the masking weights (:func:`masking_from_moments`) and
 the rate-aware label choice (:func:`rate_aware_band`) run on every pixel of every
-image. They are written in C because numpy would need several float64
-temporaries per pixel and cannot express the rate-aware choice (each pixel
-depends on the labels chosen before it), and because numba, which compiled them
-before, costs a command about 0.5 s and 120 MB to import and load (issue 25).
-The C follows numba's arithmetic operation for operation, so the results are
-the same bits (tests/test_kernels.py checks them against numpy references). The
-dithering loops, which only ``--dither`` runs, are still compiled by numba
-(:mod:`kmq_core.scan`). A Python for which the extension was not built (GIMP's own,
+image; the dithering loops (:func:`diffuse_band`, :func:`ordered_band`, the dither
+map's :func:`flat_runs` and the contrast maps' :func:`contrast_u8`) on every pixel
+of a ``--dither`` run. They are written in C because numpy would need several
+float64 temporaries per pixel and cannot express most of them (each pixel
+depends on the labels or the error left by the ones before it), and because
+numba, which compiled them before, costs a command about 0.5 s and 120 MB to
+import and load (issue 25). The C follows numba's arithmetic operation for
+operation, so the results are the same bits (tests/test_kernels.py checks them
+against numpy references and the numba loops). With the build, no command
+imports numba. A Python for which the extension was not built (GIMP's own,
 importing this checkout) gets the numba versions the C was written from
-(:mod:`kmq_core.kernels_numba`), bit for bit the same.
+(:mod:`kmq_core.kernels_numba` for the default path, :mod:`kmq_core.scan` for
+dithering), bit for bit the same.
 """
 
 from __future__ import annotations
@@ -117,3 +120,131 @@ def rate_aware_band(x, labels, nearest, weight, free, pal, lam, cap, above, out)
         return compiled(*args, np.float32(lam), np.float32(cap), above, out)
     _kernels.rate_aware_band(*args, float(np.float32(lam)), float(np.float32(cap)), above, out, h, w)
     return out
+
+
+# ---- the dithering loops: only --dither runs them (kmq_core.dithering, kmq_core.contrast.edge_map)
+
+
+def neighbour_table(palette: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each palette colour, the others by distance: (order n×n int32, distance n×n float32).
+
+    Column 0 is the colour itself (distance 0). The nearest-colour search of the
+    dithering loops starts from a guess and walks this table (see :func:`diffuse_band`).
+    """
+    p = np.asarray(palette, np.float64)
+    d = np.sqrt(np.maximum(((p[:, None, :] - p[None, :, :]) ** 2).sum(-1), 0.0))
+    order = np.argsort(d, axis=1, kind="stable").astype(np.int32)
+    return order, np.take_along_axis(d, order, axis=1).astype(np.float32)
+
+
+def _band_args(x, guess, strength, visible, pal, order, dist):
+    """The arrays every dithering loop reads, contiguous and of numba's types, their shapes checked."""
+    h, w = guess.shape
+    args = (np.ascontiguousarray(x, np.float32), np.ascontiguousarray(guess, np.uint8),
+            np.ascontiguousarray(strength, np.float32), np.ascontiguousarray(visible, np.bool_),
+            np.ascontiguousarray(pal, np.float32), np.ascontiguousarray(order, np.int32),
+            np.ascontiguousarray(dist, np.float32))
+    n = len(args[4])
+    if (args[0].shape != (h, w, 3) or args[2].shape != (h, w) or args[3].shape != (h, w)
+            or args[4].shape != (n, 3) or args[5].shape != (n, n) or args[6].shape != (n, n)):
+        raise ValueError("dithering: the band's or the palette's arrays differ in shape")
+    if n == 0 or n > 256 or (args[1].size and int(args[1].max()) >= n):
+        raise ValueError("dithering: a guess is not a palette index")
+    return args, h, w, n
+
+
+def diffuse_band(x, guess, strength, visible, pal, order, dist, err, row0, max_err, min_err, out) -> np.ndarray:
+    """Floyd–Steinberg on one band: serpentine, with a strength map and error limits.
+
+    Parameters
+    ----------
+    x : (h, w, 3) float32, the band's pixels in the working colour space.
+    guess : (h, w) uint8, undithered labels (where the search starts).
+    strength : (h, w) float32 0..1, how much diffused error each pixel takes.
+    visible : (h, w) bool; invisible pixels keep their guess and pass no error.
+    pal, order, dist : the palette in the same space and its neighbour table
+        (:func:`neighbour_table`).
+    err : (2, w + 2, 3) float32, the error carried into this row and the next
+        (kept between bands, updated in place; zeros at the start).
+    row0 : int, the image row of the band's first row (sets the scan direction).
+    max_err : float, squared length above which diffused error is damped
+        (no far-off colour appears in a smooth area: libimagequant does this too).
+    min_err : float, squared length below which a pixel is not dithered at all
+        (smooth areas that need no dither stay one colour, which costs no bytes).
+    out : (h, w) uint8, the labels, written.
+    """
+    args, h, w, n = _band_args(x, guess, strength, visible, pal, order, dist)
+    _out(err, np.float32, (2, w + 2, 3))
+    _out(out, np.uint8, (h, w))
+    if _kernels is None:
+        from .scan import diffuse_band as compiled
+
+        return compiled(*args, err, int(row0), float(max_err), float(min_err), out)
+    _kernels.diffuse_band(*args, err, out, int(row0), float(max_err), float(min_err), h, w, n)
+    return out
+
+
+def ordered_band(x, guess, strength, visible, pal, order, dist, spacing, matrix, row0, out) -> np.ndarray:
+    """Ordered (threshold-matrix) dithering on one band, along lightness.
+
+    Each pixel's lightness moves by ``(M[y, x] − ½) · spacing · strength``,
+    ``spacing`` (n float32) being the distance from its undithered colour to the
+    nearest other palette colour, then takes the nearest colour. ``matrix``:
+    the (mh, mw) float32 threshold matrix; the other arguments as in
+    :func:`diffuse_band`.
+    """
+    args, h, w, n = _band_args(x, guess, strength, visible, pal, order, dist)
+    spacing = np.ascontiguousarray(spacing, np.float32)
+    matrix = np.ascontiguousarray(matrix, np.float32)
+    if spacing.shape != (n,) or matrix.ndim != 2 or matrix.size == 0:
+        raise ValueError("ordered_band: spacing must have one value per colour, matrix be a 2-d matrix")
+    _out(out, np.uint8, (h, w))
+    if _kernels is None:
+        from .scan import ordered_band as compiled
+
+        return compiled(*args, spacing, matrix, int(row0), out)
+    _kernels.ordered_band(*args, spacing, matrix, out, int(row0), h, w, n, *matrix.shape)
+    return out
+
+
+def flat_runs(labels, edges, above, below, out) -> np.ndarray:
+    """Scale the edge map by how uniform the undithered labels are around each pixel.
+
+    Along each row, a run of equal labels whose pixels above and below share
+    the label is a flat area that would show a false contour: dithering stays
+    on. Short runs (busy areas) get ``1 − 2.5 / (2.5 + run + neighbours)`` of
+    it, as libimagequant's dither map does. ``labels`` (h, w) uint8, ``edges``
+    (h, w) float32; ``above``/``below`` (w,) int16: the rows just outside the
+    band (−1 where there is none); ``out`` (h, w) float32, written.
+    """
+    labels = np.ascontiguousarray(labels, np.uint8)
+    h, w = labels.shape
+    edges = np.ascontiguousarray(edges, np.float32)
+    above = np.ascontiguousarray(above, np.int16)
+    below = np.ascontiguousarray(below, np.int16)
+    if edges.shape != (h, w) or above.shape != (w,) or below.shape != (w,):
+        raise ValueError("flat_runs: the arrays differ in shape")
+    _out(out, np.float32, (h, w))
+    if _kernels is None:
+        from .scan import flat_runs as compiled
+
+        return compiled(labels, edges, above, below, out)
+    _kernels.flat_runs(labels, edges, above, below, out, h, w)
+    return out
+
+
+def contrast_u8(p, noise, edges) -> None:
+    """Second differences of a (h+2)×(w+2)×3 uint8 band with a 1-pixel border:
+    libimagequant-style noise (1 = flat) and edge (1 = no edge) maps, (h, w) uint8, written."""
+    h, w = noise.shape
+    p = np.ascontiguousarray(p, np.uint8)
+    if p.shape != (h + 2, w + 2, 3):
+        raise ValueError(f"contrast_u8: p must be {(h + 2, w + 2, 3)} for maps of {(h, w)}")
+    _out(noise, np.uint8, (h, w))
+    _out(edges, np.uint8, (h, w))
+    if _kernels is None:
+        from .scan import contrast_u8 as compiled
+
+        compiled(p, noise, edges)
+        return
+    _kernels.contrast_u8(p, noise, edges, h, w)

@@ -1,14 +1,17 @@
-"""Per-pixel passes of dithering that depend on the pixels before them, compiled with numba.
+"""The dithering loops compiled by numba, for a Python that has no build of the C extension.
 
-Error diffusion and the dither map's run lengths each visit the pixels in
-order, every step using what the previous ones decided. numpy cannot
-vectorise that and a Python loop takes minutes on a photo, so these loops are
-compiled with numba (``cache=True``: compiled once per machine, then loaded
-from numba's cache). Pillow's C Floyd–Steinberg has no strength map, no
+Error diffusion, ordered dithering, the dither map's run lengths and the
+contrast maps each visit the pixels in order, every step using what the
+previous ones decided. numpy cannot vectorise that and a Python loop takes
+minutes on a photo. Pillow's C Floyd–Steinberg has no strength map, no
 serpentine scan and no error limit, and no library offers the run lengths,
-hence this module. Only ``--dither`` (and the edge map it needs,
-:func:`contrast_u8`) loads it: the default path's loops are in C
-(:mod:`kmq_core.kernels`), so a plain ``kmq quantize`` never imports numba.
+hence these loops. numba compiled them until issue 25; they are now C
+(``kmq_core/_kernels.c``, called through :mod:`kmq_core.kernels`), written from
+this code operation for operation and held to it bit for bit
+(tests/test_kernels.py), so a ``--dither`` run with the C build never imports
+numba. :mod:`kmq_core.kernels` imports this module only when the C extension
+is missing (GIMP's own Python importing this checkout, say), the way it falls
+back to :mod:`kmq_core.kernels_numba` for the default path's loops.
 
 Every function works on one band of rows at a time and carries its state
 (the diffused error, the last row of labels) in arrays the caller keeps, so
@@ -16,25 +19,15 @@ a 100-megapixel image never needs more than a band of float colours.
 
 Nearest colours are found from a guess (the undithered label, which is
 usually right or close) with the triangle inequality over each colour's
-neighbours sorted by distance: once the next neighbour of the guess is
-farther than ``d(target, guess) + best``, no farther colour can win.
+neighbours sorted by distance (:func:`kmq_core.kernels.neighbour_table`):
+once the next neighbour of the guess is farther than ``d(target, guess) +
+best``, no farther colour can win.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
-
-
-def neighbour_table(palette: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each palette colour, the others by distance: (order n×n int32, distance n×n float32).
-
-    Column 0 is the colour itself (distance 0).
-    """
-    p = np.asarray(palette, np.float64)
-    d = np.sqrt(np.maximum(((p[:, None, :] - p[None, :, :]) ** 2).sum(-1), 0.0))
-    order = np.argsort(d, axis=1, kind="stable").astype(np.int32)
-    return order, np.take_along_axis(d, order, axis=1).astype(np.float32)
 
 
 @njit(cache=True, nogil=True)

@@ -1,8 +1,11 @@
-"""The numba passes (kmq_core.scan): nearest search and flat runs."""
+"""The numba passes (kmq_core.scan, the fallback of the C dithering loops): nearest search and flat runs.
+
+tests/test_kernels.py holds the C versions to these bit for bit."""
 
 import numpy as np
 
-from kmq_core.scan import _nearest, flat_runs, neighbour_table
+from kmq_core.kernels import neighbour_table
+from kmq_core.scan import _nearest, flat_runs
 
 
 def test_guided_nearest_equals_brute_force():
@@ -16,14 +19,6 @@ def test_guided_nearest_equals_brute_force():
             got = _nearest(t[0], t[1], t[2], guess, pal, order, dist)
             d = ((pal.astype(np.float64) - t) ** 2).sum(1)
             assert d[got] <= d.min() + 1e-3
-
-
-def test_neighbour_table_is_sorted_and_starts_with_itself():
-    pal = np.array([[0, 0, 0], [10, 0, 0], [3, 4, 0]], np.float32)
-    order, dist = neighbour_table(pal)
-    assert (order[:, 0] == np.arange(3)).all() and (dist[:, 0] == 0).all()
-    assert (np.diff(dist, axis=1) >= 0).all()
-    assert order[0, 1] == 2 and abs(dist[0, 1] - 5) < 1e-5
 
 
 def test_flat_runs_keep_long_runs_and_cut_busy_rows():
