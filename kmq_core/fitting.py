@@ -21,9 +21,14 @@ The pipeline, after libimagequant and Celebi (2011, arXiv 1101.0395):
    that badly that the palette is simply too small for the image).
 5. **Centres at their pixels' mean**: the weights shape the boundaries
    between colours, not where a colour sits; last, every free centre moves
-   to the mean colour, in linear light, of the pixels it serves (Lloyd steps
+   to the mean colour of the pixels it serves, counted by pixels (Lloyd steps
    until the assignment settles), so a textured region keeps its average
-   colour. At small k several starts run and the least weighted error wins.
+   colour: the mean in the fitting space, or in linear light where the two
+   differ by more than ``MEAN_MAX_DE``. At small k several starts run; up to k = 16 starts of the
+   tutorials' RGB k-means join them, and the palette people would judge
+   best wins: the least mean CIEDE2000 (the most chromatic pixels counted
+   again), among candidates whose colours stand for their pixels and whose
+   weighted error is near the best start's (:class:`_Judge`).
    Locked colours are fixed centres that take part in assignment but never
    move.
 
@@ -64,8 +69,9 @@ from .options import DEFAULT_SEED, DEFAULT_SPACE, check_k, check_space, check_lo
 from .palette import Palette, as_lock, dedupe_colors, order_by_share  # as_lock: re-exported for cli and batch
 from .tuning import (ACCENT_DE, ACCENT_GROUP_DE, ACCENT_MAX_BAD_SHARE, ACCENT_MIN_PIXELS, ACCENT_MIN_SHARE,
                      ACCENT_ROUNDS, CELL_BITS_COARSE, CELL_BITS_FINE, CELL_EXACT_MAX, FEW_K, L1_EPS, L1_ITER,
-                     L1_ITER_MANY, MANY_K, MAX_ITER, MEAN_ROUNDS, N_INIT_PERCEPTUAL, N_INIT_RGB, N_INIT_RGB_MANY, RGB_BITS, RGB_BITS_MANY, RGB_EXACT_MAX, RGB_MAX_ITER, RGB_MAX_ITER_MANY, RGB_POLISH,
-                     RGB_SEED_SAMPLE, RGB_TOL, SEED_ITER, SEED_ITER_MANY, SEED_SAMPLE, TOL)
+                     L1_ITER_MANY, MANY_K, MAX_ITER, MEAN_MAX_DE, MEAN_ROUNDS, N_INIT_PERCEPTUAL, N_INIT_RGB, N_INIT_RGB_MANY, RGB_BITS, RGB_BITS_MANY, RGB_EXACT_MAX, RGB_MAX_ITER, RGB_MAX_ITER_MANY, RGB_POLISH,
+                     RGB_SEED_SAMPLE, RGB_TOL, SEED_ITER, SELECT_ACCENT, SELECT_ACCENT_SHARE, SELECT_FIDELITY_DE,
+                     SELECT_FIDELITY_SHARE, SELECT_K, SELECT_RGB, SELECT_RGB_ITER, SELECT_SQ_TOL, SEED_ITER_MANY, SEED_SAMPLE, TOL)
 
 
 def _cell_bits(k: int, n_colors: int) -> tuple[int, int]:
@@ -328,18 +334,22 @@ def _fit_rgb(hist: ColorHistogram, k: int, fixed: np.ndarray, n_locked: int, rng
 
 def _centres_at_pixel_means(x: np.ndarray, lin: np.ndarray, counts: np.ndarray, centres: np.ndarray, space: str,
                             n_fixed: int, rounds: int = MEAN_ROUNDS) -> np.ndarray:
-    """Lloyd steps whose centres are the mean colour, in linear light, of the
-    pixels they serve (by pixel count, not by masking weight).
+    """Lloyd steps whose centres are the mean colour of the pixels they serve
+    (by pixel count, not by masking weight).
 
     The masking weights decide where the boundaries between colours fall,
     which is what they are for (errors hide in texture); but a centre placed
     at their weighted mean sits where the smooth pixels of its region are,
     not where all of them are: the fur of a tiger, textured and therefore
     light in weight, came back lavender where its pixels average a warm grey
-    (ΔE2000 16.5). A flat area stands for its pixels as the eye averages
-    them, in linear light; so after the weighted fit each free centre moves
-    to that mean, and the assignment (still in the fitting space) follows,
-    for at most ``rounds`` steps or until it no longer changes.
+    (ΔE2000 16.5). So after the weighted fit each free centre moves to its
+    pixels' plain mean in the fitting space (the least squared error there,
+    which the perceptual measures follow), except where that is more than
+    ``MEAN_MAX_DE`` from their mean in linear light, the colour a flat area
+    shows from a distance (a cluster that spans dark and light: the two means
+    part); there it takes the linear-light mean. The assignment (still in
+    the fitting space) follows, for at most ``rounds`` steps or until it no
+    longer changes.
     ``x``, ``lin``, ``counts``: histogram cells in ``space`` and in linear
     light, and their pixel counts.
     """
@@ -356,10 +366,22 @@ def _centres_at_pixel_means(x: np.ndarray, lin: np.ndarray, counts: np.ndarray, 
         live[:n_fixed] = False
         if not live.any():
             break
+        mean_x = np.stack([np.bincount(idx, weights=counts * x[:, c], minlength=k) for c in range(3)], 1)
+        mean_x = mean_x[live] / n[live, None]
         mean_lin = np.stack([np.bincount(idx, weights=counts * lin[:, c], minlength=k) for c in range(3)], 1)
-        mean_lin = mean_lin[live] / n[live, None]
-        centres[live] = rgb_to_space(linear_to_srgb(mean_lin) * 255.0, space)
+        mean_lin = rgb_to_space(linear_to_srgb(mean_lin[live] / n[live, None]) * 255.0, space)
+        far = _too_far(mean_x, mean_lin, space)
+        mean_x[far] = mean_lin[far]
+        centres[live] = mean_x
     return centres
+
+
+def _too_far(a: np.ndarray, b: np.ndarray, space: str) -> np.ndarray:
+    """Where colours ``a`` and ``b`` (in ``space``) are more than MEAN_MAX_DE (CIEDE2000) apart."""
+    from .ciede2000 import ciede2000  # numpy: skimage.color would add 0.65 s to start-up
+
+    lab = [rgb_to_space(space_to_rgb(c, space), "lab").astype(np.float64) for c in (a, b)]
+    return ciede2000(lab[0], lab[1]) > MEAN_MAX_DE
 
 
 @dataclass(frozen=True)
@@ -382,6 +404,9 @@ class _Cells:
     mean_x: np.ndarray
     mean_lin: np.ndarray
     mean_counts: np.ndarray
+    mean_rgb: np.ndarray
+    rgb_x: np.ndarray
+    rgb_counts: np.ndarray
 
     @classmethod
     def of(cls, hist: ColorHistogram, k: int, space: str) -> "_Cells":
@@ -398,7 +423,9 @@ class _Cells:
             fine_x = rgb_to_space(fine_rgb, space).astype(np.float64)
         mean_rgb, mean_counts = reduce_histogram(hist, fine_bits, weighted=False)
         mean_x = rgb_to_space(mean_rgb, space).astype(np.float64)
-        return cls(x, w, lab, counts, fine_x, fine_w, mean_x, srgb_to_linear(mean_rgb / 255.0), mean_counts)
+        rgb_x, rgb_counts = reduce_histogram(hist, coarse_bits, weighted=False)
+        return cls(x, w, lab, counts, fine_x, fine_w, mean_x, srgb_to_linear(mean_rgb / 255.0), mean_counts,
+                   mean_rgb, np.asarray(rgb_x, np.float64), rgb_counts)
 
 
 def _fit_perceptual_once(cells: _Cells, k: int, space: str, fixed: np.ndarray, n_locked: int, rng,
@@ -413,6 +440,77 @@ def _fit_perceptual_once(cells: _Cells, k: int, space: str, fixed: np.ndarray, n
     return _centres_at_pixel_means(cells.mean_x, cells.mean_lin, cells.mean_counts, centres, space, n_locked)
 
 
+def _accent_weights(lab: np.ndarray, counts: np.ndarray, share: float = SELECT_ACCENT_SHARE) -> np.ndarray:
+    """Per cell, how many of its pixels are among the ``share`` most chromatic of the image
+    (CIELAB chroma): the pixels where a lost object colour shows."""
+    order = np.argsort(-np.hypot(lab[:, 1], lab[:, 2]), kind="stable")
+    c = counts[order].astype(np.float64)
+    before = np.cumsum(c) - c
+    out = np.zeros(len(counts))
+    out[order] = np.clip(share * c.sum() - before, 0.0, c)
+    return out
+
+
+@dataclass(frozen=True)
+class _Judge:
+    """What :func:`_fit_perceptual` judges its candidate palettes by, on the fine cells:
+    their CIELAB colours (``lab``), pixel counts (``counts``) and how many of those pixels
+    are among the most chromatic (``accent``)."""
+
+    lab: np.ndarray
+    counts: np.ndarray
+    accent: np.ndarray
+
+    @classmethod
+    def of(cls, cells: "_Cells") -> "_Judge":
+        lab = rgb_to_space(cells.mean_rgb, "lab").astype(np.float64)
+        counts = cells.mean_counts.astype(np.float64)
+        return cls(lab, counts, _accent_weights(lab, counts))
+
+    def cost(self, pal: np.ndarray, cells: "_Cells", space: str) -> float:
+        """Mean CIEDE2000 of the pixels to the colour they get (nearest in ``space``, as the
+        remap assigns them), plus SELECT_ACCENT times that mean over the most chromatic
+        pixels; infinite when a colour that SELECT_FIDELITY_SHARE of the pixels use is
+        farther than SELECT_FIDELITY_DE from their mean colour in linear light (a colour
+        the photo does not have)."""
+        from .ciede2000 import ciede2000  # numpy: skimage.color would add 0.65 s to start-up
+
+        idx, _ = nearest(cells.mean_x, rgb_to_space(pal, space).astype(np.float64))
+        pal_lab = rgb_to_space(pal, "lab").astype(np.float64)
+        de = ciede2000(self.lab, pal_lab[idx])
+        k = len(pal)
+        n = np.bincount(idx, weights=self.counts, minlength=k)
+        big = np.flatnonzero(n >= SELECT_FIDELITY_SHARE * self.counts.sum())
+        if len(big):
+            lin = np.stack([np.bincount(idx, weights=self.counts * cells.mean_lin[:, c], minlength=k)
+                            for c in range(3)], 1)[big] / n[big, None]
+            mean_lab = rgb_to_space(linear_to_srgb(lin) * 255.0, "lab").astype(np.float64)
+            if float(ciede2000(mean_lab, pal_lab[big]).max()) > SELECT_FIDELITY_DE:
+                return np.inf
+        total = float(self.counts.sum())
+        return float(self.counts @ de) / total + SELECT_ACCENT * float(self.accent @ de) / float(self.accent.sum())
+
+
+def _fit_rgb_start(cells: "_Cells", k: int, space: str, fixed: np.ndarray, n_locked: int,
+                   rng) -> tuple[np.ndarray, np.ndarray]:
+    """One start of the tutorials' k-means: squared RGB distance, centres at the plain mean
+    of the RGB values, on the fine cells by pixel count, then the accent rescue the
+    perceptual starts have. Returns its centres in ``space`` as they are, and moved to
+    their pixels' mean colour in ``space``'s assignment (:func:`_centres_at_pixel_means`):
+    two candidates."""
+    x = cells.mean_rgb.astype(np.float64)
+    fixed_rgb = space_to_rgb(fixed, space) if len(fixed) else fixed
+    centres = _seed_with_opencv(x, cells.mean_counts.astype(np.float64), k, fixed_rgb, rng, SEED_SAMPLE)
+    centres = _lloyd_bounded(x, cells.mean_counts.astype(np.float64), centres, n_locked,
+                             max_iter=SELECT_RGB_ITER, tol=RGB_TOL)
+    centres = rgb_to_space(centres, space).astype(np.float64)
+    centres[:n_locked] = fixed
+    # the same rescue as the perceptual starts: a small saturated object keeps a colour
+    centres, _ = _rescue_accents(cells.x, cells.w, centres, n_locked, cells.lab, space, counts=cells.counts)
+    return centres, _centres_at_pixel_means(cells.mean_x, cells.mean_lin, cells.mean_counts, centres, space,
+                                            n_locked)
+
+
 def _fit_perceptual(hist: ColorHistogram, k: int, space: str, fixed: np.ndarray, n_locked: int, rng,
                     on_step) -> np.ndarray:
     """The fit in a perceptual space (lab, oklab, de2000, perceptual), as a uint8
@@ -421,23 +519,39 @@ def _fit_perceptual(hist: ColorHistogram, k: int, space: str, fixed: np.ndarray,
     mean-distance (Weiszfeld) steps on finer cells, then the centres moved
     to their pixels' mean colour (:func:`_centres_at_pixel_means`).
 
-    At ``k <= FEW_K`` several starts run and the one of least weighted squared
-    error is kept: with few colours the starts end in visibly different
-    palettes (an object's colour kept by one, merged by another), and each
-    costs little; on_step sees the first. The cells are made once for all.
+    At ``k <= FEW_K`` several starts run: with few colours they end in
+    visibly different palettes (an object's colour kept by one, merged by
+    another), and each costs little. Up to SELECT_K, SELECT_RGB starts of the
+    tutorials' RGB k-means join them (each as it is and at its pixels' mean), and
+    the candidate with the least :meth:`_Judge.cost` is kept: mean CIEDE2000 with
+    the most chromatic pixels counted again, among those whose colours stand
+    for their pixels. Above SELECT_K, the start of least weighted squared error
+    is kept. on_step sees the first start. The cells are made once for all.
     """
     cells = _Cells.of(hist, k, space)
     starts = N_INIT_PERCEPTUAL if k <= FEW_K else 1
     if starts == 1:
         return to_uint8(space_to_rgb(_fit_perceptual_once(cells, k, space, fixed, n_locked, rng, on_step), space))
-    best = None
-    for start in range(starts):
-        centres = _fit_perceptual_once(cells, k, space, fixed, n_locked, rng, on_step if start == 0 else None)
-        pal = to_uint8(space_to_rgb(centres, space))
-        score = _mean_squared_distance(cells.fine_x, cells.fine_w, rgb_to_space(pal, space).astype(np.float64))
-        if best is None or score < best[0]:
-            best = (score, pal)
-    return best[1]
+    cands = [to_uint8(space_to_rgb(_fit_perceptual_once(cells, k, space, fixed, n_locked, rng,
+                                                        on_step if start == 0 else None), space))
+             for start in range(starts)]
+    sq = [_mean_squared_distance(cells.fine_x, cells.fine_w, rgb_to_space(pal, space).astype(np.float64))
+          for pal in cands]
+    best = cands[int(np.argmin(sq))]
+    if k > SELECT_K:
+        return best
+    limit = (1.0 + SELECT_SQ_TOL) * min(sq)
+    for _ in range(SELECT_RGB):
+        cands.extend(to_uint8(space_to_rgb(c, space)) for c in _fit_rgb_start(cells, k, space, fixed, n_locked, rng))
+        sq.extend(_mean_squared_distance(cells.fine_x, cells.fine_w, rgb_to_space(pal, space).astype(np.float64))
+                  for pal in cands[len(sq):])
+    # the weighted squared error follows what SSIMULACRA2 sees (smooth areas' levels), the judge
+    # what CIEDE2000 sees (hues, the most chromatic objects): a candidate is in the running
+    # only when its weighted squared error is within SELECT_SQ_TOL of the best start's
+    judge = _Judge.of(cells)
+    costs = [judge.cost(pal, cells, space) if s <= limit else np.inf
+             for pal, s in zip(cands, sq)]
+    return cands[int(np.argmin(costs))] if np.isfinite(min(costs)) else best
 
 
 def _fit_palette(
