@@ -56,24 +56,8 @@ def _nearest(t0, t1, t2, guess, pal, order, dist):
 
 @njit(cache=True, nogil=True)
 def diffuse_band(x, guess, strength, visible, pal, order, dist, err, row0, max_err, min_err, out):
-    """Floyd–Steinberg on one band: serpentine, with a strength map and error limits.
-
-    Parameters
-    ----------
-    x : (h, w, 3) float32, the band's pixels in the working colour space.
-    guess : (h, w) uint8, undithered labels (where the search starts).
-    strength : (h, w) float32 0..1, how much diffused error each pixel takes.
-    visible : (h, w) bool; invisible pixels keep their guess and pass no error.
-    pal, order, dist : the palette in the same space and its neighbour table.
-    err : (2, w + 2, 3) float32, the error carried into this row and the next
-        (kept between bands; zeros at the start).
-    row0 : int, the image row of the band's first row (sets the scan direction).
-    max_err : float, squared length above which diffused error is damped
-        (no far-off colour appears in a smooth area: libimagequant does this too).
-    min_err : float, squared length below which a pixel is not dithered at all
-        (smooth areas that need no dither stay one colour, which costs no bytes).
-    out : (h, w) uint8, the labels.
-    """
+    """Floyd–Steinberg on one band: the numba version of :func:`kmq_core.kernels.diffuse_band`
+    (same arguments, same results to the bit), used when the C build is missing."""
     h, w = guess.shape
     for yy in range(h):
         cur = (row0 + yy) & 1
