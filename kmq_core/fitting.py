@@ -366,14 +366,20 @@ def _centres_at_pixel_means(x: np.ndarray, lin: np.ndarray, counts: np.ndarray, 
         live[:n_fixed] = False
         if not live.any():
             break
-        mean_x = np.stack([np.bincount(idx, weights=counts * x[:, c], minlength=k) for c in range(3)], 1)
-        mean_x = mean_x[live] / n[live, None]
-        mean_lin = np.stack([np.bincount(idx, weights=counts * lin[:, c], minlength=k) for c in range(3)], 1)
-        mean_lin = rgb_to_space(linear_to_srgb(mean_lin[live] / n[live, None]) * 255.0, space)
+        mean_x = _cluster_means(idx, counts, x, n, live)
+        mean_lin = rgb_to_space(linear_to_srgb(_cluster_means(idx, counts, lin, n, live)) * 255.0, space)
         far = _too_far(mean_x, mean_lin, space)
         mean_x[far] = mean_lin[far]
         centres[live] = mean_x
     return centres
+
+
+def _cluster_means(idx: np.ndarray, counts: np.ndarray, values: np.ndarray, n: np.ndarray,
+                   rows: np.ndarray) -> np.ndarray:
+    """The count-weighted mean of ``values`` (N×3) over each cluster of ``idx`` that ``rows``
+    picks (a mask or indices into the clusters; ``n``: each cluster's total count)."""
+    sums = np.stack([np.bincount(idx, weights=counts * values[:, c], minlength=len(n)) for c in range(3)], 1)
+    return sums[rows] / n[rows, None]
 
 
 def _too_far(a: np.ndarray, b: np.ndarray, space: str) -> np.ndarray:
@@ -392,7 +398,8 @@ class _Cells:
     and fine for the last steps); ``lab``: the coarse cells in CIELAB and
     ``counts`` their pixel counts (None without masking weights), for the
     accent rescue; ``mean_x``/``mean_lin``/``mean_counts``: cells by pixel
-    count, in the fitting space and in linear light, for the pixel means.
+    count, in the fitting space and in linear light, for the pixel means, and
+    ``mean_rgb``, the same cells in sRGB, for the RGB starts and the judge.
     """
 
     x: np.ndarray
@@ -405,8 +412,6 @@ class _Cells:
     mean_lin: np.ndarray
     mean_counts: np.ndarray
     mean_rgb: np.ndarray
-    rgb_x: np.ndarray
-    rgb_counts: np.ndarray
 
     @classmethod
     def of(cls, hist: ColorHistogram, k: int, space: str) -> "_Cells":
@@ -423,9 +428,8 @@ class _Cells:
             fine_x = rgb_to_space(fine_rgb, space).astype(np.float64)
         mean_rgb, mean_counts = reduce_histogram(hist, fine_bits, weighted=False)
         mean_x = rgb_to_space(mean_rgb, space).astype(np.float64)
-        rgb_x, rgb_counts = reduce_histogram(hist, coarse_bits, weighted=False)
         return cls(x, w, lab, counts, fine_x, fine_w, mean_x, srgb_to_linear(mean_rgb / 255.0), mean_counts,
-                   mean_rgb, np.asarray(rgb_x, np.float64), rgb_counts)
+                   mean_rgb)
 
 
 def _fit_perceptual_once(cells: _Cells, k: int, space: str, fixed: np.ndarray, n_locked: int, rng,
@@ -478,12 +482,10 @@ class _Judge:
         idx, _ = nearest(cells.mean_x, rgb_to_space(pal, space).astype(np.float64))
         pal_lab = rgb_to_space(pal, "lab").astype(np.float64)
         de = ciede2000(self.lab, pal_lab[idx])
-        k = len(pal)
-        n = np.bincount(idx, weights=self.counts, minlength=k)
+        n = np.bincount(idx, weights=self.counts, minlength=len(pal))
         big = np.flatnonzero(n >= SELECT_FIDELITY_SHARE * self.counts.sum())
         if len(big):
-            lin = np.stack([np.bincount(idx, weights=self.counts * cells.mean_lin[:, c], minlength=k)
-                            for c in range(3)], 1)[big] / n[big, None]
+            lin = _cluster_means(idx, self.counts, cells.mean_lin, n, big)
             mean_lab = rgb_to_space(linear_to_srgb(lin) * 255.0, "lab").astype(np.float64)
             if float(ciede2000(mean_lab, pal_lab[big]).max()) > SELECT_FIDELITY_DE:
                 return np.inf
@@ -499,10 +501,10 @@ def _fit_rgb_start(cells: "_Cells", k: int, space: str, fixed: np.ndarray, n_loc
     their pixels' mean colour in ``space``'s assignment (:func:`_centres_at_pixel_means`):
     two candidates."""
     x = cells.mean_rgb.astype(np.float64)
+    w = cells.mean_counts.astype(np.float64)
     fixed_rgb = space_to_rgb(fixed, space) if len(fixed) else fixed
-    centres = _seed_with_opencv(x, cells.mean_counts.astype(np.float64), k, fixed_rgb, rng, SEED_SAMPLE)
-    centres = _lloyd_bounded(x, cells.mean_counts.astype(np.float64), centres, n_locked,
-                             max_iter=SELECT_RGB_ITER, tol=RGB_TOL)
+    centres = _seed_with_opencv(x, w, k, fixed_rgb, rng, SEED_SAMPLE)
+    centres = _lloyd_bounded(x, w, centres, n_locked, max_iter=SELECT_RGB_ITER, tol=RGB_TOL)
     centres = rgb_to_space(centres, space).astype(np.float64)
     centres[:n_locked] = fixed
     # the same rescue as the perceptual starts: a small saturated object keeps a colour
@@ -525,7 +527,8 @@ def _fit_perceptual(hist: ColorHistogram, k: int, space: str, fixed: np.ndarray,
     tutorials' RGB k-means join them (each as it is and at its pixels' mean), and
     the candidate with the least :meth:`_Judge.cost` is kept: mean CIEDE2000 with
     the most chromatic pixels counted again, among those whose colours stand
-    for their pixels. Above SELECT_K, the start of least weighted squared error
+    for their pixels and whose weighted squared error is no more than
+    SELECT_SQ_TOL above the best perceptual start's. Above SELECT_K, the start of least weighted squared error
     is kept. on_step sees the first start. The cells are made once for all.
     """
     cells = _Cells.of(hist, k, space)
