@@ -31,6 +31,8 @@ import threading
 import time
 from pathlib import Path
 
+from benchmarks.rd import pngquant2, pngquant3  # the same tools the rate-quality benchmark runs
+
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 CQ100 = REPO.parent / "shared" / "data" / "cq100"
@@ -77,17 +79,6 @@ def kmq_argv() -> list[str]:
 
 def kmq_env() -> dict:
     return dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-
-
-def pngquant3() -> str | None:
-    """pngquant 3.0.3 from PyPI's pngquant-cli, installed by .ci/setup into this environment's bin/."""
-    exe = Path(sys.executable).parent / "pngquant"
-    return str(exe) if exe.exists() else None
-
-
-def pngquant2() -> str | None:
-    """Debian's pngquant 2.17 (``apt-get install pngquant``)."""
-    return "/usr/bin/pngquant" if os.path.exists("/usr/bin/pngquant") else None
 
 
 def tool_paths() -> dict:
